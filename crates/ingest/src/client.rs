@@ -1,0 +1,354 @@
+//! An HTTP client for a Control Room: authentication, retries with exponential backoff and
+//! jitter that honour `Retry-After`, and re-authentication on 401.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::progress::{Event, Observer};
+use crate::{Error, Result};
+
+/// The secret a user logs in with. `Debug` never shows it.
+#[derive(Clone)]
+pub enum Secret {
+    /// A password.
+    Password(String),
+    /// An API key.
+    ApiKey(String),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Password(_) => f.write_str("Password(<redacted>)"),
+            Secret::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+        }
+    }
+}
+
+/// Who to log in as.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The Control Room user.
+    pub user: String,
+    /// Its secret.
+    pub secret: Secret,
+}
+
+/// How hard to try before giving up on a request.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// The first backoff; each retry doubles it, with jitter.
+    pub base_delay: Duration,
+    /// The longest backoff, and the longest `Retry-After` honoured.
+    pub max_delay: Duration,
+    /// Time allowed for one request, body included.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A logged-in connection to one Control Room.
+pub struct Client {
+    base: Url,
+    http: reqwest::Client,
+    credentials: Credentials,
+    retry: RetryPolicy,
+    /// The current token and how many logins produced it.
+    token: Mutex<(Option<String>, u64)>,
+    jitter: AtomicU64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("user", &self.credentials.user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct AuthResponse {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    message: Option<String>,
+}
+
+enum Attempt<T> {
+    Done(T),
+    Retry { reason: String, after: Option<Duration> },
+    Unauthorized,
+}
+
+impl Client {
+    /// A client for the Control Room at `base` (for example `https://cr.example.com`).
+    pub fn new(base: Url, credentials: Credentials, retry: RetryPolicy) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .user_agent(concat!("botlake/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| Error::HttpClient { source })?;
+        let mut base = base;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        Ok(Client {
+            base,
+            http,
+            credentials,
+            retry,
+            token: Mutex::new((None, 0)),
+            jitter: AtomicU64::new(0x2545_F491_4F6C_DD1D),
+        })
+    }
+
+    /// The Control Room's base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// Logs in (again) and returns the new token's generation.
+    async fn login(&self, observer: &dyn Observer) -> Result<u64> {
+        let url = self.join("v1/authentication")?;
+        let body = match &self.credentials.secret {
+            Secret::Password(p) => {
+                serde_json::json!({ "username": self.credentials.user, "password": p })
+            }
+            Secret::ApiKey(k) => {
+                serde_json::json!({ "username": self.credentials.user, "apiKey": k })
+            }
+        };
+        let parse = |bytes: &Bytes| serde_json::from_slice::<AuthResponse>(bytes);
+        let response = self
+            .with_retries(&url, observer, |http| http.post(url.clone()).json(&body), parse)
+            .await;
+        let auth = match response {
+            Ok(auth) => auth,
+            Err(Error::Unauthorized { .. }) => {
+                return Err(Error::Login {
+                    url: url.clone(),
+                    user: self.credentials.user.clone(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let mut token = self.token.lock().await;
+        token.0 = Some(auth.token);
+        token.1 += 1;
+        Ok(token.1)
+    }
+
+    /// GETs `path` (relative to the base URL), logging in first if needed, and parses the
+    /// body with `parse`. A body that fails to parse is retried like a dropped connection,
+    /// because truncated bodies are the usual cause.
+    pub async fn get<T>(
+        &self,
+        path: &str,
+        observer: &dyn Observer,
+        parse: impl Fn(&Bytes) -> serde_json::Result<T>,
+    ) -> Result<(T, usize)> {
+        let url = self.join(path)?;
+        let mut relogins = 0;
+        loop {
+            let (token, generation) = {
+                let guard = self.token.lock().await;
+                (guard.0.clone(), guard.1)
+            };
+            let Some(token) = token else {
+                self.login_unless_newer(generation, observer).await?;
+                continue;
+            };
+            let result = self
+                .with_retries(
+                    &url,
+                    observer,
+                    |http| http.get(url.clone()).header("X-Authorization", &token),
+                    |bytes| parse(bytes).map(|v| (v, bytes.len())),
+                )
+                .await;
+            match result {
+                Err(Error::Unauthorized { .. }) if relogins < 2 => {
+                    // The token expired or was revoked: log in again and retry.
+                    relogins += 1;
+                    self.login_unless_newer(generation, observer).await?;
+                }
+                Err(Error::Unauthorized { url, .. }) => {
+                    return Err(Error::Forbidden {
+                        url,
+                        user: self.credentials.user.clone(),
+                    });
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn login_unless_newer(&self, seen: u64, observer: &dyn Observer) -> Result<()> {
+        let current = self.token.lock().await.1;
+        if current == seen {
+            self.login(observer).await?;
+        }
+        Ok(())
+    }
+
+    fn join(&self, path: &str) -> Result<Url> {
+        self.base.join(path).map_err(|source| Error::Url {
+            url: format!("{}{path}", self.base),
+            source,
+        })
+    }
+
+    /// Sends the request `build` makes until it succeeds, fails for good, or attempts run
+    /// out. A 401 is returned at once: only the caller knows whether logging in again helps.
+    async fn with_retries<T>(
+        &self,
+        url: &Url,
+        observer: &dyn Observer,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        parse: impl Fn(&Bytes) -> serde_json::Result<T>,
+    ) -> Result<T> {
+        let mut attempt = 1;
+        loop {
+            let outcome = self.attempt(url, &build, &parse).await?;
+            let (reason, after) = match outcome {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Unauthorized => return Err(Error::Unauthorized { url: url.clone() }),
+                Attempt::Retry { reason, after } => (reason, after),
+            };
+            if attempt >= self.retry.max_attempts {
+                return Err(Error::RetriesExhausted {
+                    url: url.clone(),
+                    attempts: attempt,
+                    last: reason,
+                });
+            }
+            let delay = after
+                .map(|d| d.min(self.retry.max_delay))
+                .unwrap_or_else(|| self.backoff(attempt));
+            observer.on(Event::Retrying {
+                url: url.as_str(),
+                attempt,
+                reason: &reason,
+                delay,
+            });
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt<T>(
+        &self,
+        url: &Url,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        parse: &impl Fn(&Bytes) -> serde_json::Result<T>,
+    ) -> Result<Attempt<T>> {
+        let response = match build(&self.http).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Attempt::Retry {
+                    reason: format!("request failed: {}", error_chain(&e)),
+                    after: None,
+                });
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Ok(Attempt::Retry {
+                    reason: format!("{status}: reading the body failed: {}", error_chain(&e)),
+                    after: None,
+                });
+            }
+        };
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            if status == StatusCode::FORBIDDEN {
+                return Err(Error::Forbidden {
+                    url: url.clone(),
+                    user: self.credentials.user.clone(),
+                });
+            }
+            return Ok(Attempt::Unauthorized);
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Ok(Attempt::Retry {
+                reason: format!("{status}"),
+                after: retry_after,
+            });
+        }
+        if !status.is_success() {
+            let message = serde_json::from_slice::<ErrorBody>(&body)
+                .ok()
+                .and_then(|b| b.message)
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
+            return Err(Error::Refused {
+                url: url.clone(),
+                status: status.as_u16(),
+                message,
+            });
+        }
+        match parse(&body) {
+            Ok(v) => Ok(Attempt::Done(v)),
+            Err(e) => Ok(Attempt::Retry {
+                reason: format!("malformed or truncated JSON ({} bytes): {e}", body.len()),
+                after: None,
+            }),
+        }
+    }
+
+    /// Exponential backoff with full jitter: a random delay up to `base × 2^(attempt-1)`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .retry
+            .base_delay
+            .saturating_mul(1 << attempt.min(16).saturating_sub(1))
+            .min(self.retry.max_delay);
+        // A xorshift step is plenty for jitter and keeps the client free of RNG crates.
+        let mut x = self.jitter.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter.store(x, Ordering::Relaxed);
+        let fraction = (x >> 11) as f64 / (1u64 << 53) as f64;
+        ceiling.mul_f64(0.5 + 0.5 * fraction)
+    }
+}
+
+/// An error and its causes on one line: reqwest's own `Display` hides the cause.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}

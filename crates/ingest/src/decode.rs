@@ -1,0 +1,326 @@
+//! Typed decoding of Bot Insight pages into Arrow, record by record, so that one bad
+//! record is rejected with its reason and raw text while the rest of the page lands.
+
+use std::sync::Arc;
+
+use botlake_lake::catalog::{AA_BOT_RUNS, REJECTED_RECORDS};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, RecordBatch, StringArray,
+    StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::error::ArrowError;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One page of `getbotrundata`, with its records still raw.
+#[derive(Debug, Deserialize)]
+pub struct RunPage {
+    /// Total records of the window, as the server counts them.
+    #[serde(rename = "totalRecords")]
+    pub total_records: Option<u64>,
+    /// The page's records, not yet decoded.
+    #[serde(rename = "botRunDataList", default)]
+    pub records: Vec<Box<RawValue>>,
+}
+
+/// A `BotRunRecord` of the spec. Unknown properties are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BotRunRecord {
+    id: i64,
+    user_name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    host_name: Option<String>,
+    #[serde(rename = "iPAddress")]
+    ip_address: Option<String>,
+    file_name: Option<String>,
+    start_time: String,
+    end_time: Option<String>,
+    status: Option<String>,
+    total_lines: Option<i64>,
+    time_taken: Option<i64>,
+    success_indicator: Option<bool>,
+}
+
+/// Parses the timestamps Control Rooms send: RFC 3339, or ISO 8601 without an offset
+/// (taken as UTC).
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|t| t.and_utc())
+}
+
+fn epoch_days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// A record that did not fit.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// Where it came from (request and position).
+    pub location: String,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The record as received.
+    pub raw: String,
+}
+
+/// A run as decoded, with what the pipeline needs to know about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded {
+    /// The run id.
+    pub id: i64,
+    /// The day it started.
+    pub day: NaiveDate,
+    /// Whether its status is not final yet.
+    pub in_progress: bool,
+}
+
+/// Builds `aa_bot_runs` batches from records.
+pub struct RunBatchBuilder {
+    control_room: String,
+    ingested_at: i64,
+    run_id: Int64Builder,
+    user_name: StringBuilder,
+    first_name: StringBuilder,
+    last_name: StringBuilder,
+    email: StringBuilder,
+    host_name: StringBuilder,
+    ip_address: StringBuilder,
+    file_name: StringBuilder,
+    start_time: TimestampMicrosecondBuilder,
+    end_time: TimestampMicrosecondBuilder,
+    status: StringBuilder,
+    total_lines: Int64Builder,
+    time_taken_ms: Int64Builder,
+    success: BooleanBuilder,
+    day: Date32Builder,
+    rows: usize,
+}
+
+impl RunBatchBuilder {
+    /// An empty builder for runs of `control_room` ingested at `ingested_at`.
+    pub fn new(control_room: &str, ingested_at: DateTime<Utc>) -> RunBatchBuilder {
+        RunBatchBuilder {
+            control_room: control_room.to_string(),
+            ingested_at: ingested_at.timestamp_micros(),
+            run_id: Int64Builder::new(),
+            user_name: StringBuilder::new(),
+            first_name: StringBuilder::new(),
+            last_name: StringBuilder::new(),
+            email: StringBuilder::new(),
+            host_name: StringBuilder::new(),
+            ip_address: StringBuilder::new(),
+            file_name: StringBuilder::new(),
+            start_time: TimestampMicrosecondBuilder::new(),
+            end_time: TimestampMicrosecondBuilder::new(),
+            status: StringBuilder::new(),
+            total_lines: Int64Builder::new(),
+            time_taken_ms: Int64Builder::new(),
+            success: BooleanBuilder::new(),
+            day: Date32Builder::new(),
+            rows: 0,
+        }
+    }
+
+    /// Rows appended since the last [`RunBatchBuilder::finish`].
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no rows are waiting.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Decodes one raw record and appends it, or says why it does not fit.
+    pub fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
+        let r: BotRunRecord =
+            serde_json::from_str(raw.get()).map_err(|e| format!("not a BotRunRecord: {e}"))?;
+        let start = parse_timestamp(&r.start_time)
+            .ok_or_else(|| format!("startTime {:?} is not an ISO 8601 date-time", r.start_time))?;
+        let end = match r.end_time.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(
+                parse_timestamp(s)
+                    .ok_or_else(|| format!("endTime {s:?} is not an ISO 8601 date-time"))?,
+            ),
+        };
+        let status = r.status.as_deref().map(str::to_ascii_uppercase);
+        let in_progress = !matches!(
+            status.as_deref(),
+            Some("COMPLETED" | "FAILED" | "STOPPED")
+        );
+        let time_taken = r
+            .time_taken
+            .or_else(|| end.map(|e| (e - start).num_milliseconds()));
+        let day = start.date_naive();
+
+        self.run_id.append_value(r.id);
+        self.user_name.append_option(r.user_name);
+        self.first_name.append_option(r.first_name);
+        self.last_name.append_option(r.last_name);
+        self.email.append_option(r.email);
+        self.host_name.append_option(r.host_name);
+        self.ip_address.append_option(r.ip_address);
+        self.file_name.append_option(r.file_name);
+        self.start_time.append_value(start.timestamp_micros());
+        self.end_time.append_option(end.map(|e| e.timestamp_micros()));
+        self.status.append_option(status);
+        self.total_lines.append_option(r.total_lines);
+        self.time_taken_ms.append_option(time_taken);
+        self.success.append_option(r.success_indicator);
+        self.day.append_value(epoch_days(day));
+        self.rows += 1;
+        Ok(Decoded {
+            id: r.id,
+            day,
+            in_progress,
+        })
+    }
+
+    /// The rows appended so far as a batch of `aa_bot_runs`; the builder starts empty again.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let n = self.rows;
+        self.rows = 0;
+        let utc = |b: &mut TimestampMicrosecondBuilder| -> ArrayRef {
+            Arc::new(b.finish().with_timezone("UTC"))
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(constant(&self.control_room, n)),
+            Arc::new(self.run_id.finish()),
+            Arc::new(self.user_name.finish()),
+            Arc::new(self.first_name.finish()),
+            Arc::new(self.last_name.finish()),
+            Arc::new(self.email.finish()),
+            Arc::new(self.host_name.finish()),
+            Arc::new(self.ip_address.finish()),
+            Arc::new(self.file_name.finish()),
+            utc(&mut self.start_time),
+            utc(&mut self.end_time),
+            Arc::new(self.status.finish()),
+            Arc::new(self.total_lines.finish()),
+            Arc::new(self.time_taken_ms.finish()),
+            Arc::new(self.success.finish()),
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![
+                    self.ingested_at;
+                    n
+                ])
+                .with_timezone("UTC"),
+            ),
+            Arc::new(self.day.finish()),
+        ];
+        RecordBatch::try_new(AA_BOT_RUNS.schema.clone(), columns)
+    }
+}
+
+/// A column of `n` copies of `value`, for `control_room` and friends.
+fn constant(value: &str, n: usize) -> StringArray {
+    StringArray::from_iter_values(std::iter::repeat_n(value, n))
+}
+
+/// A stable 64-bit FNV-1a hash of a rejected record, its identity in `rejected_records`.
+pub fn record_hash(raw: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in raw.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Builds a `rejected_records` batch.
+pub fn rejected_batch(
+    source: &str,
+    control_room: &str,
+    table: &str,
+    received_at: DateTime<Utc>,
+    rejected: &[Rejected],
+) -> Result<RecordBatch, ArrowError> {
+    let n = rejected.len();
+    let text = |v: &str| Arc::new(constant(v, n)) as ArrayRef;
+    let ts = |v: i64| {
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![v; n])
+                .with_timezone("UTC"),
+        ) as ArrayRef
+    };
+    let strings = |f: &dyn Fn(&Rejected) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(
+            rejected.iter().map(f),
+        ))
+    };
+    let now = Utc::now().timestamp_micros();
+    RecordBatch::try_new(
+        REJECTED_RECORDS.schema.clone(),
+        vec![
+            text(source),
+            text(control_room),
+            text(table),
+            strings(&|r| record_hash(&r.raw)),
+            strings(&|r| r.location.clone()),
+            strings(&|r| r.reason.clone()),
+            strings(&|r| r.raw.clone()),
+            ts(received_at.timestamp_micros()),
+            ts(now),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_with_and_without_offset() {
+        let a = parse_timestamp("2026-11-01T08:15:03.123Z").unwrap();
+        let b = parse_timestamp("2026-11-01T10:15:03.123+02:00").unwrap();
+        let c = parse_timestamp("2026-11-01T08:15:03.123").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert!(parse_timestamp("31/02/2026 25:61").is_none());
+    }
+
+    #[test]
+    fn decodes_good_records_and_explains_bad_ones() {
+        let page = br#"{"totalRecords":3,"extra":1,"botRunDataList":[
+            {"id":1,"userName":"u","hostName":"h","fileName":"f.atmx","startTime":"2026-11-01T08:00:00Z",
+             "endTime":"2026-11-01T08:00:30Z","status":"COMPLETED","totalLines":10,"successIndicator":true,"newField":"x"},
+            {"id":"two","startTime":"2026-11-01T08:00:00Z"},
+            {"id":3,"startTime":"2026-11-02T09:00:00Z","status":"IN_PROGRESS"}]}"#;
+        let page: RunPage = serde_json::from_slice(page).unwrap();
+        assert_eq!(page.total_records, Some(3));
+        let mut b = RunBatchBuilder::new("prod", Utc::now());
+        let results: Vec<_> = page.records.iter().map(|r| b.push(r)).collect();
+        assert!(results[0].as_ref().is_ok_and(|d| !d.in_progress));
+        let reason = results[1].as_ref().unwrap_err();
+        assert!(reason.contains("invalid type"), "{reason}");
+        assert!(results[2].as_ref().is_ok_and(|d| d.in_progress));
+        let batch = b.finish().unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        // timeTaken was absent: the duration comes from end - start.
+        let taken = batch
+            .column_by_name("time_taken_ms")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            .unwrap();
+        assert_eq!(taken.value(0), 30_000);
+        assert!(datafusion::arrow::array::Array::is_null(taken, 1));
+    }
+
+    #[test]
+    fn record_hash_is_stable() {
+        assert_eq!(record_hash("abc"), record_hash("abc"));
+        assert_ne!(record_hash("abc"), record_hash("abd"));
+        assert_eq!(record_hash(""), "cbf29ce484222325");
+    }
+}

@@ -1,0 +1,130 @@
+//! botlake's sources: Automation Anywhere's Bot Insight API over HTTP, decoded to Arrow and
+//! committed to the lake exactly once.
+//!
+//! ```no_run
+//! # async fn example() -> botlake_ingest::Result<()> {
+//! use botlake_ingest::{botinsight, client, progress::Quiet};
+//!
+//! let lake = botlake_lake::Lake::parse("./botlake-demo")?;
+//! let credentials = client::Credentials {
+//!     user: "botlake".into(),
+//!     secret: client::Secret::Password(std::env::var("BOTLAKE_AA_PASSWORD").unwrap_or_default()),
+//! };
+//! let client = client::Client::new(
+//!     "http://127.0.0.1:8080".parse().unwrap(),
+//!     credentials,
+//!     client::RetryPolicy::default(),
+//! )?;
+//! let config = botinsight::RunIngestConfig::new("prod");
+//! let summary = botinsight::ingest_runs(&client, &lake, &config, &Quiet).await?;
+//! println!("{} new runs", summary.inserted);
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod botinsight;
+pub mod client;
+pub mod decode;
+pub mod progress;
+
+use url::Url;
+
+/// What can go wrong while ingesting.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client")]
+    HttpClient {
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A URL could not be formed.
+    #[error("invalid URL {url}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The Control Room refused the credentials.
+    #[error(
+        "login as {user} refused by {url}: check the user name and the password or API key"
+    )]
+    Login {
+        /// The authentication URL.
+        url: Url,
+        /// The user.
+        user: String,
+    },
+    /// A request stayed unauthorized after logging in again.
+    #[error(
+        "{url} refused user {user} after a fresh login: the user needs the Bot Insight Admin or AAE_Admin role"
+    )]
+    Forbidden {
+        /// The request.
+        url: Url,
+        /// The user.
+        user: String,
+    },
+    /// A 401 that the caller may cure by logging in again.
+    #[error("{url} answered 401 Unauthorized")]
+    Unauthorized {
+        /// The request.
+        url: Url,
+    },
+    /// The server answered with a client error that retrying will not change.
+    #[error("{url} refused the request ({status}): {message}")]
+    Refused {
+        /// The request.
+        url: Url,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// Every attempt at a request failed.
+    #[error("{url} failed {attempts} times; last: {last}")]
+    RetriesExhausted {
+        /// The request.
+        url: Url,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// The records fetched for a window do not add up to what the server announced.
+    #[error(
+        "window {from}..{to}: fetched {fetched} distinct records but totalRecords is {expected}; {hint}"
+    )]
+    Reconcile {
+        /// First day of the window.
+        from: chrono::NaiveDate,
+        /// Day after the window.
+        to: chrono::NaiveDate,
+        /// What the server announced.
+        expected: u64,
+        /// What arrived.
+        fetched: u64,
+        /// The likely cause and what to do.
+        hint: String,
+    },
+    /// Options that cannot work together.
+    #[error("{0}")]
+    Config(String),
+    /// Decoded rows could not be assembled into a batch.
+    #[error("assembling decoded records failed")]
+    Arrow {
+        /// The cause.
+        #[source]
+        source: datafusion::arrow::error::ArrowError,
+    },
+    /// The lake refused a commit.
+    #[error(transparent)]
+    Lake(#[from] botlake_lake::Error),
+}
+
+/// The ingest result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

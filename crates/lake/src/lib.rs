@@ -1,0 +1,338 @@
+//! botlake's lake: the table catalog and the Delta Lake tables behind it, on local disk or S3.
+//!
+//! Every table is a Delta table under the lake URL (`<lake>/<table>/`), Hive-partitioned by
+//! the record's own `day`. Writes are upserts by the table's key, and an ingest cursor
+//! travels in the same commit as the rows it covers, as a Delta application transaction,
+//! so a crash can neither lose nor duplicate anything.
+//!
+//! ```no_run
+//! # async fn example() -> botlake_lake::Result<()> {
+//! use botlake_lake::{Lake, catalog};
+//!
+//! let lake = Lake::parse("./botlake-demo")?;
+//! let cursor = lake.cursor(&catalog::AA_BOT_RUNS, "aa-botinsight/runs/prod").await?;
+//! println!("last ingest stopped at {cursor:?}");
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod catalog;
+mod upsert;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::catalog::TableProvider;
+use datafusion::error::DataFusionError;
+use deltalake::{DeltaTable, DeltaTableError};
+use url::Url;
+
+pub use catalog::TableDef;
+pub use upsert::{Checkpoint, UpsertStats};
+
+/// What can go wrong in the lake.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The lake location is neither a path nor a URL we can store to.
+    #[error("invalid lake location {location:?}: {reason}")]
+    InvalidLocation {
+        /// What the user gave.
+        location: String,
+        /// Why it does not work.
+        reason: String,
+    },
+    /// A table could not be opened.
+    #[error("cannot open table {table} at {url}")]
+    Open {
+        /// The table.
+        table: String,
+        /// Where it was looked for.
+        url: Url,
+        /// The cause.
+        #[source]
+        source: DeltaTableError,
+    },
+    /// A commit to a table failed; nothing of it is visible.
+    #[error("commit to table {table} failed")]
+    Commit {
+        /// The table.
+        table: String,
+        /// The cause.
+        #[source]
+        source: DeltaTableError,
+    },
+    /// Rows did not match the catalog schema of their table.
+    #[error("rows for table {table} do not match its schema")]
+    Schema {
+        /// The table.
+        table: String,
+        /// The cause.
+        #[source]
+        source: ArrowError,
+    },
+    /// Preparing the rows of a commit failed.
+    #[error("preparing rows for table {table} failed")]
+    Prepare {
+        /// The table.
+        table: String,
+        /// The cause.
+        #[source]
+        source: DataFusionError,
+    },
+    /// Compaction or vacuum of a table failed.
+    #[error("{operation} of table {table} failed")]
+    Maintenance {
+        /// `compact` or `vacuum`.
+        operation: &'static str,
+        /// The table.
+        table: String,
+        /// The cause.
+        #[source]
+        source: DeltaTableError,
+    },
+    /// A local lake directory could not be created.
+    #[error("cannot create lake directory {path}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The lake's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A lake: a URL under which every catalog table is a Delta table.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    url: Url,
+}
+
+impl Lake {
+    /// A lake at `location`: a local path, a `file://` URL or `s3://bucket/prefix`.
+    ///
+    /// S3 credentials and endpoints come from the usual `AWS_*` environment variables
+    /// (`AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for S3-compatible servers).
+    pub fn parse(location: &str) -> Result<Lake> {
+        let invalid = |reason: &str| Error::InvalidLocation {
+            location: location.to_string(),
+            reason: reason.to_string(),
+        };
+        if location.trim().is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        let mut url = match Url::parse(location) {
+            // A Windows drive letter parses as a one-letter scheme; treat it as a path.
+            Ok(url) if url.scheme().len() > 1 => url,
+            _ => {
+                let path = Path::new(location);
+                let abs = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    std::env::current_dir()
+                        .map_err(|e| invalid(&e.to_string()))?
+                        .join(path)
+                };
+                Url::from_directory_path(&abs).map_err(|()| invalid("not a usable path"))?
+            }
+        };
+        match url.scheme() {
+            "file" | "s3" | "s3a" | "memory" => {}
+            other => {
+                return Err(invalid(&format!(
+                    "unsupported scheme {other}: use a path, file:// or s3://"
+                )));
+            }
+        }
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        Ok(Lake { url })
+    }
+
+    /// The lake's URL, always ending in `/`.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Whether the lake is on the local file system.
+    pub fn is_local(&self) -> bool {
+        self.url.scheme() == "file"
+    }
+
+    /// The URL of `table`'s directory.
+    pub fn table_url(&self, table: &TableDef) -> Url {
+        self.url
+            .join(&format!("{}/", table.name))
+            .expect("a table name is a valid URL segment")
+    }
+
+    /// Opens `table`, or `None` if it has never been written.
+    pub async fn open(&self, table: &TableDef) -> Result<Option<DeltaTable>> {
+        let url = self.table_url(table);
+        if self.is_local() {
+            // A missing local directory is a table never written, not an error.
+            let path = url.to_file_path().expect("file URL has a path");
+            if !path.join("_delta_log").is_dir() {
+                return Ok(None);
+            }
+        }
+        let open_err = |source| Error::Open {
+            table: table.name.to_string(),
+            url: url.clone(),
+            source,
+        };
+        let delta = DeltaTable::try_from_url(url.clone()).await.map_err(open_err)?;
+        Ok(delta.version().is_some().then_some(delta))
+    }
+
+    /// Whether any table of the catalog exists in the lake.
+    pub async fn exists(&self) -> Result<bool> {
+        for t in catalog::tables() {
+            if self.open(t).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A DataFusion table provider for `table` at its latest version, or `None` if the
+    /// table has never been written. The provider's object store is registered with
+    /// `session` so that scans can reach it.
+    pub async fn table_provider(
+        &self,
+        table: &TableDef,
+        session: &dyn datafusion::catalog::Session,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        let Some(delta) = self.open(table).await? else {
+            return Ok(None);
+        };
+        let err = |source| Error::Open {
+            table: table.name.to_string(),
+            url: self.table_url(table),
+            source,
+        };
+        delta.update_datafusion_session(session).map_err(err)?;
+        let provider = delta.table_provider().await.map_err(|e| {
+            err(DeltaTableError::Generic(format!(
+                "building the table provider: {e}"
+            )))
+        })?;
+        Ok(Some(provider))
+    }
+
+    /// The version of the last commit to `table`, or `None` if it was never written.
+    pub async fn version(&self, table: &TableDef) -> Result<Option<u64>> {
+        Ok(self.open(table).await?.and_then(|t| t.version()))
+    }
+
+    /// The cursor that the last commit of application `app_id` to `table` stored, if any.
+    pub async fn cursor(&self, table: &TableDef, app_id: &str) -> Result<Option<i64>> {
+        let Some(delta) = self.open(table).await? else {
+            return Ok(None);
+        };
+        let state = delta.snapshot().map_err(|source| Error::Open {
+            table: table.name.to_string(),
+            url: self.table_url(table),
+            source,
+        })?;
+        state
+            .transaction_version(delta.log_store().as_ref(), app_id)
+            .await
+            .map_err(|source| Error::Open {
+                table: table.name.to_string(),
+                url: self.table_url(table),
+                source,
+            })
+    }
+
+    /// Rewrites `table`'s small files into larger ones (Delta OPTIMIZE); returns the
+    /// number of files removed and added.
+    pub async fn compact(&self, table: &TableDef) -> Result<Option<(u64, u64)>> {
+        let Some(delta) = self.open(table).await? else {
+            return Ok(None);
+        };
+        let (_, metrics) = delta
+            .optimize()
+            .await
+            .map_err(|source| Error::Maintenance {
+                operation: "compact",
+                table: table.name.to_string(),
+                source,
+            })?;
+        Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
+    }
+
+    /// Deletes files that no version newer than `retention` still references (Delta
+    /// VACUUM); returns the files deleted, or that would be with `dry_run`.
+    pub async fn vacuum(
+        &self,
+        table: &TableDef,
+        retention: chrono::Duration,
+        dry_run: bool,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(delta) = self.open(table).await? else {
+            return Ok(None);
+        };
+        let (_, metrics) = delta
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(false)
+            .with_dry_run(dry_run)
+            .await
+            .map_err(|source| Error::Maintenance {
+                operation: "vacuum",
+                table: table.name.to_string(),
+                source,
+            })?;
+        Ok(Some(metrics.files_deleted))
+    }
+
+    /// Creates the lake's directory if it is local; object stores need nothing.
+    pub(crate) fn ensure_local_dir(&self, table: &TableDef) -> Result<()> {
+        if self.is_local() {
+            let path = self
+                .table_url(table)
+                .to_file_path()
+                .expect("file URL has a path");
+            std::fs::create_dir_all(&path).map_err(|source| Error::CreateDir {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Storage options for S3 taken from the environment, for callers that build their own
+/// object store for the lake (the query session does).
+pub fn storage_options_from_env() -> HashMap<String, String> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_paths_and_urls() {
+        let lake = Lake::parse("/tmp/some lake").unwrap();
+        assert_eq!(lake.url().as_str(), "file:///tmp/some%20lake/");
+        let lake = Lake::parse("s3://bucket/prefix").unwrap();
+        assert_eq!(lake.url().as_str(), "s3://bucket/prefix/");
+        assert_eq!(
+            lake.table_url(&catalog::AA_BOT_RUNS).as_str(),
+            "s3://bucket/prefix/aa_bot_runs/"
+        );
+        let err = Lake::parse("ftp://host/x").unwrap_err().to_string();
+        assert!(err.contains("unsupported scheme ftp"), "{err}");
+        assert!(Lake::parse("  ").is_err());
+    }
+}

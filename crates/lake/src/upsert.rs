@@ -1,0 +1,347 @@
+//! Upsert commits: rows replace the rows with the same key, and an ingest cursor rides in
+//! the same Delta commit as a Delta application transaction.
+
+use std::collections::HashMap;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::prelude::SessionContext;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+
+use crate::{Error, Lake, Result, TableDef};
+
+/// An ingest cursor to commit with the rows: Delta keeps the latest `version` per
+/// `app_id`, and a concurrent commit with the same `app_id` is a conflict, so two
+/// ingests of one source cannot both win.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Which ingest the cursor belongs to, for example `aa-botinsight/runs/prod`.
+    pub app_id: String,
+    /// The cursor, in whatever encoding the ingest chose.
+    pub version: i64,
+    /// A human-readable form of the cursor, kept in the commit's metadata.
+    pub description: String,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertStats {
+    /// Rows whose key was new to the table.
+    pub inserted: u64,
+    /// Rows that replaced a different row with the same key.
+    pub updated: u64,
+    /// Rows identical to the row already there (nothing written for them).
+    pub unchanged: u64,
+    /// The table version the commit created.
+    pub version: u64,
+}
+
+impl Lake {
+    /// Upserts `batches` into `table` in one commit, together with `checkpoint`.
+    ///
+    /// Rows with the same key within `batches` collapse to the last of them. Rows that
+    /// equal the stored row are not rewritten. With no rows, the commit still records the
+    /// checkpoint (and creates the table if it did not exist).
+    pub async fn upsert(
+        &self,
+        table: &TableDef,
+        batches: Vec<RecordBatch>,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<UpsertStats> {
+        let schema_err = |source| Error::Schema {
+            table: table.name.to_string(),
+            source,
+        };
+        let batch = concat_batches(&table.schema, &batches).map_err(schema_err)?;
+        let batch = dedupe_last(&batch, table.key).map_err(schema_err)?;
+        let rows = batch.num_rows() as u64;
+        let commit_err = |source| Error::Commit {
+            table: table.name.to_string(),
+            source,
+        };
+        let properties = commit_properties(checkpoint);
+
+        let existing = self.open(table).await?;
+        let Some(delta) = existing else {
+            self.ensure_local_dir(table)?;
+            let delta = deltalake::DeltaTable::try_from_url(self.table_url(table))
+                .await
+                .map_err(commit_err)?;
+            let written = delta
+                .write(vec![batch])
+                .with_save_mode(SaveMode::Append)
+                .with_partition_columns(table.partition)
+                .with_table_name(table.name)
+                .with_description(table.description)
+                .with_commit_properties(properties)
+                .await
+                .map_err(commit_err)?;
+            return Ok(UpsertStats {
+                inserted: rows,
+                version: written.version().unwrap_or_default(),
+                ..UpsertStats::default()
+            });
+        };
+
+        if rows == 0 {
+            let version = commit_checkpoint_only(delta, table, properties)
+                .await
+                .map_err(commit_err)?;
+            return Ok(UpsertStats {
+                version,
+                ..UpsertStats::default()
+            });
+        }
+        let version_before = delta.version();
+
+        let ctx = SessionContext::new();
+        let source = ctx.read_batch(batch).map_err(|source| Error::Prepare {
+            table: table.name.to_string(),
+            source,
+        })?;
+        let mut on: Vec<String> = table
+            .key
+            .iter()
+            .map(|k| format!("target.{k} = source.{k}"))
+            .collect();
+        if table.partition_follows_key
+            && let Some(p) = table.partition
+        {
+            // Lets the merge skip every partition the new rows do not touch.
+            on.push(format!("target.{p} = source.{p}"));
+        }
+        let compared: Vec<&str> = table
+            .value_columns()
+            .filter(|c| *c != crate::catalog::INGESTED_AT)
+            .collect();
+        let changed = compared
+            .iter()
+            .map(|c| format!("(target.{c} IS DISTINCT FROM source.{c})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let all_columns: Vec<String> = table
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let value_columns: Vec<String> = table.value_columns().map(str::to_string).collect();
+
+        let mut merge = delta
+            .merge(source, on.join(" AND "))
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .with_commit_properties(properties.clone())
+            .when_not_matched_insert(|insert| {
+                all_columns
+                    .iter()
+                    .fold(insert, |i, c| i.set(c.as_str(), format!("source.{c}")))
+            })
+            .map_err(commit_err)?;
+        if !value_columns.is_empty() && !changed.is_empty() {
+            merge = merge
+                .when_matched_update(|update| {
+                    value_columns
+                        .iter()
+                        .fold(update.predicate(changed.clone()), |u, c| {
+                            u.update(c.as_str(), format!("source.{c}"))
+                        })
+                })
+                .map_err(commit_err)?;
+        }
+        let (merged, metrics) = merge.await.map_err(commit_err)?;
+        let inserted = metrics.num_target_rows_inserted as u64;
+        let updated = metrics.num_target_rows_updated as u64;
+        let version = if merged.version() == version_before {
+            // A merge that changes nothing makes no commit; the checkpoint still must be.
+            commit_checkpoint_only(merged, table, properties)
+                .await
+                .map_err(commit_err)?
+        } else {
+            merged.version().unwrap_or_default()
+        };
+        Ok(UpsertStats {
+            inserted,
+            updated,
+            unchanged: rows.saturating_sub(inserted + updated),
+            version,
+        })
+    }
+}
+
+/// An empty append: a commit that carries only the checkpoint in `properties`.
+async fn commit_checkpoint_only(
+    delta: deltalake::DeltaTable,
+    table: &TableDef,
+    properties: CommitProperties,
+) -> Result<u64, deltalake::DeltaTableError> {
+    let written = delta
+        .write(vec![RecordBatch::new_empty(table.schema.clone())])
+        .with_save_mode(SaveMode::Append)
+        .with_commit_properties(properties)
+        .await?;
+    Ok(written.version().unwrap_or_default())
+}
+
+fn commit_properties(checkpoint: Option<&Checkpoint>) -> CommitProperties {
+    let properties = CommitProperties::default();
+    match checkpoint {
+        None => properties,
+        Some(c) => properties
+            .with_application_transaction(Transaction::new(&c.app_id, c.version))
+            .with_metadata([(
+                "botlake.cursor".to_string(),
+                serde_json::json!({ "app_id": c.app_id, "cursor": c.description }),
+            )]),
+    }
+}
+
+/// Keeps the last row of every key, in the original order of those rows.
+fn dedupe_last(batch: &RecordBatch, key: &[&str]) -> Result<RecordBatch, ArrowError> {
+    let columns = key
+        .iter()
+        .map(|k| {
+            batch
+                .column_by_name(k)
+                .cloned()
+                .ok_or_else(|| ArrowError::SchemaError(format!("key column {k} is missing")))
+        })
+        .collect::<Result<Vec<ArrayRef>, _>>()?;
+    let converter = RowConverter::new(
+        columns
+            .iter()
+            .map(|c| SortField::new(c.data_type().clone()))
+            .collect(),
+    )?;
+    let rows = converter.convert_columns(&columns)?;
+    let mut last: HashMap<&[u8], u32> = HashMap::with_capacity(rows.num_rows());
+    for (i, row) in rows.iter().enumerate() {
+        last.insert(row.data(), i as u32);
+    }
+    if last.len() == batch.num_rows() {
+        return Ok(batch.clone());
+    }
+    let mut keep: Vec<u32> = last.into_values().collect();
+    keep.sort_unstable();
+    take_record_batch(batch, &UInt32Array::from(keep))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn dedupe_keeps_the_last_row_of_each_key() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("v", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 1, 3])),
+                Arc::new(StringArray::from(vec!["a", "b", "c", "d"])),
+            ],
+        )
+        .unwrap();
+        let out = dedupe_last(&batch, &["k"]).unwrap();
+        let v = out.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(v.iter().flatten().collect::<Vec<_>>(), ["b", "c", "d"]);
+    }
+
+    fn runs(rows: &[(i64, &str, i32)]) -> RecordBatch {
+        use datafusion::arrow::array::{BooleanArray, Date32Array, TimestampMicrosecondArray};
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let n = rows.len();
+        let text = |v: &str| Arc::new(StringArray::from(vec![v; n])) as ArrayRef;
+        let ts = |v: i64| {
+            Arc::new(TimestampMicrosecondArray::from(vec![v; n]).with_timezone("UTC")) as ArrayRef
+        };
+        let int = |v: i64| Arc::new(Int64Array::from(vec![v; n])) as ArrayRef;
+        let columns: Vec<ArrayRef> = vec![
+            text("prod"),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+            text("u"),
+            text("f"),
+            text("l"),
+            text("e"),
+            text("h"),
+            text("ip"),
+            text("bot"),
+            ts(1),
+            ts(2),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+            int(1),
+            int(1),
+            Arc::new(BooleanArray::from(vec![true; n])),
+            ts(3),
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| r.2))),
+        ];
+        RecordBatch::try_new(t.schema.clone(), columns).unwrap()
+    }
+
+    #[tokio::test]
+    async fn upsert_inserts_updates_and_keeps_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let cp = |v| Checkpoint {
+            app_id: "test/runs".into(),
+            version: v,
+            description: format!("v{v}"),
+        };
+        assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), None);
+
+        let first = runs(&[(1, "IN_PROGRESS", 20000), (2, "COMPLETED", 20001)]);
+        let s = lake.upsert(t, vec![first.clone()], Some(&cp(7))).await.unwrap();
+        assert_eq!((s.inserted, s.updated), (2, 0));
+        assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), Some(7));
+
+        // The same rows again change nothing.
+        let s = lake.upsert(t, vec![first], Some(&cp(8))).await.unwrap();
+        assert_eq!((s.inserted, s.updated, s.unchanged), (0, 0, 2));
+        assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), Some(8));
+
+        // A new status replaces the row; a new key is inserted.
+        let second = runs(&[(1, "COMPLETED", 20000), (3, "FAILED", 20001)]);
+        let s = lake.upsert(t, vec![second], None).await.unwrap();
+        assert_eq!((s.inserted, s.updated, s.unchanged), (1, 1, 0));
+
+        // No rows still commits the cursor.
+        let s = lake.upsert(t, vec![], Some(&cp(9))).await.unwrap();
+        assert_eq!(s.inserted, 0);
+        assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), Some(9));
+
+        let ctx = SessionContext::new();
+        let provider = lake.table_provider(t, &ctx.state()).await.unwrap().unwrap();
+        ctx.register_table("runs", provider).unwrap();
+        let out = ctx
+            .sql("SELECT run_id, status FROM runs ORDER BY run_id")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        datafusion::assert_batches_eq!(
+            [
+                "+--------+-----------+",
+                "| run_id | status    |",
+                "+--------+-----------+",
+                "| 1      | COMPLETED |",
+                "| 2      | COMPLETED |",
+                "| 3      | FAILED    |",
+                "+--------+-----------+",
+            ],
+            &out
+        );
+    }
+}

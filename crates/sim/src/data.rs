@@ -1,0 +1,438 @@
+//! The synthetic Control Room: bots, runners and runs generated from a seed.
+//!
+//! Runs are generated day by day from a stream of the seed, sorted by start time and
+//! numbered in that order, so the same configuration gives the same runs. What a client
+//! sees depends on the simulator's clock (`now`): runs that have not started yet are
+//! invisible and runs that have not ended yet are `IN_PROGRESS`, so moving the clock
+//! forward turns in-progress runs into finished ones, as a real Control Room does.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+
+use crate::rng::Rng;
+
+/// How to generate a Control Room.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Everything random derives from this.
+    pub seed: u64,
+    /// Number of bots (task files).
+    pub bots: usize,
+    /// Number of Bot Runner users, each with its own device.
+    pub runners: usize,
+    /// Number of runs over the whole date range.
+    pub runs: usize,
+    /// Number of days the runs span.
+    pub days: u32,
+    /// The day after the last day of runs.
+    pub end: NaiveDate,
+}
+
+impl SimConfig {
+    /// A small Control Room ending at `end`: 40 bots, 12 runners, 30 days.
+    pub fn new(seed: u64, runs: usize, end: NaiveDate) -> SimConfig {
+        SimConfig {
+            seed,
+            bots: 40,
+            runners: 12,
+            runs,
+            days: 30,
+            end,
+        }
+    }
+
+    /// The first day with runs.
+    pub fn start(&self) -> NaiveDate {
+        self.end - Duration::days(i64::from(self.days))
+    }
+}
+
+/// A bot: one task file with its own habits.
+#[derive(Debug, Clone)]
+pub struct Bot {
+    /// The task file, as Bot Insight's `fileName` reports it.
+    pub file_name: String,
+    /// The share of its finished runs that fail, outside spikes.
+    pub failure_rate: f64,
+    /// The share of its runs that someone stops.
+    pub stop_rate: f64,
+    /// The median duration of a run, in seconds.
+    pub median_secs: f64,
+    /// Lines in the task.
+    pub lines: u32,
+}
+
+/// A Bot Runner user and its device.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    /// Control Room user name.
+    pub user_name: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// E-mail address.
+    pub email: String,
+    /// Host name of the device.
+    pub host_name: String,
+    /// IP address of the device.
+    pub ip_address: String,
+}
+
+/// How a run ends, if it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran to the end.
+    Completed,
+    /// Failed.
+    Failed,
+    /// Stopped by someone.
+    Stopped,
+    /// Hangs and never reports an end.
+    Stuck,
+}
+
+/// One run, compactly: a million of them take about 32 MB.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    /// Start, in milliseconds since the epoch.
+    pub start_ms: i64,
+    /// How long it takes, in milliseconds.
+    pub duration_ms: u32,
+    /// Index into [`Dataset::bots`].
+    pub bot: u16,
+    /// Index into [`Dataset::runners`].
+    pub runner: u16,
+    /// How it ends.
+    pub outcome: Outcome,
+    /// Lines executed.
+    pub lines: u32,
+}
+
+/// A run as a client sees it at some clock time.
+#[derive(Debug, Clone, Copy)]
+pub struct RunView<'a> {
+    /// The run's id (`id` in Bot Insight).
+    pub id: i64,
+    /// The run.
+    pub run: &'a Run,
+    /// Its bot.
+    pub bot: &'a Bot,
+    /// Its runner.
+    pub runner: &'a Runner,
+    /// `COMPLETED`, `FAILED`, `STOPPED` or `IN_PROGRESS`.
+    pub status: &'static str,
+    /// End in milliseconds since the epoch, once it has ended.
+    pub end_ms: Option<i64>,
+}
+
+/// What a client should have after ingesting everything visible at a clock time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Truth {
+    /// Number of visible runs.
+    pub runs: u64,
+    /// Sum of their ids.
+    pub id_sum: i64,
+    /// How many are in progress.
+    pub in_progress: u64,
+    /// How many failed.
+    pub failed: u64,
+}
+
+/// A generated Control Room.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// How it was generated.
+    pub config: SimConfig,
+    /// Its bots.
+    pub bots: Vec<Bot>,
+    /// Its runners.
+    pub runners: Vec<Runner>,
+    /// Every run, by start time; run `i` has id `i + 1`.
+    pub runs: Vec<Run>,
+}
+
+const DEPARTMENTS: [&str; 8] = [
+    "Finance",
+    "HR",
+    "Procurement",
+    "Claims",
+    "IT Ops",
+    "Sales",
+    "Logistics",
+    "Compliance",
+];
+const PROCESSES: [&str; 12] = [
+    "Invoice Entry",
+    "Vendor Onboarding",
+    "Payroll Check",
+    "Claim Intake",
+    "Password Reset",
+    "Order Sync",
+    "Bank Reconciliation",
+    "Report Export",
+    "Email Triage",
+    "KYC Review",
+    "Price Update",
+    "Shipment Tracking",
+];
+const FIRST_NAMES: [&str; 10] = [
+    "Ana", "Ben", "Chen", "Dara", "Emil", "Fatima", "Goran", "Hana", "Ivo", "Jun",
+];
+const LAST_NAMES: [&str; 10] = [
+    "Silva", "Okafor", "Nakamura", "Weber", "Haddad", "Novak", "Rossi", "Kaur", "Larsen", "Moreau",
+];
+/// Relative number of runs starting in each hour of the day (UTC).
+const HOURLY: [f64; 24] = [
+    1.0, 0.8, 0.8, 0.8, 1.0, 1.5, 3.0, 5.0, 7.0, 8.0, 8.0, 7.5, 6.0, 7.0, 8.0, 7.5, 6.5, 5.0, 3.5,
+    2.5, 2.0, 1.5, 1.2, 1.0,
+];
+
+impl Dataset {
+    /// Generates the Control Room that `config` describes.
+    pub fn generate(config: SimConfig) -> Dataset {
+        let mut rng = Rng::new(config.seed);
+        let bots: Vec<Bot> = (0..config.bots.max(1))
+            .map(|i| {
+                let copy = i / (DEPARTMENTS.len() * PROCESSES.len());
+                let suffix = if copy == 0 {
+                    String::new()
+                } else {
+                    format!(" {}", copy + 1)
+                };
+                // Most bots rarely fail; a few fail often (up to about 30 %).
+                let failure_rate = 0.002 + 0.30 * rng.f64().powi(3);
+                Bot {
+                    file_name: format!(
+                        "{}\\{}{suffix}.atmx",
+                        DEPARTMENTS[i % DEPARTMENTS.len()],
+                        PROCESSES[(i / DEPARTMENTS.len()) % PROCESSES.len()],
+                    ),
+                    failure_rate,
+                    stop_rate: 0.005 + 0.02 * rng.f64(),
+                    median_secs: (20f64.ln() + rng.f64() * (1800f64.ln() - 20f64.ln())).exp(),
+                    lines: 20 + rng.below(2000) as u32,
+                }
+            })
+            .collect();
+        let runners: Vec<Runner> = (0..config.runners.max(1))
+            .map(|i| {
+                let first = FIRST_NAMES[i % FIRST_NAMES.len()];
+                let last = LAST_NAMES[(i / FIRST_NAMES.len() + i) % LAST_NAMES.len()];
+                let user_name = format!("runner{:02}", i + 1);
+                Runner {
+                    email: format!("{user_name}@example.com"),
+                    user_name,
+                    first_name: first.to_string(),
+                    last_name: last.to_string(),
+                    host_name: format!("BR-PROD-{:02}", i + 1),
+                    ip_address: format!("10.20.{}.{}", i / 250, 10 + i % 250),
+                }
+            })
+            .collect();
+
+        // Popular bots run far more often than the rest (Zipf-like).
+        let mut cumulative = Vec::with_capacity(bots.len());
+        let mut total = 0.0;
+        for rank in 0..bots.len() {
+            total += 1.0 / ((rank + 1) as f64).powf(0.8);
+            cumulative.push(total);
+        }
+        // Each bot runs on a few runners of its own.
+        let bot_runners: Vec<Vec<u16>> = (0..bots.len())
+            .map(|_| {
+                let n = 1 + rng.below(3.min(runners.len() as u64)) as usize;
+                (0..n).map(|_| rng.below(runners.len() as u64) as u16).collect()
+            })
+            .collect();
+        // A few failure spikes: a bot failing most of its runs for a day.
+        let spikes: Vec<(usize, u32)> = (0..(config.days / 10).max(1))
+            .map(|_| {
+                (
+                    rng.below(bots.len().min(10) as u64) as usize,
+                    rng.below(u64::from(config.days)) as u32,
+                )
+            })
+            .collect();
+
+        let hourly_cumulative: Vec<f64> = HOURLY
+            .iter()
+            .scan(0.0, |s, w| {
+                *s += w;
+                Some(*s)
+            })
+            .collect();
+        let start = config.start();
+        let day_weights: Vec<f64> = (0..config.days)
+            .map(|d| match (start + Duration::days(i64::from(d))).weekday() {
+                Weekday::Sat | Weekday::Sun => 0.35,
+                _ => 1.0,
+            })
+            .collect();
+        let weight_sum: f64 = day_weights.iter().sum();
+        let mut counts: Vec<usize> = day_weights
+            .iter()
+            .map(|w| (config.runs as f64 * w / weight_sum) as usize)
+            .collect();
+        // Flooring loses less than one run a day; the first days take the remainder.
+        let missing = config.runs - counts.iter().sum::<usize>();
+        for c in counts.iter_mut().take(missing) {
+            *c += 1;
+        }
+
+        let mut runs = Vec::with_capacity(config.runs);
+        for (d, &count) in counts.iter().enumerate() {
+            let mut rng = Rng::stream(config.seed, d as u64 + 1);
+            let day_start_ms = (start + Duration::days(d as i64))
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc()
+                .timestamp_millis();
+            let first = runs.len();
+            for _ in 0..count {
+                let b = rng.weighted(&cumulative);
+                let bot = &bots[b];
+                let choices = &bot_runners[b];
+                let runner = choices[rng.below(choices.len() as u64) as usize];
+                let hour = rng.weighted(&hourly_cumulative) as i64;
+                let start_ms = day_start_ms + hour * 3_600_000 + rng.below(3_600_000) as i64;
+                let mut secs = bot.median_secs * (0.5 * rng.normal()).exp();
+                if rng.chance(0.03) {
+                    // The long tail: a run that waits on a slow application.
+                    secs *= 3.0 + 20.0 * rng.f64();
+                }
+                let spike = spikes.iter().any(|&(sb, sd)| sb == b && sd as usize == d);
+                let failure_rate = if spike { 0.7 } else { bot.failure_rate };
+                let roll = rng.f64();
+                let outcome = if roll < 0.001 {
+                    Outcome::Stuck
+                } else if roll < 0.001 + failure_rate {
+                    Outcome::Failed
+                } else if roll < 0.001 + failure_rate + bot.stop_rate {
+                    Outcome::Stopped
+                } else {
+                    Outcome::Completed
+                };
+                let mut lines = bot.lines;
+                if matches!(outcome, Outcome::Failed | Outcome::Stopped) {
+                    let part = 0.1 + 0.8 * rng.f64();
+                    secs *= part;
+                    lines = (f64::from(lines) * part) as u32;
+                }
+                let duration_ms = (secs * 1000.0).clamp(1000.0, 20.0 * 3_600_000.0) as u32;
+                runs.push(Run {
+                    start_ms,
+                    duration_ms,
+                    bot: b as u16,
+                    runner,
+                    outcome,
+                    lines,
+                });
+            }
+            runs[first..].sort_by_key(|r| r.start_ms);
+        }
+        Dataset {
+            config,
+            bots,
+            runners,
+            runs,
+        }
+    }
+
+    /// The index range of runs starting in `[from_ms, to_ms)` and before `now_ms`.
+    pub fn range(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> std::ops::Range<usize> {
+        let to = to_ms.min(now_ms);
+        let lo = self.runs.partition_point(|r| r.start_ms < from_ms);
+        let hi = self.runs.partition_point(|r| r.start_ms < to).max(lo);
+        lo..hi
+    }
+
+    /// Run `index` as a client sees it at `now_ms`.
+    pub fn view(&self, index: usize, now_ms: i64) -> RunView<'_> {
+        let run = &self.runs[index];
+        let end = run.start_ms + i64::from(run.duration_ms);
+        let (status, end_ms) = if run.outcome == Outcome::Stuck || end > now_ms {
+            ("IN_PROGRESS", None)
+        } else {
+            let status = match run.outcome {
+                Outcome::Completed => "COMPLETED",
+                Outcome::Failed => "FAILED",
+                Outcome::Stopped => "STOPPED",
+                Outcome::Stuck => unreachable!("handled above"),
+            };
+            (status, Some(end))
+        };
+        RunView {
+            id: index as i64 + 1,
+            run,
+            bot: &self.bots[usize::from(run.bot)],
+            runner: &self.runners[usize::from(run.runner)],
+            status,
+            end_ms,
+        }
+    }
+
+    /// What ingesting every run visible at `now_ms` must give.
+    pub fn truth(&self, now_ms: i64) -> Truth {
+        let mut truth = Truth::default();
+        for i in self.range(i64::MIN, i64::MAX, now_ms) {
+            let v = self.view(i, now_ms);
+            truth.runs += 1;
+            truth.id_sum += v.id;
+            truth.in_progress += u64::from(v.status == "IN_PROGRESS");
+            truth.failed += u64::from(v.status == "FAILED");
+        }
+        truth
+    }
+
+    /// The end of the date range as a clock time: every run has started by then.
+    pub fn end_time(&self) -> DateTime<Utc> {
+        self.config
+            .end
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Dataset {
+        Dataset::generate(SimConfig::new(
+            42,
+            5000,
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_sorted() {
+        let (a, b) = (small(), small());
+        assert_eq!(a.runs.len(), 5000);
+        assert!(a.runs.windows(2).all(|w| w[0].start_ms <= w[1].start_ms));
+        let now = a.end_time().timestamp_millis();
+        assert_eq!(a.truth(now), b.truth(now));
+    }
+
+    #[test]
+    fn failure_rates_and_statuses_are_realistic() {
+        let d = small();
+        let now = d.end_time().timestamp_millis();
+        let t = d.truth(now);
+        let rate = t.failed as f64 / t.runs as f64;
+        assert!((0.01..0.30).contains(&rate), "overall failure rate {rate}");
+        assert!(t.in_progress > 0, "some runs are still in progress");
+        assert!(d.bots.iter().all(|b| b.failure_rate <= 0.31));
+    }
+
+    #[test]
+    fn moving_the_clock_finishes_runs() {
+        let d = small();
+        let end = d.end_time().timestamp_millis();
+        let earlier = d.truth(end - 6 * 3_600_000);
+        let later = d.truth(end);
+        assert!(later.runs > earlier.runs);
+        assert!(later.in_progress < earlier.in_progress + (later.runs - earlier.runs));
+    }
+}

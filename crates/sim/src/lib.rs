@@ -1,0 +1,27 @@
+//! botlake's deterministic Control Room simulator.
+//!
+//! [`Dataset::generate`] makes bots, runners and runs from a seed; [`server::start`] serves
+//! them over real HTTP as the Authentication API and Bot Insight's `getbotrundata`, with
+//! optional faults (429 with Retry-After, 500/503, connection resets, slow and truncated
+//! bodies) and either pagination mode.
+//!
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use botlake_sim::{Dataset, SimConfig, server};
+//!
+//! let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+//! let data = Arc::new(Dataset::generate(SimConfig::new(42, 10_000, end)));
+//! let server = server::start(data, server::ServerConfig::default(), "127.0.0.1:0".parse().unwrap()).await?;
+//! println!("Control Room at {}", server.url());
+//! server.stop().await
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod rng;
+pub mod server;
+
+pub use data::{Dataset, SimConfig, Truth};
+pub use server::{Faults, Pagination, Server, ServerConfig};

@@ -1,0 +1,478 @@
+//! The simulator's HTTP server: the Authentication API and Bot Insight's `getbotrundata`,
+//! as `aa-bot-insight-v11-openapi.yml` defines them, with fault injection.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::data::Dataset;
+use crate::rng::Rng;
+
+/// Records per page, as Bot Insight serves them.
+pub const PAGE_SIZE: usize = 1000;
+
+/// How the server reads `startIndex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pagination {
+    /// A record offset, incremented by 1000 (the OpenAPI spec).
+    #[default]
+    Offset,
+    /// A page number, 0 for the first 1000 records (the 11.3 documentation).
+    Page,
+}
+
+/// Faults to inject into responses.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Share of requests that get a fault, from 0 to 1.
+    pub rate: f64,
+    /// `Retry-After` seconds sent with a 429.
+    pub retry_after_secs: u64,
+    /// How long a slow body takes to arrive.
+    pub slow: Duration,
+}
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The one user that may log in.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+    /// Its API key.
+    pub api_key: String,
+    /// How `startIndex` is read.
+    pub pagination: Pagination,
+    /// Faults to inject.
+    pub faults: Faults,
+    /// The longest date range a request may ask for, in days (60 in the spec).
+    pub max_window_days: i64,
+    /// The simulator's clock; the end of the data set if not given.
+    pub now: Option<DateTime<Utc>>,
+    /// Render every n-th run with a malformed `startTime`, to exercise rejection.
+    pub bad_record_every: Option<u64>,
+    /// How long a token is valid; forever if not given.
+    pub token_ttl: Option<Duration>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            user: "botlake".into(),
+            password: "botlake-demo".into(),
+            api_key: "botlake-demo-key".into(),
+            pagination: Pagination::Offset,
+            faults: Faults::default(),
+            max_window_days: 60,
+            now: None,
+            bad_record_every: None,
+            token_ttl: None,
+        }
+    }
+}
+
+/// Counts of what the server did, for tests and the `sim serve` summary.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests received.
+    pub requests: AtomicU64,
+    /// Faults injected.
+    pub faults: AtomicU64,
+    /// Pages of records served whole.
+    pub pages: AtomicU64,
+    /// Logins that succeeded.
+    pub logins: AtomicU64,
+}
+
+/// A running simulator; dropping it leaves the server running until the runtime ends,
+/// [`Server::stop`] ends it.
+pub struct Server {
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    shutdown: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The base URL of the Control Room, for example `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Starts the simulator on `addr` (port 0 picks a free port).
+pub async fn start(
+    dataset: Arc<Dataset>,
+    config: ServerConfig,
+    addr: SocketAddr,
+) -> std::io::Result<Server> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let stats = Arc::new(Stats::default());
+    let now = config.now.unwrap_or_else(|| dataset.end_time());
+    let shared = Arc::new(Shared {
+        faults_rng: Mutex::new(Rng::stream(dataset.config.seed, u64::MAX)),
+        dataset,
+        config,
+        now,
+        stats: stats.clone(),
+        tokens: Mutex::new(HashMap::new()),
+        token_counter: AtomicU64::new(0),
+    });
+    let app = Router::new()
+        .route("/v1/authentication", post(authenticate))
+        .route(
+            "/v2/botinsight/data/api/getbotrundata/{start_index}/{start_date}",
+            get(bot_runs),
+        )
+        .with_state(shared);
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = signal.await;
+            })
+            .await
+    });
+    Ok(Server {
+        addr,
+        stats,
+        shutdown,
+        task,
+    })
+}
+
+struct Shared {
+    dataset: Arc<Dataset>,
+    config: ServerConfig,
+    now: DateTime<Utc>,
+    stats: Arc<Stats>,
+    faults_rng: Mutex<Rng>,
+    tokens: Mutex<HashMap<String, Instant>>,
+    token_counter: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    TooManyRequests,
+    InternalError,
+    Unavailable,
+    Reset,
+    Slow,
+    Truncated,
+}
+
+impl Shared {
+    fn next_fault(&self) -> Option<Fault> {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let mut rng = self.faults_rng.lock().expect("fault rng lock");
+        if !rng.chance(self.config.faults.rate) {
+            return None;
+        }
+        self.stats.faults.fetch_add(1, Ordering::Relaxed);
+        Some(match rng.below(6) {
+            0 => Fault::TooManyRequests,
+            1 => Fault::InternalError,
+            2 => Fault::Unavailable,
+            3 => Fault::Reset,
+            4 => Fault::Slow,
+            _ => Fault::Truncated,
+        })
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let token = headers
+            .get("x-authorization")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| {
+                headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+            });
+        let Some(token) = token else { return false };
+        let tokens = self.tokens.lock().expect("token lock");
+        match (tokens.get(token.trim()), self.config.token_ttl) {
+            (Some(_), None) => true,
+            (Some(issued), Some(ttl)) => issued.elapsed() < ttl,
+            (None, _) => false,
+        }
+    }
+}
+
+/// The spec's `Error` body.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    let code = status.as_u16().to_string();
+    (
+        status,
+        Json(ErrorBody {
+            code: &code,
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+/// Turns a response that would have succeeded into the chosen fault.
+fn apply_fault(fault: Option<Fault>, shared: &Shared, ok: Response) -> Response {
+    let Some(fault) = fault else { return ok };
+    match fault {
+        Fault::TooManyRequests => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(shared.config.faults.retry_after_secs),
+            );
+            r
+        }
+        Fault::InternalError => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        Fault::Unavailable => error(StatusCode::SERVICE_UNAVAILABLE, "service unavailable"),
+        Fault::Reset => {
+            // A body that fails at once makes the server drop the connection mid-response.
+            let stream = futures::stream::once(async {
+                Err::<Bytes, _>(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+            });
+            (StatusCode::OK, Body::from_stream(stream)).into_response()
+        }
+        Fault::Slow => {
+            let (parts, body) = ok.into_parts();
+            let delay = shared.config.faults.slow / 4;
+            let stream = futures::stream::unfold(Some(body), move |body| async move {
+                let body = body?;
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.ok()?;
+                tokio::time::sleep(delay).await;
+                Some((Ok::<_, std::io::Error>(bytes), None))
+            });
+            Response::from_parts(parts, Body::from_stream(stream))
+        }
+        Fault::Truncated => {
+            let (parts, body) = ok.into_parts();
+            let stream = futures::stream::once(async move {
+                let bytes = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                Ok::<_, std::io::Error>(bytes.slice(..bytes.len() / 2))
+            });
+            let mut r = Response::from_parts(parts, Body::from_stream(stream));
+            r.headers_mut().remove(header::CONTENT_LENGTH);
+            r
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Credentials {
+    username: Option<String>,
+    password: Option<String>,
+    api_key: Option<String>,
+}
+
+async fn authenticate(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let fault = shared.next_fault();
+    let Ok(creds) = serde_json::from_slice::<Credentials>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "body must be JSON with username and password or apiKey",
+        );
+    };
+    let config = &shared.config;
+    let user_ok = creds.username.as_deref() == Some(config.user.as_str());
+    let secret_ok = creds.password.as_deref() == Some(config.password.as_str())
+        || creds.api_key.as_deref() == Some(config.api_key.as_str());
+    if !(user_ok && secret_ok) {
+        return error(StatusCode::UNAUTHORIZED, "invalid credentials");
+    }
+    let n = shared.token_counter.fetch_add(1, Ordering::Relaxed);
+    let token = format!("sim-{}-{n}", shared.dataset.config.seed);
+    shared
+        .tokens
+        .lock()
+        .expect("token lock")
+        .insert(token.clone(), Instant::now());
+    shared.stats.logins.fetch_add(1, Ordering::Relaxed);
+    let ok = Json(serde_json::json!({ "token": token, "user": { "username": config.user } }))
+        .into_response();
+    apply_fault(fault, &shared, ok)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BotRunPage<'a> {
+    total_records: usize,
+    bot_run_data_list: Vec<BotRunRecord<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BotRunRecord<'a> {
+    id: i64,
+    user_name: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    host_name: &'a str,
+    #[serde(rename = "iPAddress")]
+    ip_address: &'a str,
+    file_name: &'a str,
+    start_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_time: Option<String>,
+    status: &'a str,
+    total_lines: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_taken: Option<i64>,
+    success_indicator: bool,
+}
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .expect("timestamps of the simulation are in range")
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Response> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("{name} must be an ISO 8601 date (YYYY-MM-DD), got {value:?}"),
+        )
+    })
+}
+
+async fn bot_runs(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((start_index, start_date)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !shared.authorized(&headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "authentication required: send a token from /v1/authentication in X-Authorization",
+        );
+    }
+    let fault = shared.next_fault();
+    let Ok(start_index) = start_index.parse::<usize>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("startIndex must be a non-negative integer, got {start_index:?}"),
+        );
+    };
+    let from = match parse_date("startDate", &start_date) {
+        Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+        Err(r) => return r,
+    };
+    // The spec gives only a start date: the range runs to now. botlake's windows add an
+    // optional `endDate` (exclusive), which servers without it ignore.
+    let to = match query.get("endDate") {
+        Some(v) => match parse_date("endDate", v) {
+            Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+            Err(r) => return r,
+        },
+        None => shared.now,
+    };
+    let max = shared.config.max_window_days;
+    if to - from > chrono::Duration::days(max) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("the date range cannot exceed {max} days"),
+        );
+    }
+    let now_ms = shared.now.timestamp_millis();
+    let range = shared
+        .dataset
+        .range(from.timestamp_millis(), to.timestamp_millis(), now_ms);
+    let total = range.len();
+    let offset = match shared.config.pagination {
+        Pagination::Offset => start_index,
+        Pagination::Page => start_index.saturating_mul(PAGE_SIZE),
+    };
+    let first = range.start.saturating_add(offset).min(range.end);
+    let last = first.saturating_add(PAGE_SIZE).min(range.end);
+    let records = (first..last)
+        .map(|i| {
+            let v = shared.dataset.view(i, now_ms);
+            let bad = shared
+                .config
+                .bad_record_every
+                .is_some_and(|n| n > 0 && v.id as u64 % n == 0);
+            BotRunRecord {
+                id: v.id,
+                user_name: &v.runner.user_name,
+                first_name: &v.runner.first_name,
+                last_name: &v.runner.last_name,
+                email: &v.runner.email,
+                host_name: &v.runner.host_name,
+                ip_address: &v.runner.ip_address,
+                file_name: &v.bot.file_name,
+                start_time: if bad {
+                    "31/02/2026 25:61".to_string()
+                } else {
+                    rfc3339(v.run.start_ms)
+                },
+                end_time: v.end_ms.map(rfc3339),
+                status: v.status,
+                total_lines: v.run.lines,
+                time_taken: v.end_ms.map(|_| i64::from(v.run.duration_ms)),
+                success_indicator: v.status == "COMPLETED",
+            }
+        })
+        .collect();
+    let page = BotRunPage {
+        total_records: total,
+        bot_run_data_list: records,
+    };
+    let body = serde_json::to_vec(&page).expect("a page serializes");
+    if fault.is_none() {
+        shared.stats.pages.fetch_add(1, Ordering::Relaxed);
+    }
+    let ok = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    apply_fault(fault, &shared, ok)
+}
