@@ -1,1 +1,89 @@
-fn main() {}
+//! The `botlake` binary: parses arguments, runs a command, and maps failures to exit codes
+//! (1 internal failure, 2 a mistake the user can fix, 3 done but some records rejected).
+
+mod args;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Args;
+
+/// A mistake of the user's (bad input, missing lake), as opposed to an internal failure.
+#[derive(Debug)]
+pub struct UserError(pub String);
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Exit code of an internal failure.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code of a user's mistake.
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("botlake: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(commands::run(args)) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("botlake: {err:#}");
+            if is_user_error(&err) {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+    }
+}
+
+/// A closed pipe (`botlake query ... | head`) is how a reader says it has enough.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.to_string().contains("Broken pipe")
+    })
+}
+
+fn is_user_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        if e.is::<UserError>() {
+            return true;
+        }
+        if let Some(q) = e.downcast_ref::<botlake_query::Error>() {
+            return q.is_user_error();
+        }
+        if let Some(d) = e.downcast_ref::<datafusion::error::DataFusionError>() {
+            return botlake_query::is_user_datafusion_error(d);
+        }
+        if let Some(i) = e.downcast_ref::<botlake_ingest::Error>() {
+            use botlake_ingest::Error as E;
+            return matches!(
+                i,
+                E::Config(_) | E::Login { .. } | E::Forbidden { .. } | E::Refused { .. }
+            );
+        }
+        matches!(
+            e.downcast_ref::<botlake_lake::Error>(),
+            Some(botlake_lake::Error::InvalidLocation { .. })
+        )
+    })
+}

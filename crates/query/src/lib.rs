@@ -1,1 +1,381 @@
-//! placeholder
+//! botlake's SQL: a DataFusion session with every lake table registered and the views of
+//! `queries/` created over them, plus named queries with typed parameters.
+//!
+//! ```no_run
+//! # async fn example() -> botlake_query::Result<()> {
+//! let lake = botlake_lake::Lake::parse("./botlake-demo")?;
+//! let session = botlake_query::Session::open(&lake, &[]).await?;
+//! let df = session
+//!     .query("bot_ranking", &[("min_runs".into(), "20".into())])
+//!     .await?;
+//! df.show().await?;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod defs;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use botlake_lake::{Lake, catalog};
+use datafusion::catalog::TableProvider;
+use datafusion::catalog::view::ViewTable;
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion::scalar::ScalarValue;
+
+pub use defs::{ParamDef, QueryDef};
+
+include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
+
+/// What can go wrong in a query session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// There is no lake at the location.
+    #[error(
+        "no lake at {url}: run `botlake demo` or `botlake ingest` first, or point --lake (BOTLAKE_LAKE) at an existing lake"
+    )]
+    NoLake {
+        /// Where the lake was looked for.
+        url: String,
+    },
+    /// The lake could not be read.
+    #[error(transparent)]
+    Lake(#[from] botlake_lake::Error),
+    /// No view or named query has this name.
+    #[error("no view or query named {name:?}; `botlake views` lists them (known: {known})")]
+    UnknownQuery {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: String,
+    },
+    /// A parameter the query does not declare.
+    #[error("{query} has no parameter {param:?} ({known})")]
+    UnknownParam {
+        /// The query.
+        query: String,
+        /// The parameter given.
+        param: String,
+        /// The parameters it has.
+        known: String,
+    },
+    /// A parameter value that does not parse as the declared type.
+    #[error("parameter {param} of {query} must be a {data_type}, got {value:?}")]
+    BadParam {
+        /// The query.
+        query: String,
+        /// The parameter.
+        param: String,
+        /// Its type.
+        data_type: String,
+        /// What was given.
+        value: String,
+    },
+    /// A query file is malformed.
+    #[error("query {name} ({origin}): {reason}")]
+    Definition {
+        /// Its name.
+        name: String,
+        /// Its file.
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A directory of query files could not be read.
+    #[error("cannot read queries from {path}")]
+    ReadQueries {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A view could not be created from its SQL.
+    #[error("view {name} ({origin}) does not plan")]
+    View {
+        /// The view.
+        name: String,
+        /// Its file.
+        origin: String,
+        /// The cause.
+        #[source]
+        source: DataFusionError,
+    },
+    /// DataFusion failed to plan or run a statement.
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+}
+
+impl Error {
+    /// Whether the user can fix this (bad SQL, unknown name, bad parameter), as opposed to
+    /// an internal or storage failure.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Error::NoLake { .. }
+            | Error::UnknownQuery { .. }
+            | Error::UnknownParam { .. }
+            | Error::BadParam { .. }
+            | Error::Definition { .. }
+            | Error::ReadQueries { .. }
+            | Error::View { .. } => true,
+            Error::DataFusion(e) => is_user_datafusion_error(e),
+            Error::Lake(_) => false,
+        }
+    }
+}
+
+/// Planning errors come from the statement; execution errors from the data or the engine.
+pub fn is_user_datafusion_error(e: &DataFusionError) -> bool {
+    match e {
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(_) => true,
+        DataFusionError::Context(_, inner) => is_user_datafusion_error(inner),
+        DataFusionError::Diagnostic(_, inner) => is_user_datafusion_error(inner),
+        _ => false,
+    }
+}
+
+/// The query result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A DataFusion session over the lake, with the views created.
+pub struct Session {
+    ctx: SessionContext,
+    queries: Vec<QueryDef>,
+}
+
+impl Session {
+    /// A session over `lake`: every catalog table registered (empty if never written), the
+    /// built-in views, then the views of each directory in `query_dirs`, which replace
+    /// built-in views of the same name.
+    pub async fn open(lake: &Lake, query_dirs: &[PathBuf]) -> Result<Session> {
+        if !lake.exists().await? {
+            return Err(Error::NoLake {
+                url: lake.url().to_string(),
+            });
+        }
+        let ctx = new_context();
+        let mut tables = Vec::new();
+        for table in catalog::tables() {
+            let provider = match lake.table_provider(table, &ctx.state()).await? {
+                Some(p) => p,
+                None => empty_table(table)?,
+            };
+            tables.push((table.name.to_string(), provider));
+        }
+        Session::with_tables(ctx, tables, query_dirs).await
+    }
+
+    /// A session over the given tables (tests use in-memory fixtures) with the views.
+    pub async fn with_tables(
+        ctx: SessionContext,
+        tables: Vec<(String, Arc<dyn TableProvider>)>,
+        query_dirs: &[PathBuf],
+    ) -> Result<Session> {
+        for (name, provider) in tables {
+            ctx.register_table(name.as_str(), provider)?;
+        }
+        let mut queries = QueryDef::builtin();
+        for dir in query_dirs {
+            for def in QueryDef::from_dir(dir)? {
+                queries.retain(|q| q.name != def.name);
+                queries.push(def);
+            }
+        }
+        create_views(&ctx, &queries).await?;
+        Ok(Session { ctx, queries })
+    }
+
+    /// The DataFusion context, for arbitrary SQL.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Every view and named query.
+    pub fn queries(&self) -> &[QueryDef] {
+        &self.queries
+    }
+
+    /// Runs a SQL statement.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        Ok(self.ctx.sql(sql).await?)
+    }
+
+    /// The view or named query `name`, with `params` (name, value) bound as typed values.
+    pub async fn query(&self, name: &str, params: &[(String, String)]) -> Result<DataFrame> {
+        let Some(def) = self.queries.iter().find(|q| q.name == name) else {
+            return Err(Error::UnknownQuery {
+                name: name.to_string(),
+                known: self
+                    .queries
+                    .iter()
+                    .map(|q| q.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let mut values: Vec<(String, ScalarValue)> = def
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.default.clone()))
+            .collect();
+        for (key, value) in params {
+            let Some(param) = def.params.iter().find(|p| &p.name == key) else {
+                let known = if def.params.is_empty() {
+                    "it takes none".to_string()
+                } else {
+                    let names: Vec<_> = def.params.iter().map(|p| p.name.as_str()).collect();
+                    format!("it takes {}", names.join(", "))
+                };
+                return Err(Error::UnknownParam {
+                    query: name.to_string(),
+                    param: key.clone(),
+                    known,
+                });
+            };
+            let parsed = defs::parse_value(value, &param.data_type).ok_or_else(|| {
+                Error::BadParam {
+                    query: name.to_string(),
+                    param: key.clone(),
+                    data_type: param.data_type.to_string(),
+                    value: value.clone(),
+                }
+            })?;
+            values
+                .iter_mut()
+                .find(|(n, _)| n == key)
+                .expect("every declared parameter has a default")
+                .1 = parsed;
+        }
+        if def.params.is_empty() {
+            return Ok(self.ctx.table(name).await?);
+        }
+        Ok(self.ctx.sql(&def.sql).await?.with_param_values(values)?)
+    }
+}
+
+/// A session context with botlake's settings.
+pub fn new_context() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("botlake", "lake");
+    SessionContext::new_with_config(config)
+}
+
+fn empty_table(table: &catalog::TableDef) -> Result<Arc<dyn TableProvider>> {
+    Ok(Arc::new(MemTable::try_new(
+        table.schema.clone(),
+        vec![vec![]],
+    )?))
+}
+
+/// Creates the views in an order that puts every view after those it reads: a view whose
+/// tables are not there yet waits for the next round.
+async fn create_views(ctx: &SessionContext, queries: &[QueryDef]) -> Result<()> {
+    let mut pending: Vec<&QueryDef> = queries.iter().collect();
+    while !pending.is_empty() {
+        let mut waiting = Vec::new();
+        let mut first_error = None;
+        for def in &pending {
+            match create_view(ctx, def).await {
+                Ok(()) => {}
+                Err(e) => {
+                    first_error.get_or_insert(Error::View {
+                        name: def.name.clone(),
+                        origin: def.origin.clone(),
+                        source: e,
+                    });
+                    waiting.push(*def);
+                }
+            }
+        }
+        if waiting.len() == pending.len() {
+            return Err(first_error.expect("a view failed"));
+        }
+        pending = waiting;
+    }
+    Ok(())
+}
+
+async fn create_view(ctx: &SessionContext, def: &QueryDef) -> Result<(), DataFusionError> {
+    let plan = ctx.state().create_logical_plan(&def.sql).await?;
+    let plan = if def.params.is_empty() {
+        plan
+    } else {
+        let defaults: Vec<(String, ScalarValue)> = def
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.default.clone()))
+            .collect();
+        plan.with_param_values(defaults)?
+    };
+    ctx.deregister_table(def.name.as_str())?;
+    ctx.register_table(
+        def.name.as_str(),
+        Arc::new(ViewTable::new(plan, Some(def.sql.clone()))),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn empty_session() -> Session {
+        let ctx = new_context();
+        let tables = catalog::tables()
+            .into_iter()
+            .map(|t| (t.name.to_string(), empty_table(t).unwrap()))
+            .collect();
+        Session::with_tables(ctx, tables, &[]).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_builtin_view_plans_over_empty_tables() {
+        let s = empty_session().await;
+        for q in s.queries() {
+            let rows = s.query(&q.name, &[]).await.unwrap().collect().await.unwrap();
+            assert!(rows.iter().all(|b| b.num_rows() == 0), "{}", q.name);
+        }
+    }
+
+    #[tokio::test]
+    async fn parameters_are_typed_and_checked() {
+        let s = empty_session().await;
+        let ok = s
+            .query("bot_ranking", &[("min_runs".into(), "3".into())])
+            .await;
+        assert!(ok.is_ok());
+        let e = s
+            .query("bot_ranking", &[("min_runs".into(), "three".into())])
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, Error::BadParam { .. }) && e.is_user_error());
+        let e = s
+            .query("bot_ranking", &[("nope".into(), "1".into())])
+            .await
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("it takes min_runs"), "{e}");
+        let e = s.query("nope", &[]).await.err().unwrap();
+        assert!(matches!(e, Error::UnknownQuery { .. }));
+        let e = s.sql("SELEC 1").await.err().unwrap();
+        assert!(e.is_user_error(), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_lake_is_a_user_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().join("none").to_str().unwrap()).unwrap();
+        let e = Session::open(&lake, &[]).await.err().unwrap();
+        assert!(e.is_user_error());
+        assert!(e.to_string().contains("botlake demo"), "{e}");
+    }
+}

@@ -1,0 +1,315 @@
+//! Command-line arguments: parsing and parse-time validation only; `commands/` turns them
+//! into the library crates' configurations.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+/// botlake: RPA operations analytics on a Delta Lake.
+#[derive(Debug, Parser)]
+#[command(name = "botlake", version, about, long_about = None)]
+pub struct Args {
+    /// The lake: a directory, file:// URL or s3://bucket/prefix.
+    #[arg(long, global = true, env = "BOTLAKE_LAKE")]
+    pub lake: Option<String>,
+
+    /// Output format of query results.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write results to FILE instead of standard output.
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Extra directory of .sql views (file name = view name); repeatable.
+    #[arg(long = "queries", global = true, value_name = "DIR", env = "BOTLAKE_QUERIES")]
+    pub query_dirs: Vec<PathBuf>,
+
+    /// Say more (-v: retries and commits; -vv: more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats, as datafusion-cli names them, plus Parquet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned text table.
+    Table,
+    /// Comma-separated values with a header.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet (to a file, or to a pipe).
+    Parquet,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a simulated Control Room, ingest it over HTTP into a local lake and show KPIs.
+    Demo(DemoArgs),
+    /// Pull data from a source into the lake.
+    #[command(subcommand)]
+    Ingest(IngestSource),
+    /// Run a built-in or user view or named query.
+    Query(QueryArgs),
+    /// Run SQL: a statement, a file, or an interactive prompt.
+    Sql(SqlArgs),
+    /// List views and named queries.
+    Views,
+    /// List the lake's tables.
+    Tables,
+    /// Show the columns of a table or view.
+    Describe(DescribeArgs),
+    /// Rewrite small files into larger ones (Delta OPTIMIZE).
+    Compact(CompactArgs),
+    /// Delete files no longer referenced by recent versions (Delta VACUUM).
+    Vacuum(VacuumArgs),
+    /// The Control Room simulator.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+/// `botlake demo`.
+#[derive(Debug, ClapArgs)]
+pub struct DemoArgs {
+    /// Seed of the simulated Control Room.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Runs to simulate over the last 30 days.
+    #[arg(long, default_value_t = 20_000)]
+    pub runs: usize,
+}
+
+/// The sources `botlake ingest` knows.
+#[derive(Debug, Subcommand)]
+pub enum IngestSource {
+    /// Automation Anywhere Bot Insight (v11 API): bot runs.
+    #[command(name = "aa-botinsight")]
+    AaBotInsight(BotInsightArgs),
+}
+
+/// How `startIndex` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaginationArg {
+    /// A record offset, incremented by 1000 (the OpenAPI spec).
+    Offset,
+    /// A page number (the Bot Insight 11.3 documentation).
+    Page,
+}
+
+/// `botlake ingest aa-botinsight`.
+#[derive(Debug, ClapArgs)]
+pub struct BotInsightArgs {
+    /// Control Room base URL, for example https://cr.example.com.
+    #[arg(long, env = "BOTLAKE_AA_URL", value_parser = parse_url)]
+    pub url: url::Url,
+    /// Control Room user with the Bot Insight Admin or AAE_Admin role.
+    #[arg(long, env = "BOTLAKE_AA_USER")]
+    pub user: String,
+    /// Name rows carry in control_room; the URL's host if not given.
+    #[arg(long)]
+    pub control_room: Option<String>,
+    /// First day to fetch (YYYY-MM-DD); default: where the last ingest stopped, or 60 days ago.
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<NaiveDate>,
+    /// Last day to fetch (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<NaiveDate>,
+    /// Longest date window of one request, in days (the API allows 60).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub window_days: u32,
+    /// How the Control Room counts startIndex.
+    #[arg(long, value_enum, default_value_t = PaginationArg::Offset)]
+    pub pagination: PaginationArg,
+    /// Pages fetched at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Rows gathered before a commit; bounds memory.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub commit_rows: u32,
+    /// Attempts per request before giving up.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+    /// First retry delay in milliseconds; doubles on each retry, with jitter.
+    #[arg(long, default_value_t = 200)]
+    pub retry_base_ms: u64,
+}
+
+/// `botlake query`.
+#[derive(Debug, ClapArgs)]
+pub struct QueryArgs {
+    /// The view or named query (`botlake views` lists them).
+    pub name: String,
+    /// A parameter as NAME=VALUE, bound as a typed value; repeatable.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+/// `botlake sql`.
+#[derive(Debug, ClapArgs)]
+pub struct SqlArgs {
+    /// The SQL to run; without it and without --file, an interactive prompt opens.
+    pub statement: Option<String>,
+    /// Run the statements of FILE.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "statement")]
+    pub file: Option<PathBuf>,
+}
+
+/// `botlake describe`.
+#[derive(Debug, ClapArgs)]
+pub struct DescribeArgs {
+    /// A table or view.
+    pub name: String,
+}
+
+/// `botlake compact`.
+#[derive(Debug, ClapArgs)]
+pub struct CompactArgs {
+    /// Tables to compact; every table if none.
+    pub tables: Vec<String>,
+}
+
+/// `botlake vacuum`.
+#[derive(Debug, ClapArgs)]
+pub struct VacuumArgs {
+    /// Tables to vacuum; every table if none.
+    pub tables: Vec<String>,
+    /// Keep files that versions of the last HOURS hours still need (time travel).
+    #[arg(long, default_value_t = 168)]
+    pub retention_hours: u32,
+    /// List what would be deleted without deleting it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `botlake sim`.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve a simulated Control Room over HTTP until Ctrl-C.
+    Serve(SimServeArgs),
+}
+
+/// `botlake sim serve`.
+#[derive(Debug, ClapArgs)]
+pub struct SimServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Everything random derives from the seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Runs over the whole date range.
+    #[arg(long, default_value_t = 20_000)]
+    pub runs: usize,
+    /// Bots.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u16).range(1..))]
+    pub bots: u16,
+    /// Bot Runners (users with a device each).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..))]
+    pub runners: u16,
+    /// Days the runs span.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// The day after the last day of runs (YYYY-MM-DD); default: tomorrow (UTC).
+    #[arg(long, value_parser = parse_date)]
+    pub end: Option<NaiveDate>,
+    /// The simulator's clock (RFC 3339): later runs are invisible, unfinished ones in progress.
+    /// Default: now, or the end of the range if that is earlier.
+    #[arg(long, value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// How startIndex counts.
+    #[arg(long, value_enum, default_value_t = PaginationArg::Offset)]
+    pub pagination: PaginationArg,
+    /// Share of requests answered with a fault (429, 500, 503, reset, slow, truncated).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub fault_rate: f64,
+    /// Retry-After seconds sent with a 429.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+    /// Milliseconds a slow body takes.
+    #[arg(long, default_value_t = 400)]
+    pub slow_ms: u64,
+    /// Serve every N-th run with a malformed startTime.
+    #[arg(long)]
+    pub bad_record_every: Option<u64>,
+    /// Longest date range a request may ask for, in days.
+    #[arg(long, default_value_t = 60)]
+    pub max_window_days: i64,
+    /// The user that may log in.
+    #[arg(long, default_value = "botlake")]
+    pub user: String,
+    /// Its password.
+    #[arg(long, env = "BOTLAKE_SIM_PASSWORD", default_value = "botlake-demo", hide_env_values = true)]
+    pub password: String,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date; use YYYY-MM-DD"))
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time, e.g. 2026-11-21T12:00:00Z"))
+}
+
+fn parse_url(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(format!("the URL must be http or https, not {other}")),
+    }
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))?;
+    if k.is_empty() {
+        return Err(format!("{s:?} has no parameter name"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a rate between 0 and 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_are_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn value_parsers_reject_bad_input() {
+        assert!(parse_date("2026-13-01").is_err());
+        assert!(parse_param("min_runs").is_err());
+        assert_eq!(parse_param("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert!(parse_rate("1.5").is_err());
+        assert!(parse_url("ftp://x").is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! `botlake views`, `botlake tables` and `botlake describe`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+use datafusion::arrow::array::{RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+use super::Globals;
+use crate::UserError;
+use crate::args::DescribeArgs;
+
+/// Lists the views and named queries, with their parameters.
+pub async fn views(g: &Globals) -> Result<ExitCode> {
+    let mut defs = botlake_query::QueryDef::builtin();
+    for dir in &g.query_dirs {
+        for def in botlake_query::QueryDef::from_dir(dir)? {
+            defs.retain(|d| d.name != def.name);
+            defs.push(def);
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("parameters", DataType::Utf8, false),
+        Field::new("description", DataType::Utf8, false),
+        Field::new("origin", DataType::Utf8, false),
+    ]));
+    let col = |f: &dyn Fn(&botlake_query::QueryDef) -> String| {
+        Arc::new(StringArray::from_iter_values(defs.iter().map(f))) as _
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            col(&|d| d.name.clone()),
+            col(&|d| {
+                d.params
+                    .iter()
+                    .map(|p| format!("{}={} ({})", p.name, p.default, p.data_type))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+            col(&|d| d.description.lines().next().unwrap_or_default().to_string()),
+            col(&|d| d.origin.clone()),
+        ],
+    )?;
+    g.output.write_batches(&schema, vec![batch])?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lists the catalog's tables with their Delta version and row count.
+pub async fn tables(g: &Globals) -> Result<ExitCode> {
+    let lake = g.lake()?;
+    let session = g.session(&lake).await?;
+    let mut names = Vec::new();
+    let mut versions = Vec::new();
+    let mut rows = Vec::new();
+    let mut descriptions = Vec::new();
+    for t in botlake_lake::catalog::tables() {
+        names.push(t.name);
+        versions.push(lake.version(t).await?);
+        let count = session.context().table(t.name).await?.count().await?;
+        rows.push(count as u64);
+        descriptions.push(t.description);
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("table", DataType::Utf8, false),
+        Field::new("version", DataType::UInt64, true),
+        Field::new("rows", DataType::UInt64, false),
+        Field::new("description", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(UInt64Array::from(versions)),
+            Arc::new(UInt64Array::from(rows)),
+            Arc::new(StringArray::from(descriptions)),
+        ],
+    )?;
+    g.output.write_batches(&schema, vec![batch])?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows the columns of a table or view.
+pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
+    let lake = g.lake()?;
+    let session = g.session(&lake).await?;
+    let df = match session.context().table(args.name.as_str()).await {
+        Ok(df) => df,
+        Err(_) => {
+            return Err(UserError(format!(
+                "no table or view named {:?}; `botlake tables` and `botlake views` list them",
+                args.name
+            ))
+            .into());
+        }
+    };
+    let fields = df.schema().fields().clone();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("column", DataType::Utf8, false),
+        Field::new("type", DataType::Utf8, false),
+        Field::new("nullable", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(fields.iter().map(|f| f.name().clone()))),
+            Arc::new(StringArray::from_iter_values(
+                fields.iter().map(|f| f.data_type().to_string()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                fields.iter().map(|f| if f.is_nullable() { "YES" } else { "NO" }),
+            )),
+        ],
+    )?;
+    g.output.write_batches(&schema, vec![batch])?;
+    if let Some(def) = session.queries().iter().find(|q| q.name == args.name) {
+        g.info(format!("{} ({}):\n{}", def.name, def.origin, def.description));
+    } else if let Some(t) = botlake_lake::catalog::table(&args.name) {
+        g.info(format!(
+            "{}: {}\nkey: {}; partitioned by: {}",
+            t.name,
+            t.description,
+            t.key.join(", "),
+            t.partition.unwrap_or("nothing")
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

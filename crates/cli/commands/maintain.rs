@@ -1,0 +1,43 @@
+//! `botlake compact` and `botlake vacuum`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{Globals, pick_tables};
+use crate::args::{CompactArgs, VacuumArgs};
+
+/// Compacts small files of the chosen tables.
+pub async fn compact(g: &Globals, args: CompactArgs) -> Result<ExitCode> {
+    let lake = g.lake()?;
+    for t in pick_tables(&args.tables)? {
+        match lake.compact(t).await? {
+            Some((removed, added)) => {
+                g.info(format!("{}: {removed} files rewritten into {added}", t.name))
+            }
+            None => g.info(format!("{}: not written yet", t.name)),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes unreferenced files of the chosen tables.
+pub async fn vacuum(g: &Globals, args: VacuumArgs) -> Result<ExitCode> {
+    let lake = g.lake()?;
+    let retention = chrono::Duration::hours(i64::from(args.retention_hours));
+    for t in pick_tables(&args.tables)? {
+        match lake.vacuum(t, retention, args.dry_run).await? {
+            Some(files) => {
+                let verb = if args.dry_run { "would delete" } else { "deleted" };
+                g.info(format!("{}: {verb} {} files", t.name, files.len()));
+                if g.verbosity >= 1 {
+                    for f in files {
+                        eprintln!("  {f}");
+                    }
+                }
+            }
+            None => g.info(format!("{}: not written yet", t.name)),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,89 @@
+//! One module per subcommand, each with a `run` function; this module dispatches and holds
+//! what they share (the lake, the session, the output, the terminal).
+
+mod catalog;
+mod demo;
+mod ingest;
+mod maintain;
+mod query;
+mod sim;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use botlake_lake::Lake;
+use botlake_query::Session;
+
+use crate::UserError;
+use crate::args::{Args, Command, IngestSource, SimCommand};
+use crate::output::Output;
+
+/// What every command may need from the global flags.
+pub struct Globals {
+    lake: Option<String>,
+    output: Output,
+    query_dirs: Vec<std::path::PathBuf>,
+    /// -1 quiet, 0 normal, 1+ verbose.
+    verbosity: i8,
+}
+
+impl Globals {
+    /// The lake the user named, or a user error saying how to name one.
+    fn lake(&self) -> Result<Lake> {
+        let location = self.lake.as_deref().ok_or_else(|| {
+            UserError("no lake given: pass --lake DIR|s3://bucket/prefix or set BOTLAKE_LAKE".into())
+        })?;
+        Ok(Lake::parse(location)?)
+    }
+
+    async fn session(&self, lake: &Lake) -> Result<Session> {
+        Session::open(lake, &self.query_dirs)
+            .await
+            .with_context(|| format!("opening the lake at {}", lake.url()))
+    }
+
+    /// Prints a diagnostic line to standard error unless quiet.
+    fn info(&self, line: impl std::fmt::Display) {
+        if self.verbosity >= 0 {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Runs the command `args` names.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let globals = Globals {
+        lake: args.lake,
+        output: Output::new(args.format, args.output),
+        query_dirs: args.query_dirs,
+        verbosity: if args.quiet { -1 } else { args.verbose.min(3) as i8 },
+    };
+    match args.command {
+        Command::Demo(a) => demo::run(&globals, a).await,
+        Command::Ingest(IngestSource::AaBotInsight(a)) => ingest::run(&globals, a).await,
+        Command::Query(a) => query::run_query(&globals, a).await,
+        Command::Sql(a) => query::run_sql(&globals, a).await,
+        Command::Views => catalog::views(&globals).await,
+        Command::Tables => catalog::tables(&globals).await,
+        Command::Describe(a) => catalog::describe(&globals, a).await,
+        Command::Compact(a) => maintain::compact(&globals, a).await,
+        Command::Vacuum(a) => maintain::vacuum(&globals, a).await,
+        Command::Sim(SimCommand::Serve(a)) => sim::serve(&globals, a).await,
+    }
+}
+
+/// The catalog tables `names` picks, every table if empty; an unknown name is a user error.
+fn pick_tables(names: &[String]) -> Result<Vec<&'static botlake_lake::TableDef>> {
+    if names.is_empty() {
+        return Ok(botlake_lake::catalog::tables().to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            botlake_lake::catalog::table(n).ok_or_else(|| {
+                let known: Vec<_> = botlake_lake::catalog::tables().iter().map(|t| t.name).collect();
+                UserError(format!("no table named {n:?} (tables: {})", known.join(", "))).into()
+            })
+        })
+        .collect()
+}

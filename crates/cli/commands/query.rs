@@ -1,0 +1,104 @@
+//! `botlake query` and `botlake sql`: views, named queries and SQL, one-shot or interactive.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use botlake_query::Session;
+use datafusion::sql::parser::DFParser;
+use rustyline::error::ReadlineError;
+
+use super::Globals;
+use crate::args::{QueryArgs, SqlArgs};
+use crate::output::Output;
+
+/// `botlake query NAME [--param k=v]...`.
+pub async fn run_query(g: &Globals, args: QueryArgs) -> Result<ExitCode> {
+    let lake = g.lake()?;
+    let session = g.session(&lake).await?;
+    let df = session.query(&args.name, &args.params).await?;
+    write(g, &g.output, df).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `botlake sql [STATEMENT | -f FILE]`.
+pub async fn run_sql(g: &Globals, args: SqlArgs) -> Result<ExitCode> {
+    let lake = g.lake()?;
+    let session = g.session(&lake).await?;
+    if let Some(statement) = args.statement {
+        run_statements(g, &session, &statement, &g.output).await?;
+    } else if let Some(file) = args.file {
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            crate::UserError(format!("cannot read {}: {e}", file.display()))
+        })?;
+        run_statements(g, &session, &text, &g.output).await?;
+    } else {
+        interactive(g, &session).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFrame) -> Result<()> {
+    let started = std::time::Instant::now();
+    let stream = df.execute_stream().await?;
+    let rows = output.write_stream(stream).await?;
+    if g.verbosity >= 1 || output.path().is_some() && g.verbosity >= 0 {
+        let to = output
+            .path()
+            .map(|p| format!(" to {}", p.display()))
+            .unwrap_or_default();
+        eprintln!("{rows} rows{to} in {:.3} s", started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// Runs each statement of `text` in turn, writing the results of each.
+async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Output) -> Result<()> {
+    let ctx = session.context();
+    let statements = DFParser::parse_sql(text).map_err(datafusion::error::DataFusionError::from)?;
+    for statement in statements {
+        let plan = ctx.state().statement_to_plan(statement).await?;
+        let df = ctx.execute_logical_plan(plan).await?;
+        write(g, output, df).await?;
+    }
+    Ok(())
+}
+
+/// A prompt with history; statements end with `;`, `\q` quits.
+async fn interactive(g: &Globals, session: &Session) -> Result<()> {
+    let mut editor = rustyline::DefaultEditor::new().context("cannot open the prompt")?;
+    let history = std::env::var_os("HOME")
+        .map(|h| std::path::PathBuf::from(h).join(".botlake_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    g.info("botlake SQL: end statements with ;  \\q quits, `SHOW TABLES` lists tables and views");
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() { "botlake> " } else { "     ..> " };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                let trimmed = line.trim();
+                if buffer.is_empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit") {
+                    break;
+                }
+                buffer.push_str(&line);
+                buffer.push('\n');
+                if trimmed.ends_with(';') {
+                    let _ = editor.add_history_entry(buffer.trim());
+                    let output = Output::new(crate::args::Format::Table, None);
+                    if let Err(e) = run_statements(g, session, &buffer, &output).await {
+                        eprintln!("error: {e:#}");
+                    }
+                    buffer.clear();
+                }
+            }
+            Err(ReadlineError::Interrupted) => buffer.clear(),
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e).context("reading the prompt"),
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `botlake sim serve`: a simulated Control Room on a local port.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use botlake_sim::{Dataset, Faults, Pagination, ServerConfig, SimConfig};
+use chrono::Utc;
+
+use super::Globals;
+use crate::args::{PaginationArg, SimServeArgs};
+
+/// Serves until Ctrl-C or SIGTERM, then prints what it served.
+pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
+    let end = args
+        .end
+        .unwrap_or_else(|| Utc::now().date_naive() + chrono::Duration::days(1));
+    let config = SimConfig {
+        bots: usize::from(args.bots),
+        runners: usize::from(args.runners),
+        days: args.days,
+        ..SimConfig::new(args.seed, args.runs, end)
+    };
+    let started = std::time::Instant::now();
+    let data = Arc::new(Dataset::generate(config));
+    let now = args.now.unwrap_or_else(|| Utc::now().min(data.end_time()));
+    g.info(format!(
+        "generated {} runs of {} bots on {} runners, {} to {} (clock {now}) in {:.1} s",
+        data.runs.len(),
+        data.bots.len(),
+        data.runners.len(),
+        data.config.start(),
+        data.config.end,
+        started.elapsed().as_secs_f64()
+    ));
+    let server_config = ServerConfig {
+        user: args.user,
+        password: args.password,
+        pagination: match args.pagination {
+            PaginationArg::Offset => Pagination::Offset,
+            PaginationArg::Page => Pagination::Page,
+        },
+        faults: Faults {
+            rate: args.fault_rate,
+            retry_after_secs: args.retry_after,
+            slow: Duration::from_millis(args.slow_ms),
+        },
+        max_window_days: args.max_window_days,
+        now: Some(now),
+        bad_record_every: args.bad_record_every,
+        ..ServerConfig::default()
+    };
+    let addr = SocketAddr::new(args.host, args.port);
+    let server = botlake_sim::server::start(data, server_config, addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    // The URL goes to standard output so that scripts can read it.
+    println!("{}", server.url());
+    g.info("serving; Ctrl-C stops");
+    shutdown_signal().await;
+    let stats = server.stats();
+    g.info(format!(
+        "served {} requests, {} pages, {} logins, {} faults",
+        stats.requests.load(Ordering::Relaxed),
+        stats.pages.load(Ordering::Relaxed),
+        stats.logins.load(Ordering::Relaxed),
+        stats.faults.load(Ordering::Relaxed)
+    ));
+    server.stop().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

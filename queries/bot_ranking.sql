@@ -1,0 +1,34 @@
+-- Bots ranked by volume, runtime and failure rate (RANK: ties share a rank).
+-- Only bots with at least min_runs finished runs get a failure-rate rank.
+-- param: min_runs BIGINT 10 finished runs a bot needs for a failure-rate rank
+WITH b AS (
+    SELECT
+        vendor,
+        bot,
+        COUNT(*) AS runs,
+        SUM(CASE WHEN finished THEN 1 ELSE 0 END) AS finished,
+        SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+        COALESCE(SUM(duration_ms), 0) / 3600000.0 AS runtime_hours
+    FROM runs
+    GROUP BY vendor, bot
+),
+r AS (
+    SELECT
+        *,
+        CAST(failed AS DOUBLE) / NULLIF(finished, 0) AS failure_rate,
+        finished >= $min_runs AS eligible
+    FROM b
+)
+SELECT
+    vendor,
+    bot,
+    runs,
+    finished,
+    failed,
+    ROUND(runtime_hours, 2) AS runtime_hours,
+    ROUND(failure_rate, 4) AS failure_rate,
+    RANK() OVER (ORDER BY runs DESC) AS volume_rank,
+    RANK() OVER (ORDER BY runtime_hours DESC) AS runtime_rank,
+    CASE WHEN eligible THEN RANK() OVER (PARTITION BY eligible ORDER BY failure_rate DESC) END AS failure_rank
+FROM r
+ORDER BY volume_rank, vendor, bot

@@ -1,0 +1,37 @@
+-- Run KPIs per bot over all time: volumes, success and failure rates over finished runs, durations.
+WITH b AS (
+    SELECT
+        vendor,
+        bot,
+        COUNT(*) AS runs,
+        SUM(CASE WHEN finished THEN 1 ELSE 0 END) AS finished,
+        SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
+        SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+        SUM(CASE WHEN status = 'stopped' THEN 1 ELSE 0 END) AS stopped,
+        SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
+        AVG(duration_ms) / 1000.0 AS avg_duration_s,
+        MAX(duration_ms) / 1000.0 AS max_duration_s,
+        SUM(duration_ms) / 3600000.0 AS runtime_hours,
+        MIN(start_time) AS first_run,
+        MAX(start_time) AS last_run
+    FROM runs
+    GROUP BY vendor, bot
+)
+SELECT
+    vendor,
+    bot,
+    runs,
+    finished,
+    succeeded,
+    failed,
+    stopped,
+    running,
+    ROUND(CAST(succeeded AS DOUBLE) / NULLIF(finished, 0), 4) AS success_rate,
+    ROUND(CAST(failed AS DOUBLE) / NULLIF(finished, 0), 4) AS failure_rate,
+    ROUND(avg_duration_s, 1) AS avg_duration_s,
+    ROUND(max_duration_s, 1) AS max_duration_s,
+    ROUND(runtime_hours, 2) AS runtime_hours,
+    first_run,
+    last_run
+FROM b
+ORDER BY runs DESC, vendor, bot

@@ -1,0 +1,22 @@
+-- One row per run of every vendor, with a normalised status.
+-- status: succeeded, failed, stopped or running; finished is true for final statuses only.
+-- duration_ms: Bot Insight's timeTaken where given, else end - start; NULL while running.
+SELECT
+    'automation_anywhere' AS vendor,
+    control_room AS source,
+    CAST(run_id AS VARCHAR) AS run_id,
+    file_name AS bot,
+    user_name AS runner,
+    host_name AS host,
+    start_time,
+    end_time,
+    CASE status
+        WHEN 'COMPLETED' THEN 'succeeded'
+        WHEN 'FAILED' THEN 'failed'
+        WHEN 'STOPPED' THEN 'stopped'
+        ELSE 'running'
+    END AS status,
+    status IN ('COMPLETED', 'FAILED', 'STOPPED') AS finished,
+    CASE WHEN status IN ('COMPLETED', 'FAILED', 'STOPPED') THEN time_taken_ms END AS duration_ms,
+    day
+FROM aa_bot_runs
