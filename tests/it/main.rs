@@ -1,1 +1,6 @@
-mod x {}
+//! The one integration-test binary: every module drives the real `botlake` binary.
+
+mod cli;
+mod common;
+mod ingest;
+mod s3;

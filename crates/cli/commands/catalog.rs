@@ -36,7 +36,7 @@ pub async fn views(g: &Globals) -> Result<ExitCode> {
             col(&|d| {
                 d.params
                     .iter()
-                    .map(|p| format!("{}={} ({})", p.name, p.default, p.data_type))
+                    .map(|p| format!("{}={} ({})", p.name, p.default, p.type_name))
                     .collect::<Vec<_>>()
                     .join(", ")
             }),

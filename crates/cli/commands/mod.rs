@@ -10,7 +10,7 @@ mod sim;
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use botlake_lake::Lake;
 use botlake_query::Session;
 
@@ -37,9 +37,7 @@ impl Globals {
     }
 
     async fn session(&self, lake: &Lake) -> Result<Session> {
-        Session::open(lake, &self.query_dirs)
-            .await
-            .with_context(|| format!("opening the lake at {}", lake.url()))
+        Ok(Session::open(lake, &self.query_dirs).await?)
     }
 
     /// Prints a diagnostic line to standard error unless quiet.

@@ -54,7 +54,8 @@ async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFram
 /// Runs each statement of `text` in turn, writing the results of each.
 async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Output) -> Result<()> {
     let ctx = session.context();
-    let statements = DFParser::parse_sql(text).map_err(datafusion::error::DataFusionError::from)?;
+    let statements =
+        DFParser::parse_sql(text).map_err(|e| crate::UserError(format!("bad SQL: {e}")))?;
     for statement in statements {
         let plan = ctx.state().statement_to_plan(statement).await?;
         let df = ctx.execute_logical_plan(plan).await?;

@@ -29,7 +29,9 @@ pub struct QueryDef {
 pub struct ParamDef {
     /// Name, used as `$name` in the SQL and as `--param name=value`.
     pub name: String,
-    /// Its SQL type.
+    /// Its SQL type, as declared (`BIGINT`).
+    pub type_name: String,
+    /// Its Arrow type.
     pub data_type: DataType,
     /// The value used when none is given (and by the view of the same name).
     pub default: ScalarValue,
@@ -100,6 +102,7 @@ impl QueryDef {
                 })?;
                 params.push(ParamDef {
                     name: pname.to_string(),
+                    type_name: ptype.to_ascii_uppercase(),
                     data_type,
                     default,
                     description: parts.collect::<Vec<_>>().join(" "),

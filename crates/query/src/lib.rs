@@ -243,7 +243,7 @@ impl Session {
                 Error::BadParam {
                     query: name.to_string(),
                     param: key.clone(),
-                    data_type: param.data_type.to_string(),
+                    data_type: param.type_name.clone(),
                     value: value.clone(),
                 }
             })?;
@@ -265,7 +265,8 @@ pub fn new_context() -> SessionContext {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("botlake", "lake");
-    SessionContext::new_with_config(config)
+    // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
+    SessionContext::new_with_config(config).enable_url_table()
 }
 
 fn empty_table(table: &catalog::TableDef) -> Result<Arc<dyn TableProvider>> {

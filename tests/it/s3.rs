@@ -1,0 +1,110 @@
+//! Ingest and queries against a real S3-compatible server (moto).
+//!
+//! `.ci/run` installs moto into `.ci/venv`; to run this test locally, do the same:
+//! `python3 -m venv .ci/venv && .ci/venv/bin/pip install 'moto[server]'`, or point
+//! `BOTLAKE_MOTO_SERVER` at a `moto_server` executable.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+
+
+use crate::common::*;
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_server() -> PathBuf {
+    if let Some(p) = std::env::var_os("BOTLAKE_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/venv/bin/moto_server");
+    assert!(
+        p.exists(),
+        "moto_server not found at {}: run `python3 -m venv .ci/venv && .ci/venv/bin/pip install 'moto[server]'` \
+         (what .ci/run does) or set BOTLAKE_MOTO_SERVER",
+        p.display()
+    );
+    p
+}
+
+async fn start_moto() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(moto_server())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server starts");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let moto = Moto { child, endpoint };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if http.get(&moto.endpoint).send().await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "moto did not start within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let created = http
+        .put(format!("{}/botlake-test", moto.endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "bucket: {}", created.status());
+    moto
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_and_query_through_s3() {
+    let moto = start_moto().await;
+    let data = dataset(21, 3000);
+    let truth = data.truth(data.end_time().timestamp_millis());
+    let server = sim(data, config(faults(0.1))).await;
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("BOTLAKE_AA_PASSWORD", "botlake-demo"),
+        ("BOTLAKE_LAKE", "s3://botlake-test/lakes/prod"),
+    ];
+    let url = server.url();
+    let args = [
+        "ingest", "aa-botinsight", "--url", &url, "--user", "botlake", "--control-room", "s3",
+        "--from", "2026-09-25", "--to", "2026-10-31", "--retry-base-ms", "10",
+    ];
+    for _ in 0..2 {
+        let out = botlake_env(&args, &env).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = botlake_env(
+        &[
+            "--format", "csv", "sql",
+            "SELECT count(*), count(DISTINCT run_id), sum(run_id) FROM aa_bot_runs",
+        ],
+        &env,
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = format!("{},{},{}", truth.runs, truth.runs, truth.id_sum);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&expected), "{:?}", out);
+
+    let out = botlake_env(&["--format", "csv", "query", "kpi_by_bot"], &env).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() > 10);
+    server.stop().await.unwrap();
+}
