@@ -23,7 +23,12 @@ pub struct Args {
     pub output: Option<PathBuf>,
 
     /// Extra directory of .sql views (file name = view name); repeatable.
-    #[arg(long = "queries", global = true, value_name = "DIR", env = "BOTLAKE_QUERIES")]
+    #[arg(
+        long = "queries",
+        global = true,
+        value_name = "DIR",
+        env = "BOTLAKE_QUERIES"
+    )]
     pub query_dirs: Vec<PathBuf>,
 
     /// Say more (-v: retries and commits; -vv: more).
@@ -254,7 +259,12 @@ pub struct SimServeArgs {
     #[arg(long, default_value = "botlake")]
     pub user: String,
     /// Its password.
-    #[arg(long, env = "BOTLAKE_SIM_PASSWORD", default_value = "botlake-demo", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "BOTLAKE_SIM_PASSWORD",
+        default_value = "botlake-demo",
+        hide_env_values = true
+    )]
     pub password: String,
 }
 

@@ -27,10 +27,26 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
     let cases: [(&str, Vec<&str>); 6] = [
         ("unknown_view", vec!["--lake", &lake, "query", "nope"]),
         ("bad_sql", vec!["--lake", &lake, "sql", "SELEC 1"]),
-        ("missing_lake", vec!["--lake", &missing, "query", "kpi_daily"]),
+        (
+            "missing_lake",
+            vec!["--lake", &missing, "query", "kpi_daily"],
+        ),
         ("no_lake_given", vec!["query", "kpi_daily"]),
-        ("bad_param", vec!["--lake", &lake, "query", "bot_ranking", "--param", "min_runs=ten"]),
-        ("unknown_param", vec!["--lake", &lake, "query", "kpi_daily", "--param", "bot=x"]),
+        (
+            "bad_param",
+            vec![
+                "--lake",
+                &lake,
+                "query",
+                "bot_ranking",
+                "--param",
+                "min_runs=ten",
+            ],
+        ),
+        (
+            "unknown_param",
+            vec!["--lake", &lake, "query", "kpi_daily", "--param", "bot=x"],
+        ),
     ];
     for (name, args) in cases {
         let out = botlake(&args).await;
@@ -49,8 +65,19 @@ async fn a_failed_login_names_the_user_and_never_the_secret() {
     let url = server.url();
     let out = botlake_env(
         &[
-            "-vv", "--lake", &lake, "ingest", "aa-botinsight", "--url", &url, "--user",
-            "botlake", "--from", "2026-10-01", "--to", "2026-10-31",
+            "-vv",
+            "--lake",
+            &lake,
+            "ingest",
+            "aa-botinsight",
+            "--url",
+            &url,
+            "--user",
+            "botlake",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-31",
         ],
         &[("BOTLAKE_AA_PASSWORD", secret)],
     )
@@ -81,16 +108,34 @@ async fn query_formats_and_named_parameters() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json.as_array().is_some_and(|a| !a.is_empty()));
 
-    let out = botlake(&["--lake", &lake, "--format", "ndjson", "query", "kpi_by_host"]).await;
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "--format",
+        "ndjson",
+        "query",
+        "kpi_by_host",
+    ])
+    .await;
     let lines = String::from_utf8(out.stdout).unwrap();
-    assert!(lines.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    assert!(
+        lines
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
 
     // A higher threshold leaves fewer bots with a failure-rate rank.
     let ranked = |min: &'static str| {
         let lake = lake.clone();
         async move {
             let out = botlake(&[
-                "--lake", &lake, "--format", "csv", "query", "bot_ranking", "--param",
+                "--lake",
+                &lake,
+                "--format",
+                "csv",
+                "query",
+                "bot_ranking",
+                "--param",
                 &format!("min_runs={min}"),
             ])
             .await;
@@ -107,7 +152,14 @@ async fn query_formats_and_named_parameters() {
 
     let file = dir.path().join("runs.parquet");
     let out = botlake(&[
-        "--lake", &lake, "--format", "parquet", "-o", file.to_str().unwrap(), "query", "runs",
+        "--lake",
+        &lake,
+        "--format",
+        "parquet",
+        "-o",
+        file.to_str().unwrap(),
+        "query",
+        "runs",
     ])
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -121,6 +173,15 @@ async fn query_formats_and_named_parameters() {
 
     let script = dir.path().join("two.sql");
     std::fs::write(&script, "SELECT 1 AS a;\nSELECT 2 AS b;").unwrap();
-    let out = botlake(&["--lake", &lake, "--format", "csv", "sql", "-f", script.to_str().unwrap()]).await;
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "--format",
+        "csv",
+        "sql",
+        "-f",
+        script.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "a\n1\nb\n2\n");
 }

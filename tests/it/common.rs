@@ -97,7 +97,11 @@ pub async fn run_totals(lake: &str) -> (u64, u64, i64) {
     )
     .await;
     let r = &rows[0];
-    (r[0].parse().unwrap(), r[1].parse().unwrap(), r[2].parse().unwrap())
+    (
+        r[0].parse().unwrap(),
+        r[1].parse().unwrap(),
+        r[2].parse().unwrap(),
+    )
 }
 
 pub fn stderr(out: &Output) -> String {

@@ -9,8 +9,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
-
 use crate::common::*;
 
 struct Moto {
@@ -40,7 +38,11 @@ fn moto_server() -> PathBuf {
 }
 
 async fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(moto_server())
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -63,7 +65,11 @@ async fn start_moto() -> Moto {
         .send()
         .await
         .unwrap();
-    assert!(created.status().is_success(), "bucket: {}", created.status());
+    assert!(
+        created.status().is_success(),
+        "bucket: {}",
+        created.status()
+    );
     moto
 }
 
@@ -84,8 +90,20 @@ async fn ingest_and_query_through_s3() {
     ];
     let url = server.url();
     let args = [
-        "ingest", "aa-botinsight", "--url", &url, "--user", "botlake", "--control-room", "s3",
-        "--from", "2026-09-25", "--to", "2026-10-31", "--retry-base-ms", "10",
+        "ingest",
+        "aa-botinsight",
+        "--url",
+        &url,
+        "--user",
+        "botlake",
+        "--control-room",
+        "s3",
+        "--from",
+        "2026-09-25",
+        "--to",
+        "2026-10-31",
+        "--retry-base-ms",
+        "10",
     ];
     for _ in 0..2 {
         let out = botlake_env(&args, &env).await;
@@ -93,7 +111,9 @@ async fn ingest_and_query_through_s3() {
     }
     let out = botlake_env(
         &[
-            "--format", "csv", "sql",
+            "--format",
+            "csv",
+            "sql",
             "SELECT count(*), count(DISTINCT run_id), sum(run_id) FROM aa_bot_runs",
         ],
         &env,
@@ -101,7 +121,11 @@ async fn ingest_and_query_through_s3() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let expected = format!("{},{},{}", truth.runs, truth.runs, truth.id_sum);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&expected), "{:?}", out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&expected),
+        "{:?}",
+        out
+    );
 
     let out = botlake_env(&["--format", "csv", "query", "kpi_by_bot"], &env).await;
     assert!(out.status.success(), "{}", stderr(&out));

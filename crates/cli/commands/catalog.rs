@@ -105,18 +105,25 @@ pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
-            Arc::new(StringArray::from_iter_values(fields.iter().map(|f| f.name().clone()))),
+            Arc::new(StringArray::from_iter_values(
+                fields.iter().map(|f| f.name().clone()),
+            )),
             Arc::new(StringArray::from_iter_values(
                 fields.iter().map(|f| f.data_type().to_string()),
             )),
             Arc::new(StringArray::from_iter_values(
-                fields.iter().map(|f| if f.is_nullable() { "YES" } else { "NO" }),
+                fields
+                    .iter()
+                    .map(|f| if f.is_nullable() { "YES" } else { "NO" }),
             )),
         ],
     )?;
     g.output.write_batches(&schema, vec![batch])?;
     if let Some(def) = session.queries().iter().find(|q| q.name == args.name) {
-        g.info(format!("{} ({}):\n{}", def.name, def.origin, def.description));
+        g.info(format!(
+            "{} ({}):\n{}",
+            def.name, def.origin, def.description
+        ));
     } else if let Some(t) = botlake_lake::catalog::table(&args.name) {
         g.info(format!(
             "{}: {}\nkey: {}; partitioned by: {}",

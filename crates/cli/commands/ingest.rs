@@ -129,7 +129,8 @@ fn secret(args: &BotInsightArgs) -> Result<Secret> {
         return Ok(Secret::ApiKey(k));
     }
     if std::io::stdin().is_terminal() {
-        let p = rpassword::prompt_password(format!("password for {} at {}: ", args.user, args.url))?;
+        let p =
+            rpassword::prompt_password(format!("password for {} at {}: ", args.user, args.url))?;
         return Ok(Secret::Password(p));
     }
     Err(UserError(format!(
@@ -167,7 +168,9 @@ impl Observer for Progress {
                     bar.set_message(format!("{from}..{to}"));
                 }
                 if self.verbosity >= 1 {
-                    self.line(format!("window {from}..{to}: {total} records in {pages} pages"));
+                    self.line(format!(
+                        "window {from}..{to}: {total} records in {pages} pages"
+                    ));
                 }
             }
             Event::Page { .. } => {

@@ -12,9 +12,10 @@ pub async fn compact(g: &Globals, args: CompactArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     for t in pick_tables(&args.tables)? {
         match lake.compact(t).await? {
-            Some((removed, added)) => {
-                g.info(format!("{}: {removed} files rewritten into {added}", t.name))
-            }
+            Some((removed, added)) => g.info(format!(
+                "{}: {removed} files rewritten into {added}",
+                t.name
+            )),
             None => g.info(format!("{}: not written yet", t.name)),
         }
     }
@@ -28,7 +29,11 @@ pub async fn vacuum(g: &Globals, args: VacuumArgs) -> Result<ExitCode> {
     for t in pick_tables(&args.tables)? {
         match lake.vacuum(t, retention, args.dry_run).await? {
             Some(files) => {
-                let verb = if args.dry_run { "would delete" } else { "deleted" };
+                let verb = if args.dry_run {
+                    "would delete"
+                } else {
+                    "deleted"
+                };
                 g.info(format!("{}: {verb} {} files", t.name, files.len()));
                 if g.verbosity >= 1 {
                     for f in files {

@@ -31,7 +31,9 @@ impl Globals {
     /// The lake the user named, or a user error saying how to name one.
     fn lake(&self) -> Result<Lake> {
         let location = self.lake.as_deref().ok_or_else(|| {
-            UserError("no lake given: pass --lake DIR|s3://bucket/prefix or set BOTLAKE_LAKE".into())
+            UserError(
+                "no lake given: pass --lake DIR|s3://bucket/prefix or set BOTLAKE_LAKE".into(),
+            )
         })?;
         Ok(Lake::parse(location)?)
     }
@@ -54,7 +56,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         lake: args.lake,
         output: Output::new(args.format, args.output),
         query_dirs: args.query_dirs,
-        verbosity: if args.quiet { -1 } else { args.verbose.min(3) as i8 },
+        verbosity: if args.quiet {
+            -1
+        } else {
+            args.verbose.min(3) as i8
+        },
     };
     match args.command {
         Command::Demo(a) => demo::run(&globals, a).await,
@@ -79,8 +85,15 @@ fn pick_tables(names: &[String]) -> Result<Vec<&'static botlake_lake::TableDef>>
         .iter()
         .map(|n| {
             botlake_lake::catalog::table(n).ok_or_else(|| {
-                let known: Vec<_> = botlake_lake::catalog::tables().iter().map(|t| t.name).collect();
-                UserError(format!("no table named {n:?} (tables: {})", known.join(", "))).into()
+                let known: Vec<_> = botlake_lake::catalog::tables()
+                    .iter()
+                    .map(|t| t.name)
+                    .collect();
+                UserError(format!(
+                    "no table named {n:?} (tables: {})",
+                    known.join(", ")
+                ))
+                .into()
             })
         })
         .collect()

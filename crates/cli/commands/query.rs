@@ -27,9 +27,8 @@ pub async fn run_sql(g: &Globals, args: SqlArgs) -> Result<ExitCode> {
     if let Some(statement) = args.statement {
         run_statements(g, &session, &statement, &g.output).await?;
     } else if let Some(file) = args.file {
-        let text = std::fs::read_to_string(&file).map_err(|e| {
-            crate::UserError(format!("cannot read {}: {e}", file.display()))
-        })?;
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| crate::UserError(format!("cannot read {}: {e}", file.display())))?;
         run_statements(g, &session, &text, &g.output).await?;
     } else {
         interactive(g, &session).await?;
@@ -46,7 +45,10 @@ async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFram
             .path()
             .map(|p| format!(" to {}", p.display()))
             .unwrap_or_default();
-        eprintln!("{rows} rows{to} in {:.3} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "{rows} rows{to} in {:.3} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -67,19 +69,24 @@ async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Out
 /// A prompt with history; statements end with `;`, `\q` quits.
 async fn interactive(g: &Globals, session: &Session) -> Result<()> {
     let mut editor = rustyline::DefaultEditor::new().context("cannot open the prompt")?;
-    let history = std::env::var_os("HOME")
-        .map(|h| std::path::PathBuf::from(h).join(".botlake_history"));
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".botlake_history"));
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
     g.info("botlake SQL: end statements with ;  \\q quits, `SHOW TABLES` lists tables and views");
     let mut buffer = String::new();
     loop {
-        let prompt = if buffer.is_empty() { "botlake> " } else { "     ..> " };
+        let prompt = if buffer.is_empty() {
+            "botlake> "
+        } else {
+            "     ..> "
+        };
         match editor.readline(prompt) {
             Ok(line) => {
                 let trimmed = line.trim();
-                if buffer.is_empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit") {
+                if buffer.is_empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit")
+                {
                     break;
                 }
                 buffer.push_str(&line);

@@ -360,9 +360,7 @@ impl Run<'_> {
             });
             rejected.clear();
         }
-        let batch = builder
-            .finish()
-            .map_err(|source| Error::Arrow { source })?;
+        let batch = builder.finish().map_err(|source| Error::Arrow { source })?;
         let stats = self
             .lake
             .upsert(

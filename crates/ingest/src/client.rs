@@ -97,7 +97,10 @@ struct ErrorBody {
 
 enum Attempt<T> {
     Done(T),
-    Retry { reason: String, after: Option<Duration> },
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
     Unauthorized,
 }
 
@@ -141,7 +144,12 @@ impl Client {
         };
         let parse = |bytes: &Bytes| serde_json::from_slice::<AuthResponse>(bytes);
         let response = self
-            .with_retries(&url, observer, |http| http.post(url.clone()).json(&body), parse)
+            .with_retries(
+                &url,
+                observer,
+                |http| http.post(url.clone()).json(&body),
+                parse,
+            )
             .await;
         let auth = match response {
             Ok(auth) => auth,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use botlake_lake::catalog::{AA_BOT_RUNS, REJECTED_RECORDS};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, RecordBatch, StringArray,
-    StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
@@ -154,10 +154,7 @@ impl RunBatchBuilder {
             ),
         };
         let status = r.status.as_deref().map(str::to_ascii_uppercase);
-        let in_progress = !matches!(
-            status.as_deref(),
-            Some("COMPLETED" | "FAILED" | "STOPPED")
-        );
+        let in_progress = !matches!(status.as_deref(), Some("COMPLETED" | "FAILED" | "STOPPED"));
         let time_taken = r
             .time_taken
             .or_else(|| end.map(|e| (e - start).num_milliseconds()));
@@ -172,7 +169,8 @@ impl RunBatchBuilder {
         self.ip_address.append_option(r.ip_address);
         self.file_name.append_option(r.file_name);
         self.start_time.append_value(start.timestamp_micros());
-        self.end_time.append_option(end.map(|e| e.timestamp_micros()));
+        self.end_time
+            .append_option(end.map(|e| e.timestamp_micros()));
         self.status.append_option(status);
         self.total_lines.append_option(r.total_lines);
         self.time_taken_ms.append_option(time_taken);
@@ -210,11 +208,7 @@ impl RunBatchBuilder {
             Arc::new(self.time_taken_ms.finish()),
             Arc::new(self.success.finish()),
             Arc::new(
-                TimestampMicrosecondArray::from(vec![
-                    self.ingested_at;
-                    n
-                ])
-                .with_timezone("UTC"),
+                TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"),
             ),
             Arc::new(self.day.finish()),
         ];
@@ -248,15 +242,10 @@ pub fn rejected_batch(
     let n = rejected.len();
     let text = |v: &str| Arc::new(constant(v, n)) as ArrayRef;
     let ts = |v: i64| {
-        Arc::new(
-            TimestampMicrosecondArray::from(vec![v; n])
-                .with_timezone("UTC"),
-        ) as ArrayRef
+        Arc::new(TimestampMicrosecondArray::from(vec![v; n]).with_timezone("UTC")) as ArrayRef
     };
     let strings = |f: &dyn Fn(&Rejected) -> String| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(
-            rejected.iter().map(f),
-        ))
+        Arc::new(StringArray::from_iter_values(rejected.iter().map(f)))
     };
     let now = Utc::now().timestamp_micros();
     RecordBatch::try_new(

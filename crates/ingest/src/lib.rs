@@ -50,9 +50,7 @@ pub enum Error {
         source: url::ParseError,
     },
     /// The Control Room refused the credentials.
-    #[error(
-        "login as {user} refused by {url}: check the user name and the password or API key"
-    )]
+    #[error("login as {user} refused by {url}: check the user name and the password or API key")]
     Login {
         /// The authentication URL.
         url: Url,

@@ -53,7 +53,7 @@ pub enum Error {
         url: Url,
         /// The cause.
         #[source]
-        source: DeltaTableError,
+        source: Box<DeltaTableError>,
     },
     /// A commit to a table failed; nothing of it is visible.
     #[error("commit to table {table} failed")]
@@ -62,7 +62,7 @@ pub enum Error {
         table: String,
         /// The cause.
         #[source]
-        source: DeltaTableError,
+        source: Box<DeltaTableError>,
     },
     /// Rows did not match the catalog schema of their table.
     #[error("rows for table {table} do not match its schema")]
@@ -80,7 +80,7 @@ pub enum Error {
         table: String,
         /// The cause.
         #[source]
-        source: DataFusionError,
+        source: Box<DataFusionError>,
     },
     /// Compaction or vacuum of a table failed.
     #[error("{operation} of table {table} failed")]
@@ -91,7 +91,7 @@ pub enum Error {
         table: String,
         /// The cause.
         #[source]
-        source: DeltaTableError,
+        source: Box<DeltaTableError>,
     },
     /// A local lake directory could not be created.
     #[error("cannot create lake directory {path}")]
@@ -185,9 +185,11 @@ impl Lake {
         let open_err = |source| Error::Open {
             table: table.name.to_string(),
             url: url.clone(),
-            source,
+            source: Box::new(source),
         };
-        let delta = DeltaTable::try_from_url(url.clone()).await.map_err(open_err)?;
+        let delta = DeltaTable::try_from_url(url.clone())
+            .await
+            .map_err(open_err)?;
         Ok(delta.version().is_some().then_some(delta))
     }
 
@@ -215,7 +217,7 @@ impl Lake {
         let err = |source| Error::Open {
             table: table.name.to_string(),
             url: self.table_url(table),
-            source,
+            source: Box::new(source),
         };
         delta.update_datafusion_session(session).map_err(err)?;
         let provider = delta.table_provider().await.map_err(|e| {
@@ -239,7 +241,7 @@ impl Lake {
         let state = delta.snapshot().map_err(|source| Error::Open {
             table: table.name.to_string(),
             url: self.table_url(table),
-            source,
+            source: Box::new(source),
         })?;
         state
             .transaction_version(delta.log_store().as_ref(), app_id)
@@ -247,7 +249,7 @@ impl Lake {
             .map_err(|source| Error::Open {
                 table: table.name.to_string(),
                 url: self.table_url(table),
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -263,7 +265,7 @@ impl Lake {
             .map_err(|source| Error::Maintenance {
                 operation: "compact",
                 table: table.name.to_string(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
     }
@@ -288,7 +290,7 @@ impl Lake {
             .map_err(|source| Error::Maintenance {
                 operation: "vacuum",
                 table: table.name.to_string(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Some(metrics.files_deleted))
     }

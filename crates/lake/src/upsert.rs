@@ -61,7 +61,7 @@ impl Lake {
         let rows = batch.num_rows() as u64;
         let commit_err = |source| Error::Commit {
             table: table.name.to_string(),
-            source,
+            source: Box::new(source),
         };
         let properties = commit_properties(checkpoint);
 
@@ -101,7 +101,7 @@ impl Lake {
         let ctx = SessionContext::new();
         let source = ctx.read_batch(batch).map_err(|source| Error::Prepare {
             table: table.name.to_string(),
-            source,
+            source: Box::new(source),
         })?;
         let mut on: Vec<String> = table
             .key
@@ -254,7 +254,11 @@ mod tests {
         )
         .unwrap();
         let out = dedupe_last(&batch, &["k"]).unwrap();
-        let v = out.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        let v = out
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         assert_eq!(v.iter().flatten().collect::<Vec<_>>(), ["b", "c", "d"]);
     }
 
@@ -302,7 +306,10 @@ mod tests {
         assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), None);
 
         let first = runs(&[(1, "IN_PROGRESS", 20000), (2, "COMPLETED", 20001)]);
-        let s = lake.upsert(t, vec![first.clone()], Some(&cp(7))).await.unwrap();
+        let s = lake
+            .upsert(t, vec![first.clone()], Some(&cp(7)))
+            .await
+            .unwrap();
         assert_eq!((s.inserted, s.updated), (2, 0));
         assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), Some(7));
 

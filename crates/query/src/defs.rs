@@ -67,11 +67,7 @@ impl QueryDef {
             origin: origin.to_string(),
             reason,
         };
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(bad(
                 "a view name (the file name) may hold only letters, digits and _".into(),
             ));

@@ -239,24 +239,26 @@ impl Session {
                     known,
                 });
             };
-            let parsed = defs::parse_value(value, &param.data_type).ok_or_else(|| {
-                Error::BadParam {
+            let parsed =
+                defs::parse_value(value, &param.data_type).ok_or_else(|| Error::BadParam {
                     query: name.to_string(),
                     param: key.clone(),
                     data_type: param.type_name.clone(),
                     value: value.clone(),
-                }
-            })?;
+                })?;
             values
                 .iter_mut()
                 .find(|(n, _)| n == key)
                 .expect("every declared parameter has a default")
                 .1 = parsed;
         }
+        // The file's own SQL rather than the view: a view's ORDER BY does not survive
+        // `SELECT * FROM view`, and `botlake query` should list rows as the file orders them.
+        let df = self.ctx.sql(&def.sql).await?;
         if def.params.is_empty() {
-            return Ok(self.ctx.table(name).await?);
+            return Ok(df);
         }
-        Ok(self.ctx.sql(&def.sql).await?.with_param_values(values)?)
+        Ok(df.with_param_values(values)?)
     }
 }
 
@@ -341,7 +343,13 @@ mod tests {
     async fn every_builtin_view_plans_over_empty_tables() {
         let s = empty_session().await;
         for q in s.queries() {
-            let rows = s.query(&q.name, &[]).await.unwrap().collect().await.unwrap();
+            let rows = s
+                .query(&q.name, &[])
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
             assert!(rows.iter().all(|b| b.num_rows() == 0), "{}", q.name);
         }
     }

@@ -230,10 +230,15 @@ impl Dataset {
             })
             .collect();
 
-        // Popular bots run far more often than the rest (Zipf-like).
+        // Popular bots run far more often than the rest (Zipf-like), in an order of the
+        // seed's choosing rather than the order of their names.
+        let mut ranks: Vec<usize> = (0..bots.len()).collect();
+        for i in (1..ranks.len()).rev() {
+            ranks.swap(i, rng.below(i as u64 + 1) as usize);
+        }
         let mut cumulative = Vec::with_capacity(bots.len());
         let mut total = 0.0;
-        for rank in 0..bots.len() {
+        for rank in &ranks {
             total += 1.0 / ((rank + 1) as f64).powf(0.8);
             cumulative.push(total);
         }
@@ -241,7 +246,9 @@ impl Dataset {
         let bot_runners: Vec<Vec<u16>> = (0..bots.len())
             .map(|_| {
                 let n = 1 + rng.below(3.min(runners.len() as u64)) as usize;
-                (0..n).map(|_| rng.below(runners.len() as u64) as u16).collect()
+                (0..n)
+                    .map(|_| rng.below(runners.len() as u64) as u16)
+                    .collect()
             })
             .collect();
         // A few failure spikes: a bot failing most of its runs for a day.

@@ -372,12 +372,13 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Response> {
+/// A date path or query parameter, or the spec's 400 answer.
+fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Box<Response>> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             format!("{name} must be an ISO 8601 date (YYYY-MM-DD), got {value:?}"),
-        )
+        ))
     })
 }
 
@@ -402,14 +403,14 @@ async fn bot_runs(
     };
     let from = match parse_date("startDate", &start_date) {
         Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     // The spec gives only a start date: the range runs to now. botlake's windows add an
     // optional `endDate` (exclusive), which servers without it ignore.
     let to = match query.get("endDate") {
         Some(v) => match parse_date("endDate", v) {
             Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
-            Err(r) => return r,
+            Err(r) => return *r,
         },
         None => shared.now,
     };
@@ -437,7 +438,7 @@ async fn bot_runs(
             let bad = shared
                 .config
                 .bad_record_every
-                .is_some_and(|n| n > 0 && v.id as u64 % n == 0);
+                .is_some_and(|n| n > 0 && (v.id as u64).is_multiple_of(n));
             BotRunRecord {
                 id: v.id,
                 user_name: &v.runner.user_name,
