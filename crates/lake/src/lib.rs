@@ -20,7 +20,6 @@
 pub mod catalog;
 mod upsert;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -309,14 +308,6 @@ impl Lake {
         }
         Ok(())
     }
-}
-
-/// Storage options for S3 taken from the environment, for callers that build their own
-/// object store for the lake (the query session does).
-pub fn storage_options_from_env() -> HashMap<String, String> {
-    std::env::vars()
-        .filter(|(k, _)| k.starts_with("AWS_"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ pub struct Stats {
 }
 
 /// A running simulator; dropping it leaves the server running until the runtime ends,
-/// [`Server::stop`] ends it.
+/// [`Server::stop`] ends it sooner.
 pub struct Server {
     addr: SocketAddr,
     stats: Arc<Stats>,
@@ -126,11 +126,6 @@ impl Server {
     /// Stops the server and waits for it.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
-        self.task.await.map_err(std::io::Error::other)?
-    }
-
-    /// Serves until Ctrl-C or SIGTERM.
-    pub async fn wait(self) -> std::io::Result<()> {
         self.task.await.map_err(std::io::Error::other)?
     }
 }
