@@ -192,16 +192,6 @@ impl Lake {
         Ok(delta.version().is_some().then_some(delta))
     }
 
-    /// Whether any table of the catalog exists in the lake.
-    pub async fn exists(&self) -> Result<bool> {
-        for t in catalog::tables() {
-            if self.open(t).await?.is_some() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
     /// A DataFusion table provider for `table` at its latest version, or `None` if the
     /// table has never been written. The provider's object store is registered with
     /// `session` so that scans can reach it.

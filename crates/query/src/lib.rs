@@ -155,19 +155,23 @@ impl Session {
     /// built-in views, then the views of each directory in `query_dirs`, which replace
     /// built-in views of the same name.
     pub async fn open(lake: &Lake, query_dirs: &[PathBuf]) -> Result<Session> {
-        if !lake.exists().await? {
-            return Err(Error::NoLake {
-                url: lake.url().to_string(),
-            });
-        }
         let ctx = new_context();
         let mut tables = Vec::new();
+        let mut written = 0;
         for table in catalog::tables() {
             let provider = match lake.table_provider(table, &ctx.state()).await? {
-                Some(p) => p,
+                Some(p) => {
+                    written += 1;
+                    p
+                }
                 None => empty_table(table)?,
             };
             tables.push((table.name.to_string(), provider));
+        }
+        if written == 0 {
+            return Err(Error::NoLake {
+                url: lake.url().to_string(),
+            });
         }
         Session::with_tables(ctx, tables, query_dirs).await
     }
