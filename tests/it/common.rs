@@ -104,6 +104,15 @@ pub async fn run_totals(lake: &str) -> (u64, u64, i64) {
     )
 }
 
+/// Asserts that `aa_bot_runs` holds every run of `truth` exactly once.
+pub async fn assert_exactly_once(lake: &str, truth: botlake_sim::Truth) {
+    assert_eq!(
+        run_totals(lake).await,
+        (truth.runs, truth.runs, truth.id_sum),
+        "rows, distinct run ids and id sum"
+    );
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -27,10 +27,7 @@ async fn faults_still_land_every_run_exactly_once_and_a_rerun_adds_nothing() {
         server.stats().faults.load(Ordering::Relaxed) > 3,
         "faults were injected"
     );
-    assert_eq!(
-        run_totals(&lake).await,
-        (truth.runs, truth.runs, truth.id_sum)
-    );
+    assert_exactly_once(&lake, truth).await;
     assert!(
         stderr(&out).contains(&format!("{} new, 0 updated", truth.runs)),
         "{}",
@@ -50,10 +47,7 @@ async fn faults_still_land_every_run_exactly_once_and_a_rerun_adds_nothing() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(
-        run_totals(&lake).await,
-        (truth.runs, truth.runs, truth.id_sum)
-    );
+    assert_exactly_once(&lake, truth).await;
     server.stop().await.unwrap();
 }
 
@@ -97,10 +91,7 @@ async fn finished_runs_replace_their_in_progress_rows_from_the_stored_cursor() {
     assert!(out.status.success(), "{}", stderr(&out));
     server.stop().await.unwrap();
     let after = data.truth(end.timestamp_millis());
-    assert_eq!(
-        run_totals(&lake).await,
-        (after.runs, after.runs, after.id_sum)
-    );
+    assert_exactly_once(&lake, after).await;
     let in_progress = sql(
         &lake,
         "SELECT count(*) FROM aa_bot_runs WHERE status = 'IN_PROGRESS'",
@@ -145,10 +136,7 @@ async fn page_number_pagination_works_when_told_and_fails_loudly_when_not() {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        run_totals(&lake).await,
-        (truth.runs, truth.runs, truth.id_sum)
-    );
+    assert_exactly_once(&lake, truth).await;
     server.stop().await.unwrap();
 }
 
@@ -267,9 +255,6 @@ async fn a_killed_ingest_loses_and_duplicates_nothing_on_the_next_run() {
 
     let out = ingest(&server, &lake, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        run_totals(&lake).await,
-        (truth.runs, truth.runs, truth.id_sum)
-    );
+    assert_exactly_once(&lake, truth).await;
     server.stop().await.unwrap();
 }

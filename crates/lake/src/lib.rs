@@ -181,14 +181,9 @@ impl Lake {
                 return Ok(None);
             }
         }
-        let open_err = |source| Error::Open {
-            table: table.name.to_string(),
-            url: url.clone(),
-            source: Box::new(source),
-        };
-        let delta = DeltaTable::try_from_url(url.clone())
+        let delta = DeltaTable::try_from_url(url)
             .await
-            .map_err(open_err)?;
+            .map_err(self.open_error(table))?;
         Ok(delta.version().is_some().then_some(delta))
     }
 
@@ -203,12 +198,8 @@ impl Lake {
         let Some(delta) = self.open(table).await? else {
             return Ok(None);
         };
-        let err = |source| Error::Open {
-            table: table.name.to_string(),
-            url: self.table_url(table),
-            source: Box::new(source),
-        };
-        delta.update_datafusion_session(session).map_err(err)?;
+        let err = self.open_error(table);
+        delta.update_datafusion_session(session).map_err(&err)?;
         let provider = delta.table_provider().await.map_err(|e| {
             err(DeltaTableError::Generic(format!(
                 "building the table provider: {e}"
@@ -227,19 +218,11 @@ impl Lake {
         let Some(delta) = self.open(table).await? else {
             return Ok(None);
         };
-        let state = delta.snapshot().map_err(|source| Error::Open {
-            table: table.name.to_string(),
-            url: self.table_url(table),
-            source: Box::new(source),
-        })?;
+        let state = delta.snapshot().map_err(self.open_error(table))?;
         state
             .transaction_version(delta.log_store().as_ref(), app_id)
             .await
-            .map_err(|source| Error::Open {
-                table: table.name.to_string(),
-                url: self.table_url(table),
-                source: Box::new(source),
-            })
+            .map_err(self.open_error(table))
     }
 
     /// Rewrites `table`'s small files into larger ones (Delta OPTIMIZE); returns the
@@ -251,11 +234,7 @@ impl Lake {
         let (_, metrics) = delta
             .optimize()
             .await
-            .map_err(|source| Error::Maintenance {
-                operation: "compact",
-                table: table.name.to_string(),
-                source: Box::new(source),
-            })?;
+            .map_err(maintenance_error("compact", table))?;
         Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
     }
 
@@ -276,12 +255,19 @@ impl Lake {
             .with_enforce_retention_duration(false)
             .with_dry_run(dry_run)
             .await
-            .map_err(|source| Error::Maintenance {
-                operation: "vacuum",
-                table: table.name.to_string(),
-                source: Box::new(source),
-            })?;
+            .map_err(maintenance_error("vacuum", table))?;
         Ok(Some(metrics.files_deleted))
+    }
+
+    /// How a failure to read `table` is reported.
+    fn open_error(&self, table: &TableDef) -> impl Fn(DeltaTableError) -> Error {
+        let name = table.name.to_string();
+        let url = self.table_url(table);
+        move |source| Error::Open {
+            table: name.clone(),
+            url: url.clone(),
+            source: Box::new(source),
+        }
     }
 
     /// Creates the lake's directory if it is local; object stores need nothing.
@@ -297,6 +283,19 @@ impl Lake {
             })?;
         }
         Ok(())
+    }
+}
+
+/// How a failed compaction or vacuum of `table` is reported.
+fn maintenance_error(
+    operation: &'static str,
+    table: &TableDef,
+) -> impl Fn(DeltaTableError) -> Error {
+    let name = table.name.to_string();
+    move |source| Error::Maintenance {
+        operation,
+        table: name.clone(),
+        source: Box::new(source),
     }
 }
 
