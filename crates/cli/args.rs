@@ -39,6 +39,10 @@ pub struct Args {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Configuration file (Control Rooms, default lake); ./botlake.toml if it exists.
+    #[arg(long, global = true, value_name = "FILE", env = "BOTLAKE_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -65,8 +69,7 @@ pub enum Command {
     /// Start a simulated Control Room, ingest it over HTTP into a local lake and show KPIs.
     Demo(DemoArgs),
     /// Pull data from a source into the lake.
-    #[command(subcommand)]
-    Ingest(IngestSource),
+    Ingest(Box<IngestArgs>),
     /// Run a built-in or user view or named query.
     Query(QueryArgs),
     /// Run SQL: a statement, a file, or an interactive prompt.
@@ -97,16 +100,35 @@ pub struct DemoArgs {
     pub runs: usize,
 }
 
+/// `botlake ingest`.
+#[derive(Debug, ClapArgs)]
+#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+pub struct IngestArgs {
+    /// Ingest every source of every Control Room in the configuration file, in turn.
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: only these Control Rooms of the file (comma-separated).
+    #[arg(long, value_delimiter = ',', requires = "all")]
+    pub rooms: Vec<String>,
+    /// The source.
+    #[command(subcommand)]
+    pub source: Option<IngestSource>,
+}
+
 /// The sources `botlake ingest` knows.
 #[derive(Debug, Subcommand)]
 pub enum IngestSource {
-    /// Automation Anywhere Bot Insight (v11 API): bot runs.
+    /// Automation Anywhere Bot Insight (Enterprise 11.x API): runs, audit trail, task data.
     #[command(name = "aa-botinsight")]
     AaBotInsight(BotInsightArgs),
+    /// Automation 360 audit log (POST /v1/audit/messages/list).
+    #[command(name = "aa-audit")]
+    AaAudit(AuditArgs),
 }
 
 /// How `startIndex` counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PaginationArg {
     /// A record offset, incremented by 1000 (the OpenAPI spec).
     Offset,
@@ -114,42 +136,133 @@ pub enum PaginationArg {
     Page,
 }
 
+/// What a count that does not add up means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReconcileArg {
+    /// Fail the window; the cursor stays before it.
+    Strict,
+    /// Page until a short page and warn (for servers whose totals cannot be trusted).
+    Lenient,
+}
+
+/// What `--only` may pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Part {
+    /// getbotrundata → aa_bot_runs.
+    Runs,
+    /// getaudittraildata → aa_audit_events.
+    Audit,
+    /// gettaskmetadata, gettasklogdata, gettaskvariableprofile → aa_task_*.
+    Tasks,
+}
+
+/// Connection flags both Automation Anywhere sources share. Each may also come from the
+/// Control Room's section of the configuration file; a flag wins over the file.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ConnectionArgs {
+    /// Name rows carry in control_room, and the [control_room.NAME] section of the
+    /// configuration file to read; the URL's host if not given.
+    #[arg(long)]
+    pub control_room: Option<String>,
+    /// Control Room base URL, for example https://cr.example.com.
+    #[arg(long, env = "BOTLAKE_AA_URL", value_parser = parse_url)]
+    pub url: Option<url::Url>,
+    /// Environment variable holding the password [default: BOTLAKE_AA_PASSWORD].
+    #[arg(long, value_name = "NAME")]
+    pub password_env: Option<String>,
+    /// Environment variable holding an API key [default: BOTLAKE_AA_API_KEY].
+    #[arg(long, value_name = "NAME")]
+    pub api_key_env: Option<String>,
+    /// Environment variable holding a token from an earlier login [default: BOTLAKE_AA_TOKEN].
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// Requests in flight at once [default: 4].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// Rows gathered before a commit; bounds memory [default: 100000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub commit_rows: Option<u32>,
+    /// Attempts per request before giving up [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: Option<u32>,
+    /// First retry delay in milliseconds; doubles on each retry, with jitter [default: 200].
+    #[arg(long)]
+    pub retry_base_ms: Option<u64>,
+    /// What a record count that does not add up means [default: strict].
+    #[arg(long, value_enum)]
+    pub reconcile: Option<ReconcileArg>,
+}
+
 /// `botlake ingest aa-botinsight`.
 #[derive(Debug, ClapArgs)]
 pub struct BotInsightArgs {
-    /// Control Room base URL, for example https://cr.example.com.
-    #[arg(long, env = "BOTLAKE_AA_URL", value_parser = parse_url)]
-    pub url: url::Url,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Control Room user with the Bot Insight Admin or AAE_Admin role.
     #[arg(long, env = "BOTLAKE_AA_USER")]
-    pub user: String,
-    /// Name rows carry in control_room; the URL's host if not given.
-    #[arg(long)]
-    pub control_room: Option<String>,
-    /// First day to fetch (YYYY-MM-DD); default: where the last ingest stopped, or 60 days ago.
+    pub user: Option<String>,
+    /// Which data to ingest (comma-separated) [default: runs,audit,tasks].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Part>,
+    /// Analytics task names (comma-separated) [default: the tasks in the configuration file].
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Vec<String>,
+    /// First day to fetch (YYYY-MM-DD); default: where the last ingest stopped, or one window ago.
     #[arg(long, value_parser = parse_date)]
     pub from: Option<NaiveDate>,
     /// Last day to fetch (YYYY-MM-DD); default: today (UTC).
     #[arg(long, value_parser = parse_date)]
     pub to: Option<NaiveDate>,
-    /// Longest date window of one request, in days (the API allows 60).
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub window_days: u32,
-    /// How the Control Room counts startIndex.
-    #[arg(long, value_enum, default_value_t = PaginationArg::Offset)]
-    pub pagination: PaginationArg,
-    /// Pages fetched at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
-    /// Rows gathered before a commit; bounds memory.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
-    pub commit_rows: u32,
-    /// Attempts per request before giving up.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
-    /// First retry delay in milliseconds; doubles on each retry, with jitter.
-    #[arg(long, default_value_t = 200)]
-    pub retry_base_ms: u64,
+    /// Longest date window of a run, audit or profile request, in days [default: 60].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub window_days: Option<u32>,
+    /// Longest date window of a task log request, in days [default: 90].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub log_window_days: Option<u32>,
+    /// How the Control Room counts startIndex [default: offset].
+    #[arg(long, value_enum)]
+    pub pagination: Option<PaginationArg>,
+    /// Where the v11 API lives under the URL [default: v2/botinsight/data/api].
+    #[arg(long, value_name = "PATH")]
+    pub api_path: Option<String>,
+}
+
+/// `botlake ingest aa-audit`.
+#[derive(Debug, ClapArgs)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Control Room user to log in as (AAE_Admin, or a role that may view everyone's audit log).
+    #[arg(long, env = "BOTLAKE_AA_USER")]
+    pub login: Option<String>,
+    /// Only events with this status (filter eq), for example Unsuccessful.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only events whose activityType contains this (filter substring), for example LOGIN.
+    #[arg(long)]
+    pub activity: Option<String>,
+    /// Only events whose userName contains this (filter substring).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// First event time (RFC 3339 or YYYY-MM-DD); default: the cursor less the overlap, or one window ago.
+    #[arg(long, value_parser = parse_time_or_date)]
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this time (RFC 3339, or YYYY-MM-DD for the end of that day); default: now.
+    #[arg(long, value_parser = parse_end_time_or_date)]
+    pub to: Option<DateTime<Utc>>,
+    /// Longest createdOn window of one filter, in hours [default: 168].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=87600))]
+    pub window_hours: Option<u32>,
+    /// How far before the cursor an incremental ingest starts again, in minutes [default: 15].
+    #[arg(long)]
+    pub overlap_minutes: Option<u32>,
+    /// Records per request (page.length) [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub page_length: Option<u32>,
+    /// Refresh the token when it is this many minutes old (A360 tokens last about 20) [default: 15].
+    #[arg(long)]
+    pub refresh_minutes: Option<u32>,
 }
 
 /// `botlake query`.
@@ -249,7 +362,7 @@ pub struct SimServeArgs {
     /// Milliseconds a slow body takes.
     #[arg(long, default_value_t = 400)]
     pub slow_ms: u64,
-    /// Serve every N-th run with a malformed startTime.
+    /// Serve every N-th run, task log and audit event with a malformed time.
     #[arg(long)]
     pub bad_record_every: Option<u64>,
     /// Longest date range a request may ask for, in days.
@@ -279,7 +392,22 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("{s:?} is not an RFC 3339 time, e.g. 2026-11-21T12:00:00Z"))
 }
 
-fn parse_url(s: &str) -> Result<url::Url, String> {
+fn parse_time_or_date(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time(s).or_else(|_| {
+        parse_date(s)
+            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+            .map_err(|_| format!("{s:?} is neither an RFC 3339 time nor a YYYY-MM-DD date"))
+    })
+}
+
+fn parse_end_time_or_date(s: &str) -> Result<DateTime<Utc>, String> {
+    match parse_time(s) {
+        Ok(t) => Ok(t),
+        Err(_) => parse_time_or_date(s).map(|t| t + chrono::Duration::days(1)),
+    }
+}
+
+pub(crate) fn parse_url(s: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
     match url.scheme() {
         "http" | "https" => Ok(url),

@@ -73,6 +73,9 @@ pub async fn ingest(server: &Server, lake: &str, extra: &[&str]) -> Output {
         "--retry-base-ms",
         "10",
     ];
+    if !extra.contains(&"--only") {
+        args.extend_from_slice(&["--only", "runs"]);
+    }
     args.extend_from_slice(extra);
     botlake(&args).await
 }

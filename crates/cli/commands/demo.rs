@@ -5,14 +5,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use botlake_ingest::botinsight::RunIngestConfig;
+use botlake_ingest::botinsight::{Endpoint, RunIngestConfig};
 use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_lake::Lake;
-use botlake_sim::{Dataset, ServerConfig, SimConfig};
+use botlake_sim::{Dataset, Server, ServerConfig, SimConfig};
 use chrono::Utc;
 
-use super::Globals;
+use super::{Globals, ingest};
 use crate::args::{DemoArgs, Format};
+use crate::config::RoomConfig;
 use crate::output::Output;
 
 /// Where the demo's lake goes without --lake.
@@ -23,7 +24,14 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     let location = g.lake.clone().unwrap_or_else(|| DEFAULT_LAKE.to_string());
     let lake = Lake::parse(&location)?;
     let end = Utc::now().date_naive() + chrono::Duration::days(1);
-    let data = Arc::new(Dataset::generate(SimConfig::new(args.seed, args.runs, end)));
+    // An Enterprise 11.x Control Room with Bot Insight, and an Automation 360 one whose
+    // audit log is read through the A360 Audit API.
+    let v11 = Arc::new(Dataset::generate(SimConfig::new(args.seed, args.runs, end)));
+    let a360 = Arc::new(Dataset::generate(SimConfig::new(
+        args.seed.wrapping_add(1),
+        args.runs / 10,
+        end,
+    )));
     let sim = ServerConfig {
         now: Some(Utc::now()),
         ..ServerConfig::default()
@@ -32,22 +40,27 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
         user: sim.user.clone(),
         secret: Secret::Password(sim.password.clone()),
     };
-    let server = botlake_sim::server::start(data.clone(), sim, "127.0.0.1:0".parse()?)
+    let loopback = "127.0.0.1:0".parse()?;
+    let server = botlake_sim::server::start(v11.clone(), sim.clone(), loopback)
+        .await
+        .context("cannot start the simulator on a loopback port")?;
+    let server_a360 = botlake_sim::server::start(a360.clone(), sim, loopback)
         .await
         .context("cannot start the simulator on a loopback port")?;
     g.info(format!(
-        "simulated Control Room at {} ({} bots, {} runners, {} runs from {} to today)",
+        "simulated Control Rooms: demo at {} ({} bots, {} runners, {} runs from {} to today, {} tasks), demo-a360 at {}",
         server.url(),
-        data.bots.len(),
-        data.runners.len(),
-        data.runs.len(),
-        data.config.start()
+        v11.bots.len(),
+        v11.runners.len(),
+        v11.runs.len(),
+        v11.config.start(),
+        v11.tasks.len(),
+        server_a360.url(),
     ));
-    let client = Client::new(server.url().parse()?, credentials, RetryPolicy::default())?;
-    let config = RunIngestConfig::new("demo");
-    let summary = super::ingest::ingest_runs(g, &lake, &client, &config).await;
+    let result = ingest_both(g, &lake, &server, &server_a360, &credentials, &v11).await;
     server.stop().await?;
-    summary?;
+    server_a360.stop().await?;
+    let rejected = result?;
 
     let session = g.session(&lake).await?;
     let table = Output::new(Format::Table, None);
@@ -65,7 +78,46 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     println!(
         "\nExplore further:\n  botlake --lake {lake_arg} views\n  botlake --lake {lake_arg} query kpi_by_bot --format csv\n  botlake --lake {lake_arg} query bot_ranking --param min_runs=50\n  botlake --lake {lake_arg} query failure_rate_daily -o failures.parquet --format parquet\n  botlake --lake {lake_arg} sql \"SELECT status, count(*) FROM runs GROUP BY status\"\n  botlake --lake {lake_arg} sql"
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(ingest::exit_code(g, rejected))
+}
+
+async fn ingest_both(
+    g: &Globals,
+    lake: &Lake,
+    v11: &Server,
+    a360: &Server,
+    credentials: &Credentials,
+    data: &Dataset,
+) -> Result<u64> {
+    let client = Client::new(
+        v11.url().parse()?,
+        credentials.clone(),
+        RetryPolicy::default(),
+    )?;
+    let config = RunIngestConfig::new("demo");
+    let mut rejected = 0;
+    for endpoint in [Endpoint::Runs, Endpoint::Audit] {
+        let summary = ingest::paged(g, lake, &client, &config, endpoint).await?;
+        rejected += ingest::report(g, &summary);
+    }
+    let tasks: Vec<String> = data.tasks.iter().map(|t| t.name.to_string()).collect();
+    rejected += ingest::task_data(g, lake, &client, &config, 90, &tasks).await?;
+
+    let client = Client::new(
+        a360.url().parse()?,
+        credentials.clone(),
+        RetryPolicy::default(),
+    )?;
+    let mut source = ingest::Resolved::new("demo-a360".into(), RoomConfig::default());
+    source.audit.from = Some(
+        data.config
+            .start()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc(),
+    );
+    rejected += ingest::audit_with(g, lake, &client, &source).await?;
+    Ok(rejected)
 }
 
 fn shell_quote(s: &str) -> String {

@@ -1,143 +1,539 @@
-//! `botlake ingest aa-botinsight`: credentials, progress on the terminal, and the summary.
+//! `botlake ingest`: the sources' configurations from flags and `botlake.toml`,
+//! credentials, progress on the terminal, and one summary line per table.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use botlake_ingest::botinsight::{self, Pagination, RunIngestConfig, Summary};
+use botlake_ingest::a360::{self, AuditIngestConfig};
+use botlake_ingest::botinsight::{self, Endpoint, Pagination, Reconcile, RunIngestConfig, Summary};
 use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_ingest::progress::{Event, Observer};
+use botlake_ingest::tasks;
 use botlake_lake::Lake;
+use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Globals;
 use crate::UserError;
-use crate::args::{BotInsightArgs, PaginationArg};
+use crate::args::{
+    AuditArgs, BotInsightArgs, ConnectionArgs, IngestArgs, IngestSource, PaginationArg, Part,
+    ReconcileArg,
+};
+use crate::config::RoomConfig;
 
 /// Exit code of an ingest that landed everything it could but rejected some records.
 pub const EXIT_REJECTED: u8 = 3;
 
-/// The environment variable holding the password.
+/// The environment variables secrets come from when the configuration names none.
 const PASSWORD_ENV: &str = "BOTLAKE_AA_PASSWORD";
-/// The environment variable holding the API key.
 const API_KEY_ENV: &str = "BOTLAKE_AA_API_KEY";
+const TOKEN_ENV: &str = "BOTLAKE_AA_TOKEN";
 
-/// Ingests bot runs from Bot Insight.
-pub async fn run(g: &Globals, args: BotInsightArgs) -> Result<ExitCode> {
+/// Runs `botlake ingest`.
+pub async fn run(g: &Globals, args: IngestArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
-    let secret = secret(&args)?;
-    let control_room = args
-        .control_room
-        .clone()
-        .or_else(|| args.url.host_str().map(str::to_string))
-        .unwrap_or_else(|| "default".into());
-    let client = Client::new(
-        args.url.clone(),
-        Credentials {
-            user: args.user.clone(),
-            secret,
-        },
-        RetryPolicy {
-            max_attempts: args.max_attempts,
-            base_delay: Duration::from_millis(args.retry_base_ms),
-            ..RetryPolicy::default()
-        },
-    )?;
-    let config = RunIngestConfig {
-        from: args.from,
-        to: args.to,
-        window_days: args.window_days,
-        pagination: match args.pagination {
-            PaginationArg::Offset => Pagination::Offset,
-            PaginationArg::Page => Pagination::Page,
-        },
-        concurrency: usize::from(args.concurrency),
-        commit_rows: args.commit_rows as usize,
-        ..RunIngestConfig::new(&control_room)
+    let rejected = match args.source {
+        _ if args.all => all(g, &lake, &args.rooms).await?,
+        Some(IngestSource::AaBotInsight(a)) => {
+            let source = Resolved::botinsight(g, a)?;
+            botinsight_source(g, &lake, &source).await?
+        }
+        Some(IngestSource::AaAudit(a)) => {
+            let source = Resolved::audit(g, a)?;
+            audit_source(g, &lake, &source).await?
+        }
+        None => {
+            return Err(
+                UserError("name a source (aa-botinsight, aa-audit) or pass --all".into()).into(),
+            );
+        }
     };
-    let summary = ingest_runs(g, &lake, &client, &config).await?;
-    Ok(if summary.rejected > 0 {
+    Ok(exit_code(g, rejected))
+}
+
+/// Exit 3 and a hint when records were rejected.
+pub fn exit_code(g: &Globals, rejected: u64) -> ExitCode {
+    if rejected > 0 {
         g.info(format!(
-            "{} records were rejected: see `botlake sql \"SELECT * FROM rejected_records\"`",
-            summary.rejected
+            "{rejected} records were rejected: see `botlake sql \"SELECT * FROM rejected_records\"`"
         ));
         ExitCode::from(EXIT_REJECTED)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
-/// Runs a Bot Insight run ingest with progress on the terminal and prints its summary.
-pub async fn ingest_runs(
+/// Every source of every Control Room of the configuration file, in turn. A failing
+/// Control Room does not stop the others; the first failure is returned at the end.
+async fn all(g: &Globals, lake: &Lake, only: &[String]) -> Result<u64> {
+    let rooms: Vec<(String, RoomConfig)> = g
+        .config
+        .control_room
+        .iter()
+        .filter(|(name, _)| only.is_empty() || only.contains(name))
+        .map(|(n, r)| (n.clone(), r.clone()))
+        .collect();
+    if rooms.is_empty() {
+        return Err(UserError(match &g.config_path {
+            Some(p) => format!("{} has no [control_room.NAME] sections to ingest", p.display()),
+            None => "no configuration file: --all ingests the Control Rooms of botlake.toml (or --config FILE)".into(),
+        })
+        .into());
+    }
+    for name in only {
+        if !g.config.control_room.contains_key(name) {
+            return Err(UserError(format!("no [control_room.{name}] in the configuration")).into());
+        }
+    }
+    let mut rejected = 0;
+    let mut first_error = None;
+    for (name, room) in rooms {
+        let sources = room
+            .sources
+            .clone()
+            .unwrap_or_else(|| vec!["aa-botinsight".into()]);
+        for kind in sources {
+            g.info(format!("== {name}: {kind}"));
+            let source = Resolved::new(name.clone(), room.clone());
+            let result = match kind.as_str() {
+                "aa-audit" => audit_source(g, lake, &source).await,
+                _ => botinsight_source(g, lake, &source).await,
+            };
+            match result {
+                Ok(r) => rejected += r,
+                Err(e) => {
+                    eprintln!("error: {name} ({kind}): {e:#}");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(rejected),
+    }
+}
+
+/// One Control Room with everything needed to ingest it: the file's section with the
+/// flags laid over it.
+pub struct Resolved {
+    /// The value of `control_room`.
+    pub name: String,
+    /// Its settings.
+    pub room: RoomConfig,
+    /// Bot Insight: first and last day.
+    pub days: (Option<NaiveDate>, Option<NaiveDate>),
+    /// A360 audit: the time range and the filter flags.
+    pub audit: AuditFilter,
+}
+
+/// The A360 audit flags that have no place in the file.
+#[derive(Default)]
+pub struct AuditFilter {
+    /// First event time.
+    pub from: Option<chrono::DateTime<Utc>>,
+    /// Events before this time.
+    pub to: Option<chrono::DateTime<Utc>>,
+    /// `status` eq.
+    pub status: Option<String>,
+    /// `activityType` substring.
+    pub activity: Option<String>,
+    /// `userName` substring.
+    pub user: Option<String>,
+}
+
+fn over<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
+    flag.or(file)
+}
+
+impl Resolved {
+    /// A Control Room of the file as it stands.
+    pub fn new(name: String, room: RoomConfig) -> Resolved {
+        Resolved {
+            name,
+            room,
+            days: (None, None),
+            audit: AuditFilter::default(),
+        }
+    }
+
+    fn with_connection(g: &Globals, c: ConnectionArgs, user: Option<String>) -> Result<Resolved> {
+        if let Some(name) = &c.control_room
+            && c.url.is_none()
+            && !g.config.control_room.contains_key(name)
+            && g.config_path.is_some()
+        {
+            return Err(UserError(format!(
+                "no [control_room.{name}] in the configuration and no --url"
+            ))
+            .into());
+        }
+        let file = g.config.room(c.control_room.as_deref());
+        let room = RoomConfig {
+            url: over(c.url.as_ref().map(|u| u.to_string()), file.url.clone()),
+            user: over(user, file.user.clone()),
+            password_env: over(c.password_env, file.password_env.clone()),
+            api_key_env: over(c.api_key_env, file.api_key_env.clone()),
+            token_env: over(c.token_env, file.token_env.clone()),
+            concurrency: over(c.concurrency, file.concurrency),
+            commit_rows: over(c.commit_rows, file.commit_rows),
+            max_attempts: over(c.max_attempts, file.max_attempts),
+            retry_base_ms: over(c.retry_base_ms, file.retry_base_ms),
+            reconcile: over(c.reconcile, file.reconcile),
+            ..file
+        };
+        let name = c
+            .control_room
+            .or_else(|| {
+                room.url
+                    .as_deref()
+                    .and_then(|u| url::Url::parse(u).ok())
+                    .and_then(|u| u.host_str().map(str::to_string))
+            })
+            .unwrap_or_else(|| "default".into());
+        Ok(Resolved::new(name, room))
+    }
+
+    fn botinsight(g: &Globals, a: BotInsightArgs) -> Result<Resolved> {
+        let mut r = Self::with_connection(g, a.connection, a.user)?;
+        let room = &mut r.room;
+        if !a.only.is_empty() {
+            let names = a.only.iter().map(|p| {
+                match p {
+                    Part::Runs => "runs",
+                    Part::Audit => "audit",
+                    Part::Tasks => "tasks",
+                }
+                .to_string()
+            });
+            room.only = Some(names.collect());
+        }
+        if !a.tasks.is_empty() {
+            room.tasks = Some(a.tasks);
+        }
+        room.window_days = over(a.window_days, room.window_days);
+        room.log_window_days = over(a.log_window_days, room.log_window_days);
+        room.pagination = over(a.pagination, room.pagination);
+        room.api_path = over(a.api_path, room.api_path.take());
+        r.days = (a.from, a.to);
+        Ok(r)
+    }
+
+    fn audit(g: &Globals, a: AuditArgs) -> Result<Resolved> {
+        let mut r = Self::with_connection(g, a.connection, a.login)?;
+        let room = &mut r.room;
+        room.audit_window_hours = over(a.window_hours, room.audit_window_hours);
+        room.overlap_minutes = over(a.overlap_minutes, room.overlap_minutes);
+        room.page_length = over(a.page_length, room.page_length);
+        room.refresh_minutes = over(a.refresh_minutes, room.refresh_minutes);
+        r.audit = AuditFilter {
+            from: a.from,
+            to: a.to,
+            status: a.status,
+            activity: a.activity,
+            user: a.user,
+        };
+        Ok(r)
+    }
+
+    fn url(&self) -> Result<url::Url> {
+        let url = self.room.url.as_deref().ok_or_else(|| {
+            UserError(format!(
+                "no URL for Control Room {}: pass --url, set BOTLAKE_AA_URL, or set url in [control_room.{}]",
+                self.name, self.name
+            ))
+        })?;
+        Ok(crate::args::parse_url(url).map_err(UserError)?)
+    }
+
+    /// The secret from the environment variable the configuration names, else from the
+    /// default variables, else from a prompt on a terminal. Never echoed.
+    fn secret(&self, user: &str, url: &url::Url) -> Result<Secret> {
+        let named = [
+            (
+                self.room.token_env.as_deref(),
+                Secret::Token as fn(String) -> Secret,
+            ),
+            (self.room.password_env.as_deref(), Secret::Password),
+            (self.room.api_key_env.as_deref(), Secret::ApiKey),
+        ];
+        let value = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let mut unset = Vec::new();
+        for (name, make) in named {
+            if let Some(name) = name {
+                match value(name) {
+                    Some(v) => return Ok(make(v)),
+                    None => unset.push(name),
+                }
+            }
+        }
+        if !unset.is_empty() {
+            return Err(UserError(format!(
+                "no secret for {user} at Control Room {}: {} is not set",
+                self.name,
+                unset.join(" / ")
+            ))
+            .into());
+        }
+        for (name, make) in [
+            (PASSWORD_ENV, Secret::Password as fn(String) -> Secret),
+            (API_KEY_ENV, Secret::ApiKey),
+            (TOKEN_ENV, Secret::Token),
+        ] {
+            if let Some(v) = value(name) {
+                return Ok(make(v));
+            }
+        }
+        if std::io::stdin().is_terminal() {
+            let p = rpassword::prompt_password(format!("password for {user} at {url}: "))?;
+            return Ok(Secret::Password(p));
+        }
+        Err(UserError(format!(
+            "no secret for {user} at Control Room {}: set {PASSWORD_ENV}, {API_KEY_ENV} or {TOKEN_ENV} (or the variable its configuration names), or run on a terminal to be asked",
+            self.name
+        ))
+        .into())
+    }
+
+    fn client(&self) -> Result<Client> {
+        let url = self.url()?;
+        let user = self.room.user.clone().unwrap_or_default();
+        let secret = self.secret(&user, &url)?;
+        if user.is_empty() && !matches!(secret, Secret::Token(_)) {
+            return Err(UserError(format!(
+                "no user for Control Room {}: pass --user (--login for aa-audit), set BOTLAKE_AA_USER, or set user in [control_room.{}]",
+                self.name, self.name
+            ))
+            .into());
+        }
+        Ok(Client::new(
+            url,
+            Credentials { user, secret },
+            RetryPolicy {
+                max_attempts: self.room.max_attempts.unwrap_or(8),
+                base_delay: Duration::from_millis(self.room.retry_base_ms.unwrap_or(200)),
+                ..RetryPolicy::default()
+            },
+        )?)
+    }
+
+    fn reconcile(&self) -> Reconcile {
+        match self.room.reconcile {
+            Some(ReconcileArg::Lenient) => Reconcile::Lenient,
+            _ => Reconcile::Strict,
+        }
+    }
+
+    /// The Bot Insight configuration.
+    pub fn run_config(&self) -> RunIngestConfig {
+        let room = &self.room;
+        let defaults = RunIngestConfig::new(&self.name);
+        RunIngestConfig {
+            from: self.days.0,
+            to: self.days.1,
+            window_days: room.window_days.unwrap_or(defaults.window_days),
+            pagination: match room.pagination {
+                Some(PaginationArg::Page) => Pagination::Page,
+                _ => Pagination::Offset,
+            },
+            concurrency: room.concurrency.map_or(defaults.concurrency, usize::from),
+            commit_rows: room
+                .commit_rows
+                .map_or(defaults.commit_rows, |c| c as usize),
+            reconcile: self.reconcile(),
+            api_path: room.api_path.clone().unwrap_or(defaults.api_path.clone()),
+            ..defaults
+        }
+    }
+}
+
+/// Ingests what `source` asks of Bot Insight; returns the number of rejected records.
+pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> Result<u64> {
+    let client = source.client()?.with_api_key_escaping(true);
+    let parts = source
+        .room
+        .only
+        .clone()
+        .unwrap_or_else(|| vec!["runs".into(), "audit".into(), "tasks".into()]);
+    let config = source.run_config();
+    g.info(format!(
+        "ingesting {} of Control Room {} from {} into {}",
+        parts.join(", "),
+        source.name,
+        client.base(),
+        lake.url()
+    ));
+    let mut rejected = 0;
+    let has = |p: &str| parts.iter().any(|x| x == p);
+    if has("runs") {
+        let s = paged(g, lake, &client, &config, Endpoint::Runs).await?;
+        rejected += report(g, &s);
+    }
+    if has("audit") {
+        let s = paged(g, lake, &client, &config, Endpoint::Audit).await?;
+        rejected += report(g, &s);
+    }
+    if has("tasks") {
+        let tasks = source.room.tasks.clone().unwrap_or_default();
+        if tasks.is_empty() {
+            g.info(format!(
+                "no tasks for Control Room {}: pass --tasks or set tasks in [control_room.{}] to ingest task data",
+                source.name, source.name
+            ));
+        } else {
+            let log_window = source.room.log_window_days.unwrap_or(90);
+            rejected += task_data(g, lake, &client, &config, log_window, &tasks).await?;
+        }
+    }
+    Ok(rejected)
+}
+
+/// Ingests metadata, logs and variable profiles of `tasks`; returns the rejected records.
+pub async fn task_data(
     g: &Globals,
     lake: &Lake,
     client: &Client,
     config: &RunIngestConfig,
-) -> Result<Summary> {
-    let bar = (g.verbosity >= 0 && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:30}] {pos}/{len} pages {per_sec} eta {eta}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    });
-    let progress = Progress {
-        bar: bar.clone(),
-        verbosity: g.verbosity,
+    log_window_days: u32,
+    tasks: &[String],
+) -> Result<u64> {
+    let progress = Progress::new(g);
+    let metadata = tasks::ingest_metadata(client, lake, config, tasks, &progress).await;
+    progress.finish();
+    let mut rejected = report(g, &metadata?);
+
+    let logs_config = RunIngestConfig {
+        window_days: log_window_days,
+        ..config.clone()
+    };
+    let mut total = Summary {
+        table: botlake_lake::catalog::AA_TASK_LOGS.name,
+        ..Summary::default()
+    };
+    for task in tasks {
+        let s = paged(g, lake, client, &logs_config, Endpoint::TaskLogs { task }).await?;
+        if g.verbosity >= 1 {
+            report(g, &s);
+        }
+        total.from = total.from.min(s.from).or(s.from);
+        total.cursor = total.cursor.min(s.cursor).or(s.cursor);
+        add(&mut total, &s);
+    }
+    rejected += report(g, &total);
+
+    let to = config.to.unwrap_or_else(|| Utc::now().date_naive());
+    let from = config
+        .from
+        .unwrap_or(to - chrono::Duration::days(i64::from(config.window_days) - 1));
+    let progress = Progress::new(g);
+    let profiles = tasks::ingest_profiles(client, lake, config, tasks, from, to, &progress).await;
+    progress.finish();
+    rejected += report(g, &profiles?);
+    Ok(rejected)
+}
+
+fn add(total: &mut Summary, s: &Summary) {
+    total.windows += s.windows;
+    total.pages += s.pages;
+    total.records += s.records;
+    total.bytes += s.bytes;
+    total.inserted += s.inserted;
+    total.updated += s.updated;
+    total.unchanged += s.unchanged;
+    total.rejected += s.rejected;
+    total.elapsed += s.elapsed;
+    total.warnings.extend(s.warnings.iter().cloned());
+}
+
+/// Ingests the A360 audit log of `source`; returns the number of rejected records.
+pub async fn audit_source(g: &Globals, lake: &Lake, source: &Resolved) -> Result<u64> {
+    let room = &source.room;
+    let refresh = Duration::from_secs(60 * u64::from(room.refresh_minutes.unwrap_or(15)));
+    let client = source.client()?.with_token_refresh(Some(refresh));
+    audit_with(g, lake, &client, source).await
+}
+
+/// Ingests the A360 audit log of `source` through `client`.
+pub async fn audit_with(
+    g: &Globals,
+    lake: &Lake,
+    client: &Client,
+    source: &Resolved,
+) -> Result<u64> {
+    let room = &source.room;
+    let defaults = AuditIngestConfig::new(&source.name);
+    let f = &source.audit;
+    let config = AuditIngestConfig {
+        from: f.from,
+        to: f.to,
+        window: room
+            .audit_window_hours
+            .map_or(defaults.window, |h| chrono::Duration::hours(i64::from(h))),
+        overlap: room.overlap_minutes.map_or(defaults.overlap, |m| {
+            chrono::Duration::minutes(i64::from(m))
+        }),
+        page_length: room.page_length.map_or(defaults.page_length, u64::from),
+        concurrency: room.concurrency.map_or(defaults.concurrency, usize::from),
+        commit_rows: room
+            .commit_rows
+            .map_or(defaults.commit_rows, |c| c as usize),
+        status: f.status.clone(),
+        activity: f.activity.clone(),
+        user: f.user.clone(),
+        reconcile: source.reconcile(),
+        ..defaults
     };
     g.info(format!(
-        "ingesting bot runs of {} from {} into {}",
-        config.control_room,
+        "ingesting the A360 audit log of Control Room {} from {} into {}",
+        source.name,
         client.base(),
         lake.url()
     ));
-    let result = botinsight::ingest_runs(client, lake, config, &progress).await;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let progress = Progress::new(g);
+    let result = a360::ingest_audit(client, lake, &config, &progress).await;
+    progress.finish();
     let summary = result?;
-    g.info(format!(
-        "aa_bot_runs: {} windows, {} pages, {} records ({:.1} MB) in {:.1} s: {} new, {} updated, {} unchanged, {} rejected; next ingest starts at {}",
-        summary.windows,
-        summary.pages,
-        summary.records,
-        summary.bytes as f64 / 1e6,
-        summary.elapsed.as_secs_f64(),
-        summary.inserted,
-        summary.updated,
-        summary.unchanged,
-        summary.rejected,
-        summary
-            .cursor
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "-".into()),
-    ));
-    Ok(summary)
+    Ok(report(g, &summary))
 }
 
-/// The secret from the environment, or from a prompt on a terminal. Never echoed.
-fn secret(args: &BotInsightArgs) -> Result<Secret> {
-    if let Some(p) = std::env::var(PASSWORD_ENV).ok().filter(|s| !s.is_empty()) {
-        return Ok(Secret::Password(p));
+/// Runs one paged Bot Insight ingest with progress on the terminal.
+pub async fn paged(
+    g: &Globals,
+    lake: &Lake,
+    client: &Client,
+    config: &RunIngestConfig,
+    endpoint: Endpoint<'_>,
+) -> Result<Summary> {
+    let progress = Progress::new(g);
+    let result = botinsight::ingest(client, lake, config, endpoint, &progress).await;
+    progress.finish();
+    Ok(result?)
+}
+
+/// Prints the summary line of one table; returns its rejected records.
+pub fn report(g: &Globals, s: &Summary) -> u64 {
+    for w in &s.warnings {
+        eprintln!("warning: {}: {w}", s.table);
     }
-    if let Some(k) = std::env::var(API_KEY_ENV).ok().filter(|s| !s.is_empty()) {
-        return Ok(Secret::ApiKey(k));
-    }
-    if std::io::stdin().is_terminal() {
-        let p =
-            rpassword::prompt_password(format!("password for {} at {}: ", args.user, args.url))?;
-        return Ok(Secret::Password(p));
-    }
-    Err(UserError(format!(
-        "no secret for {}: set {PASSWORD_ENV} or {API_KEY_ENV}, or run on a terminal to be asked",
-        args.user
-    ))
-    .into())
+    let cursor = s
+        .cursor
+        .map(|c| format!("; next ingest starts at {c}"))
+        .unwrap_or_default();
+    g.info(format!(
+        "{}: {} requests, {} records ({:.1} MB) in {:.1} s: {} new, {} updated, {} unchanged, {} rejected{cursor}",
+        s.table,
+        s.pages,
+        s.records,
+        s.bytes as f64 / 1e6,
+        s.elapsed.as_secs_f64(),
+        s.inserted,
+        s.updated,
+        s.unchanged,
+        s.rejected,
+    ));
+    s.rejected
 }
 
 struct Progress {
@@ -146,6 +542,30 @@ struct Progress {
 }
 
 impl Progress {
+    fn new(g: &Globals) -> Progress {
+        let bar = (g.verbosity >= 0 && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {pos}/{len} pages {per_sec} eta {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            verbosity: g.verbosity,
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     fn line(&self, line: String) {
         match &self.bar {
             Some(bar) => bar.println(line),

@@ -15,12 +15,14 @@ use botlake_lake::Lake;
 use botlake_query::Session;
 
 use crate::UserError;
-use crate::args::{Args, Command, IngestSource, SimCommand};
+use crate::args::{Args, Command, SimCommand};
 use crate::output::Output;
 
 /// What every command may need from the global flags.
 pub struct Globals {
     lake: Option<String>,
+    config: crate::config::ConfigFile,
+    config_path: Option<std::path::PathBuf>,
     output: Output,
     query_dirs: Vec<std::path::PathBuf>,
     /// -1 quiet, 0 normal, 1+ verbose.
@@ -52,8 +54,11 @@ impl Globals {
 
 /// Runs the command `args` names.
 pub async fn run(args: Args) -> Result<ExitCode> {
+    let (config, config_path) = crate::config::ConfigFile::load(args.config.as_deref())?;
     let globals = Globals {
-        lake: args.lake,
+        lake: args.lake.or_else(|| config.lake.clone()),
+        config,
+        config_path,
         output: Output::new(args.format, args.output),
         query_dirs: args.query_dirs,
         verbosity: if args.quiet {
@@ -64,7 +69,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     match args.command {
         Command::Demo(a) => demo::run(&globals, a).await,
-        Command::Ingest(IngestSource::AaBotInsight(a)) => ingest::run(&globals, a).await,
+        Command::Ingest(a) => ingest::run(&globals, *a).await,
         Command::Query(a) => query::run_query(&globals, a).await,
         Command::Sql(a) => query::run_sql(&globals, a).await,
         Command::Views => catalog::views(&globals).await,

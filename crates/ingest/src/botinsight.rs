@@ -1,24 +1,27 @@
-//! Bot run ingest from Bot Insight's `getbotrundata`: date windows within the API's limit,
-//! every page of every window fetched with bounded concurrency, the count reconciled with
-//! `totalRecords`, and rows committed with the cursor in the same commit.
+//! Ingest of Bot Insight's paged endpoints (`getbotrundata`, `gettasklogdata`,
+//! `getaudittraildata`): date windows within the API's limit, every page of every window
+//! fetched with bounded concurrency, the count reconciled with `totalRecords`, and rows
+//! committed with the cursor in the same commit.
 //!
 //! The cursor is the first day the next ingest must fetch again: the end of the last
 //! window, or earlier if a run that started then was still in progress (so that its final
-//! status replaces the in-progress row). It is stored as the Delta application transaction
-//! `aa-botinsight/runs/<control room>` whose version is the cursor's day number, so it
-//! survives checkpoints and log cleanup.
+//! status replaces the in-progress row). It is stored as a Delta application transaction
+//! (`aa-botinsight/runs/<control room>`, `.../tasklogs/<control room>/<task>`,
+//! `.../audit/<control room>`) whose version is the cursor's day number, so it survives
+//! checkpoints and log cleanup.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use botlake_lake::catalog::{AA_BOT_RUNS, REJECTED_RECORDS};
-use botlake_lake::{Checkpoint, Lake};
+use botlake_lake::catalog::{AA_AUDIT_EVENTS, AA_BOT_RUNS, AA_TASK_LOGS, REJECTED_RECORDS};
+use botlake_lake::{Checkpoint, Lake, TableDef};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 
 use crate::client::Client;
-use crate::decode::{Rejected, RunBatchBuilder, RunPage, record_hash, rejected_batch};
+use crate::decode::{Rejected, Rows, RunBatchBuilder, RunPage, record_hash, rejected_batch};
 use crate::progress::{Event, Observer};
+use crate::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
 use crate::{Error, Result};
 
 /// Records per page, as Bot Insight serves them.
@@ -50,6 +53,90 @@ impl Pagination {
     }
 }
 
+/// Where Bot Insight's v11 API lives on a Control Room, relative to its URL.
+pub const DEFAULT_API_PATH: &str = "v2/botinsight/data/api";
+
+/// What to do when the records fetched do not add up to `totalRecords`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reconcile {
+    /// Fail the window (nothing of it is lost: the cursor stays before it).
+    #[default]
+    Strict,
+    /// Page until a short page and report the difference as a warning, for servers
+    /// whose `totalRecords` cannot be trusted (mock servers, some proxies).
+    Lenient,
+}
+
+/// One of Bot Insight's paged endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint<'a> {
+    /// `getbotrundata` into `aa_bot_runs`.
+    Runs,
+    /// `gettasklogdata/{task}` into `aa_task_logs`.
+    TaskLogs {
+        /// The task's Analytics name.
+        task: &'a str,
+    },
+    /// `getaudittraildata` into `aa_audit_events`.
+    Audit,
+}
+
+impl Endpoint<'_> {
+    /// The table it lands in.
+    pub fn table(self) -> &'static TableDef {
+        match self {
+            Endpoint::Runs => &AA_BOT_RUNS,
+            Endpoint::TaskLogs { .. } => &AA_TASK_LOGS,
+            Endpoint::Audit => &AA_AUDIT_EVENTS,
+        }
+    }
+
+    /// The application id under which the cursor of `control_room` is stored.
+    pub fn app_id(self, control_room: &str) -> String {
+        match self {
+            Endpoint::Runs => format!("aa-botinsight/runs/{control_room}"),
+            Endpoint::TaskLogs { task } => format!("aa-botinsight/tasklogs/{control_room}/{task}"),
+            Endpoint::Audit => format!("aa-botinsight/audit/{control_room}"),
+        }
+    }
+
+    /// The request for page `index` of the window `from..to`, relative to the API path.
+    fn path(self, index: u64, from: NaiveDate, to: NaiveDate) -> String {
+        match self {
+            Endpoint::Runs => format!("getbotrundata/{index}/{from}?endDate={to}"),
+            Endpoint::TaskLogs { task } => format!(
+                "gettasklogdata/{}/{index}/{from}?endDate={to}",
+                path_segment(task)
+            ),
+            Endpoint::Audit => format!("getaudittraildata/{index}/{from}?endDate={to}"),
+        }
+    }
+
+    fn builder(self, control_room: &str, received_at: DateTime<Utc>) -> Box<dyn Rows + Send> {
+        match self {
+            Endpoint::Runs => Box::new(RunBatchBuilder::new(control_room, received_at)),
+            Endpoint::TaskLogs { task } => {
+                Box::new(TaskLogBatchBuilder::new(control_room, task, received_at))
+            }
+            Endpoint::Audit => Box::new(AuditBatchBuilder::new(
+                control_room,
+                AuditApi::V11,
+                received_at,
+            )),
+        }
+    }
+}
+
+/// A task name (or any text) as one percent-encoded URL path segment.
+pub fn path_segment(text: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
 /// What to ingest and how.
 #[derive(Debug, Clone)]
 pub struct RunIngestConfig {
@@ -70,6 +157,10 @@ pub struct RunIngestConfig {
     /// Runs still in progress after this many days are taken as hung and no longer hold
     /// the cursor back.
     pub revisit_days: u32,
+    /// What a count that does not add up means.
+    pub reconcile: Reconcile,
+    /// Where the v11 API lives, relative to the Control Room's URL.
+    pub api_path: String,
 }
 
 impl RunIngestConfig {
@@ -84,6 +175,8 @@ impl RunIngestConfig {
             concurrency: 4,
             commit_rows: 100_000,
             revisit_days: 7,
+            reconcile: Reconcile::Strict,
+            api_path: DEFAULT_API_PATH.to_string(),
         }
     }
 }
@@ -91,6 +184,10 @@ impl RunIngestConfig {
 /// What an ingest did.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
+    /// The table it landed in.
+    pub table: &'static str,
+    /// Counts that did not add up, under [`Reconcile::Lenient`].
+    pub warnings: Vec<String>,
     /// Date windows fetched.
     pub windows: u64,
     /// Pages fetched.
@@ -115,24 +212,25 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-/// The application id under which the cursor of `control_room` is stored.
-pub fn app_id(control_room: &str) -> String {
-    format!("aa-botinsight/runs/{control_room}")
-}
-
 fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
 }
 
-/// The cursor of `control_room`'s last ingest, if there was one.
-pub async fn stored_cursor(lake: &Lake, control_room: &str) -> Result<Option<NaiveDate>> {
-    let version = lake.cursor(&AA_BOT_RUNS, &app_id(control_room)).await?;
+/// The cursor of `control_room`'s last ingest of `endpoint`, if there was one.
+pub async fn stored_cursor(
+    lake: &Lake,
+    endpoint: Endpoint<'_>,
+    control_room: &str,
+) -> Result<Option<NaiveDate>> {
+    let version = lake
+        .cursor(endpoint.table(), &endpoint.app_id(control_room))
+        .await?;
     Ok(version.map(|v| epoch() + chrono::Duration::days(v)))
 }
 
-fn checkpoint(control_room: &str, cursor: NaiveDate) -> Checkpoint {
+fn checkpoint(endpoint: Endpoint<'_>, control_room: &str, cursor: NaiveDate) -> Checkpoint {
     Checkpoint {
-        app_id: app_id(control_room),
+        app_id: endpoint.app_id(control_room),
         version: (cursor - epoch()).num_days(),
         description: cursor.to_string(),
     }
@@ -143,6 +241,17 @@ pub async fn ingest_runs(
     client: &Client,
     lake: &Lake,
     config: &RunIngestConfig,
+    observer: &dyn Observer,
+) -> Result<Summary> {
+    ingest(client, lake, config, Endpoint::Runs, observer).await
+}
+
+/// Ingests one paged endpoint from the Control Room behind `client` into `lake`.
+pub async fn ingest(
+    client: &Client,
+    lake: &Lake,
+    config: &RunIngestConfig,
+    endpoint: Endpoint<'_>,
     observer: &dyn Observer,
 ) -> Result<Summary> {
     if config.window_days == 0 || config.concurrency == 0 || config.commit_rows == 0 {
@@ -156,7 +265,7 @@ pub async fn ingest_runs(
     let window = chrono::Duration::days(i64::from(config.window_days));
     let from = match config.from {
         Some(d) => d,
-        None => stored_cursor(lake, &config.control_room)
+        None => stored_cursor(lake, endpoint, &config.control_room)
             .await?
             .unwrap_or(end - window),
     };
@@ -169,14 +278,17 @@ pub async fn ingest_runs(
         fetcher: Fetcher {
             client,
             config,
+            endpoint,
             observer,
         },
+        endpoint,
         lake,
         config,
         observer,
         today,
         hold: None,
         summary: Summary {
+            table: endpoint.table().name,
             from: Some(from),
             ..Summary::default()
         },
@@ -196,13 +308,20 @@ pub async fn ingest_runs(
 struct Fetcher<'a> {
     client: &'a Client,
     config: &'a RunIngestConfig,
+    endpoint: Endpoint<'a>,
     observer: &'a dyn Observer,
 }
 
 impl Fetcher<'_> {
     async fn fetch(self, from: NaiveDate, to: NaiveDate, page: u64) -> Result<(RunPage, usize)> {
         let index = self.config.pagination.start_index(page);
-        let path = format!("v2/botinsight/data/api/getbotrundata/{index}/{from}?endDate={to}");
+        let api = self.config.api_path.trim_matches('/');
+        let request = self.endpoint.path(index, from, to);
+        let path = if api.is_empty() {
+            request
+        } else {
+            format!("{api}/{request}")
+        };
         self.client
             .get(&path, self.observer, |bytes| serde_json::from_slice(bytes))
             .await
@@ -211,6 +330,7 @@ impl Fetcher<'_> {
 
 struct Run<'a> {
     fetcher: Fetcher<'a>,
+    endpoint: Endpoint<'a>,
     lake: &'a Lake,
     config: &'a RunIngestConfig,
     observer: &'a dyn Observer,
@@ -227,15 +347,25 @@ impl Run<'_> {
 
     async fn window(&mut self, from: NaiveDate, to: NaiveDate) -> Result<()> {
         let received_at = Utc::now();
-        let mut builder = RunBatchBuilder::new(&self.config.control_room, received_at);
+        let mut builder = self
+            .endpoint
+            .builder(&self.config.control_room, received_at);
         let mut rejected: Vec<Rejected> = Vec::new();
         let mut ids: HashSet<i64> = HashSet::new();
         let mut rejected_hashes: HashSet<String> = HashSet::new();
 
         let fetcher = self.fetcher;
         let (first, bytes) = fetcher.fetch(from, to, 0).await?;
-        let expected = first.total_records.unwrap_or(first.records.len() as u64);
-        let pages = expected.div_ceil(PAGE_SIZE).max(1);
+        let lenient = self.config.reconcile == Reconcile::Lenient;
+        let expected = first.total().unwrap_or(first.records.len() as u64);
+        let pages = if !lenient {
+            expected.div_ceil(PAGE_SIZE).max(1)
+        } else if (first.records.len() as u64) < PAGE_SIZE {
+            1
+        } else {
+            // Until a short page says the window is done.
+            u64::MAX
+        };
         self.observer.on(Event::Window {
             from,
             to,
@@ -261,9 +391,10 @@ impl Run<'_> {
                     None => break,
                 },
             };
-            if let Some(t) = page.total_records {
+            if let Some(t) = page.total() {
                 last_total = t;
             }
+            let short = (page.records.len() as u64) < PAGE_SIZE;
             let index = self.config.pagination.start_index(page_no);
             for (i, raw) in page.records.iter().enumerate() {
                 match builder.push(raw) {
@@ -279,7 +410,8 @@ impl Run<'_> {
                         if rejected_hashes.insert(record_hash(raw.get())) {
                             rejected.push(Rejected {
                                 location: format!(
-                                    "getbotrundata/{index}/{from}?endDate={to} record {i}"
+                                    "{} record {i}",
+                                    self.endpoint.path(index, from, to)
                                 ),
                                 reason,
                                 raw: raw.get().to_string(),
@@ -297,8 +429,11 @@ impl Run<'_> {
             if builder.len() >= self.config.commit_rows {
                 // The window is not done: the cursor stays where it can restart the window.
                 let cursor = self.cursor_at(from);
-                self.commit(&mut builder, &mut rejected, cursor, received_at)
+                self.commit(builder.as_mut(), &mut rejected, cursor, received_at)
                     .await?;
+            }
+            if lenient && short {
+                break;
             }
         }
         drop(rest);
@@ -306,7 +441,11 @@ impl Run<'_> {
         let fetched = (ids.len() + rejected_hashes.len()) as u64;
         self.summary.records += fetched;
         self.summary.rejected += rejected_hashes.len() as u64;
-        if fetched != expected && fetched != last_total {
+        if fetched != expected && fetched != last_total && lenient {
+            self.summary.warnings.push(format!(
+                "window {from}..{to}: fetched {fetched} distinct records but totalRecords is {expected}"
+            ));
+        } else if fetched != expected && fetched != last_total {
             let hint = if fetched < expected {
                 format!(
                     "pages are missing: the Control Room may count startIndex differently; try --pagination {}",
@@ -326,7 +465,7 @@ impl Run<'_> {
             });
         }
         let cursor = self.cursor_at(to.min(self.today));
-        self.commit(&mut builder, &mut rejected, cursor, received_at)
+        self.commit(builder.as_mut(), &mut rejected, cursor, received_at)
             .await?;
         self.summary.cursor = Some(cursor);
         Ok(())
@@ -334,7 +473,7 @@ impl Run<'_> {
 
     async fn commit(
         &mut self,
-        builder: &mut RunBatchBuilder,
+        builder: &mut (dyn Rows + Send),
         rejected: &mut Vec<Rejected>,
         cursor: NaiveDate,
         received_at: DateTime<Utc>,
@@ -345,7 +484,7 @@ impl Run<'_> {
             let batch = rejected_batch(
                 "aa-botinsight",
                 &self.config.control_room,
-                AA_BOT_RUNS.name,
+                self.endpoint.table().name,
                 received_at,
                 rejected,
             )
@@ -361,19 +500,24 @@ impl Run<'_> {
             rejected.clear();
         }
         let batch = builder.finish().map_err(|source| Error::Arrow { source })?;
+        let table = self.endpoint.table();
         let stats = self
             .lake
             .upsert(
-                &AA_BOT_RUNS,
+                table,
                 vec![batch],
-                Some(&checkpoint(&self.config.control_room, cursor)),
+                Some(&checkpoint(
+                    self.endpoint,
+                    &self.config.control_room,
+                    cursor,
+                )),
             )
             .await?;
         self.summary.inserted += stats.inserted;
         self.summary.updated += stats.updated;
         self.summary.unchanged += stats.unchanged;
         self.observer.on(Event::Committed {
-            table: AA_BOT_RUNS.name,
+            table: table.name,
             stats,
         });
         Ok(())

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -21,6 +21,9 @@ pub enum Secret {
     Password(String),
     /// An API key.
     ApiKey(String),
+    /// A token from an earlier login: no login is made, and a token the Control Room
+    /// no longer accepts is an error.
+    Token(String),
 }
 
 impl fmt::Debug for Secret {
@@ -28,8 +31,14 @@ impl fmt::Debug for Secret {
         match self {
             Secret::Password(_) => f.write_str("Password(<redacted>)"),
             Secret::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            Secret::Token(_) => f.write_str("Token(<redacted>)"),
         }
     }
+}
+
+/// An 11.x API key as its authentication body must carry it: every `\` doubled.
+pub fn escape_api_key(key: &str) -> String {
+    key.replace('\\', "\\\\")
 }
 
 /// Who to log in as.
@@ -65,14 +74,23 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The current token, how many logins produced it, and when it was issued.
+#[derive(Default)]
+struct TokenState {
+    token: Option<String>,
+    generation: u64,
+    issued: Option<Instant>,
+}
+
 /// A logged-in connection to one Control Room.
 pub struct Client {
     base: Url,
     http: reqwest::Client,
     credentials: Credentials,
     retry: RetryPolicy,
-    /// The current token and how many logins produced it.
-    token: Mutex<(Option<String>, u64)>,
+    escape_api_key: bool,
+    refresh_after: Option<Duration>,
+    token: Mutex<TokenState>,
     jitter: AtomicU64,
 }
 
@@ -90,9 +108,23 @@ struct AuthResponse {
     token: String,
 }
 
+/// The spec's `Error` body, or an RFC 7807 problem (`title`, `detail`) as mock servers
+/// and gateways send.
 #[derive(Deserialize)]
 struct ErrorBody {
     message: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+}
+
+impl ErrorBody {
+    fn text(self) -> Option<String> {
+        match (self.message, self.title, self.detail) {
+            (Some(m), _, _) => Some(m),
+            (None, Some(t), Some(d)) => Some(format!("{t}: {d}")),
+            (None, t, d) => t.or(d),
+        }
+    }
 }
 
 enum Attempt<T> {
@@ -116,14 +148,37 @@ impl Client {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
+        let token = match &credentials.secret {
+            Secret::Token(t) => TokenState {
+                token: Some(t.clone()),
+                generation: 1,
+                issued: Some(Instant::now()),
+            },
+            _ => TokenState::default(),
+        };
         Ok(Client {
             base,
             http,
             credentials,
             retry,
-            token: Mutex::new((None, 0)),
+            escape_api_key: false,
+            refresh_after: None,
+            token: Mutex::new(token),
             jitter: AtomicU64::new(0x2545_F491_4F6C_DD1D),
         })
+    }
+
+    /// Sends API keys with `\` escaped as `\\`, as Enterprise 11.x expects.
+    pub fn with_api_key_escaping(mut self, escape: bool) -> Client {
+        self.escape_api_key = escape;
+        self
+    }
+
+    /// Refreshes the token through `POST /v1/authentication/token` once it is this old
+    /// (A360 tokens expire after about 20 minutes).
+    pub fn with_token_refresh(mut self, after: Option<Duration>) -> Client {
+        self.refresh_after = after;
+        self
     }
 
     /// The Control Room's base URL.
@@ -139,7 +194,16 @@ impl Client {
                 serde_json::json!({ "username": self.credentials.user, "password": p })
             }
             Secret::ApiKey(k) => {
-                serde_json::json!({ "username": self.credentials.user, "apiKey": k })
+                let key = if self.escape_api_key {
+                    escape_api_key(k)
+                } else {
+                    k.clone()
+                };
+                serde_json::json!({ "username": self.credentials.user, "apiKey": key })
+            }
+            Secret::Token(_) => {
+                // A given token cannot be renewed without credentials.
+                return Err(Error::TokenRejected { url });
             }
         };
         let parse = |bytes: &Bytes| serde_json::from_slice::<AuthResponse>(bytes);
@@ -161,10 +225,46 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        let mut token = self.token.lock().await;
-        token.0 = Some(auth.token);
-        token.1 += 1;
-        Ok(token.1)
+        Ok(self.store_token(auth.token).await)
+    }
+
+    async fn store_token(&self, token: String) -> u64 {
+        let mut state = self.token.lock().await;
+        state.token = Some(token);
+        state.generation += 1;
+        state.issued = Some(Instant::now());
+        state.generation
+    }
+
+    /// Trades the current token for a fresh one; logs in again if the Control Room
+    /// will not refresh it.
+    async fn refresh(&self, old: &str, seen: u64, observer: &dyn Observer) -> Result<()> {
+        if self.token.lock().await.generation != seen {
+            return Ok(());
+        }
+        let url = self.join("v1/authentication/token")?;
+        let body = serde_json::json!({ "token": old });
+        let parse = |bytes: &Bytes| serde_json::from_slice::<AuthResponse>(bytes);
+        let result = self
+            .with_retries(
+                &url,
+                observer,
+                |http| http.post(url.clone()).json(&body),
+                parse,
+            )
+            .await;
+        match result {
+            Ok(auth) => {
+                self.store_token(auth.token).await;
+                Ok(())
+            }
+            Err(Error::Unauthorized { .. } | Error::Refused { .. })
+                if !matches!(self.credentials.secret, Secret::Token(_)) =>
+            {
+                self.login_unless_newer(seen, observer).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// GETs `path` (relative to the base URL), logging in first if needed, and parses the
@@ -176,26 +276,66 @@ impl Client {
         observer: &dyn Observer,
         parse: impl Fn(&Bytes) -> serde_json::Result<T>,
     ) -> Result<(T, usize)> {
+        self.request(path, None, observer, parse).await
+    }
+
+    /// POSTs `body` as JSON to `path`, like [`Client::get`] otherwise.
+    pub async fn post<T>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        observer: &dyn Observer,
+        parse: impl Fn(&Bytes) -> serde_json::Result<T>,
+    ) -> Result<(T, usize)> {
+        self.request(path, Some(body), observer, parse).await
+    }
+
+    async fn request<T>(
+        &self,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        observer: &dyn Observer,
+        parse: impl Fn(&Bytes) -> serde_json::Result<T>,
+    ) -> Result<(T, usize)> {
         let url = self.join(path)?;
         let mut relogins = 0;
         loop {
-            let (token, generation) = {
-                let guard = self.token.lock().await;
-                (guard.0.clone(), guard.1)
+            let (mut token, mut generation, issued) = {
+                let state = self.token.lock().await;
+                (state.token.clone(), state.generation, state.issued)
             };
-            let Some(token) = token else {
+            let Some(current) = token.clone() else {
                 self.login_unless_newer(generation, observer).await?;
                 continue;
             };
+            if let (Some(after), Some(issued)) = (self.refresh_after, issued)
+                && issued.elapsed() >= after
+            {
+                self.refresh(&current, generation, observer).await?;
+                let state = self.token.lock().await;
+                (token, generation) = (state.token.clone(), state.generation);
+            }
+            let token = token.unwrap_or(current);
             let result = self
                 .with_retries(
                     &url,
                     observer,
-                    |http| http.get(url.clone()).header("X-Authorization", &token),
+                    |http| {
+                        let request = match body {
+                            Some(b) => http.post(url.clone()).json(b),
+                            None => http.get(url.clone()),
+                        };
+                        request.header("X-Authorization", &token)
+                    },
                     |bytes| parse(bytes).map(|v| (v, bytes.len())),
                 )
                 .await;
             match result {
+                Err(Error::Unauthorized { url })
+                    if matches!(self.credentials.secret, Secret::Token(_)) =>
+                {
+                    return Err(Error::TokenRejected { url });
+                }
                 Err(Error::Unauthorized { .. }) if relogins < 2 => {
                     // The token expired or was revoked: log in again and retry.
                     relogins += 1;
@@ -213,7 +353,7 @@ impl Client {
     }
 
     async fn login_unless_newer(&self, seen: u64, observer: &dyn Observer) -> Result<()> {
-        let current = self.token.lock().await.1;
+        let current = self.token.lock().await.generation;
         if current == seen {
             self.login(observer).await?;
         }
@@ -314,7 +454,7 @@ impl Client {
         if !status.is_success() {
             let message = serde_json::from_slice::<ErrorBody>(&body)
                 .ok()
-                .and_then(|b| b.message)
+                .and_then(ErrorBody::text)
                 .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
             return Err(Error::Refused {
                 url: url.clone(),

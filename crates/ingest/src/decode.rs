@@ -13,15 +13,43 @@ use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// One page of `getbotrundata`, with its records still raw.
+/// One page of `getbotrundata`, `gettasklogdata` or `getaudittraildata`, with its
+/// records still raw.
 #[derive(Debug, Deserialize)]
 pub struct RunPage {
-    /// Total records of the window, as the server counts them.
+    /// Total records of the window, as the server counts them (a negative count, as
+    /// mock servers send, is as good as none).
     #[serde(rename = "totalRecords")]
-    pub total_records: Option<u64>,
+    pub total_records: Option<i64>,
     /// The page's records, not yet decoded.
-    #[serde(rename = "botRunDataList", default)]
+    #[serde(
+        rename = "botRunDataList",
+        alias = "logData",
+        alias = "auditData",
+        default
+    )]
     pub records: Vec<Box<RawValue>>,
+}
+
+impl RunPage {
+    /// `totalRecords`, if the server sent a usable one.
+    pub fn total(&self) -> Option<u64> {
+        self.total_records.and_then(|t| u64::try_from(t).ok())
+    }
+}
+
+/// A decoder of one endpoint's records into its table's batches.
+pub trait Rows {
+    /// Decodes one raw record and appends it, or says why it does not fit.
+    fn push(&mut self, raw: &RawValue) -> Result<Decoded, String>;
+    /// Rows appended since the last [`Rows::finish`].
+    fn len(&self) -> usize;
+    /// Whether no rows are waiting.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The rows appended so far as a batch; the builder starts empty again.
+    fn finish(&mut self) -> Result<RecordBatch, ArrowError>;
 }
 
 /// A `BotRunRecord` of the spec. Unknown properties are ignored.
@@ -57,7 +85,7 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-fn epoch_days(d: NaiveDate) -> i32 {
+pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
@@ -72,14 +100,14 @@ pub struct Rejected {
     pub raw: String,
 }
 
-/// A run as decoded, with what the pipeline needs to know about it.
+/// A record as decoded, with what the pipeline needs to know about it.
 #[derive(Debug, Clone, Copy)]
 pub struct Decoded {
-    /// The run id.
+    /// The record's id (a hash of it where ids are strings).
     pub id: i64,
-    /// The day it started.
+    /// Its day (the partition it lands in).
     pub day: NaiveDate,
-    /// Whether its status is not final yet.
+    /// Whether it may still change (a run not finished yet).
     pub in_progress: bool,
 }
 
@@ -129,19 +157,14 @@ impl RunBatchBuilder {
             rows: 0,
         }
     }
+}
 
-    /// Rows appended since the last [`RunBatchBuilder::finish`].
-    pub fn len(&self) -> usize {
+impl Rows for RunBatchBuilder {
+    fn len(&self) -> usize {
         self.rows
     }
 
-    /// Whether no rows are waiting.
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
-    /// Decodes one raw record and appends it, or says why it does not fit.
-    pub fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
+    fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
         let r: BotRunRecord =
             serde_json::from_str(raw.get()).map_err(|e| format!("not a BotRunRecord: {e}"))?;
         let start = parse_timestamp(&r.start_time)
@@ -184,8 +207,7 @@ impl RunBatchBuilder {
         })
     }
 
-    /// The rows appended so far as a batch of `aa_bot_runs`; the builder starts empty again.
-    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+    fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let n = self.rows;
         self.rows = 0;
         let utc = |b: &mut TimestampMicrosecondBuilder| -> ArrayRef {
@@ -217,7 +239,7 @@ impl RunBatchBuilder {
 }
 
 /// A column of `n` copies of `value`, for `control_room` and friends.
-fn constant(value: &str, n: usize) -> StringArray {
+pub(crate) fn constant(value: &str, n: usize) -> StringArray {
     StringArray::from_iter_values(std::iter::repeat_n(value, n))
 }
 
@@ -286,7 +308,7 @@ mod tests {
             {"id":"two","startTime":"2026-11-01T08:00:00Z"},
             {"id":3,"startTime":"2026-11-02T09:00:00Z","status":"IN_PROGRESS"}]}"#;
         let page: RunPage = serde_json::from_slice(page).unwrap();
-        assert_eq!(page.total_records, Some(3));
+        assert_eq!(page.total(), Some(3));
         let mut b = RunBatchBuilder::new("prod", Utc::now());
         let results: Vec<_> = page.records.iter().map(|r| b.push(r)).collect();
         assert!(results[0].as_ref().is_ok_and(|d| !d.in_progress));

@@ -23,10 +23,13 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod a360;
 pub mod botinsight;
 pub mod client;
 pub mod decode;
 pub mod progress;
+pub mod records;
+pub mod tasks;
 
 use url::Url;
 
@@ -66,6 +69,14 @@ pub enum Error {
         url: Url,
         /// The user.
         user: String,
+    },
+    /// A token given instead of credentials was refused.
+    #[error(
+        "{url} refused the given token: it expired, or its user lacks the Bot Insight Admin or AAE_Admin role; log in with a password or API key instead"
+    )]
+    TokenRejected {
+        /// The request.
+        url: Url,
     },
     /// A 401 that the caller may cure by logging in again.
     #[error("{url} answered 401 Unauthorized")]

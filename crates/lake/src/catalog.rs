@@ -69,6 +69,115 @@ pub static AA_BOT_RUNS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     partition_follows_key: true,
 });
 
+/// Control Room audit events from Bot Insight's `getaudittraildata` (v11) and the
+/// Automation 360 Audit API, in one table; `api` says which.
+pub static AA_AUDIT_EVENTS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "aa_audit_events",
+    description: "Automation Anywhere audit events (v11 getaudittraildata and A360 audit messages), one row per event",
+    schema: Arc::new(Schema::new(vec![
+        Field::new("control_room", DataType::Utf8, false),
+        Field::new("event_id", DataType::Utf8, false),
+        Field::new("api", DataType::Utf8, false),
+        Field::new("activity_type", DataType::Utf8, true),
+        Field::new("status", DataType::Utf8, true),
+        Field::new("user_name", DataType::Utf8, true),
+        Field::new("created_by", DataType::Utf8, true),
+        Field::new("created_on", timestamp_type(), false),
+        Field::new("event_description", DataType::Utf8, true),
+        Field::new("environment_name", DataType::Utf8, true),
+        Field::new("host_name", DataType::Utf8, true),
+        Field::new("source", DataType::Utf8, true),
+        Field::new("object_name", DataType::Utf8, true),
+        Field::new("detail", DataType::Utf8, true),
+        Field::new("request_id", DataType::Utf8, true),
+        Field::new(INGESTED_AT, timestamp_type(), false),
+        Field::new("day", DataType::Date32, false),
+    ])),
+    partition: Some("day"),
+    key: &["control_room", "event_id"],
+    partition_follows_key: true,
+});
+
+/// The KPI variables each task declares, from `gettaskmetadata`.
+pub static AA_TASK_METADATA: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "aa_task_metadata",
+    description: "Automation Anywhere task KPI variables (Bot Insight gettaskmetadata), one row per task and variable",
+    schema: Arc::new(Schema::new(vec![
+        Field::new("control_room", DataType::Utf8, false),
+        Field::new("task_name", DataType::Utf8, false),
+        Field::new("variable_name", DataType::Utf8, false),
+        Field::new("variable_type", DataType::Utf8, true),
+        Field::new("display_name", DataType::Utf8, true),
+        Field::new(INGESTED_AT, timestamp_type(), false),
+    ])),
+    partition: None,
+    key: &["control_room", "task_name", "variable_name"],
+    partition_follows_key: false,
+});
+
+/// Aggregated KPI values per task, variable and date range, from `gettaskvariableprofile`.
+pub static AA_TASK_VARIABLE_PROFILES: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "aa_task_variable_profiles",
+    description: "Automation Anywhere task KPI totals per date range (Bot Insight gettaskvariableprofile)",
+    schema: Arc::new(Schema::new(vec![
+        Field::new("control_room", DataType::Utf8, false),
+        Field::new("task_name", DataType::Utf8, false),
+        // `from`/`to` in the API; reserved words in SQL, so named for what they hold.
+        Field::new("from_date", DataType::Date32, false),
+        Field::new("to_date", DataType::Date32, false),
+        Field::new("variable_name", DataType::Utf8, false),
+        Field::new("total_value", DataType::Utf8, true),
+        Field::new("total_value_number", DataType::Float64, true),
+        Field::new("run_count", DataType::Int64, true),
+        Field::new(INGESTED_AT, timestamp_type(), false),
+    ])),
+    partition: None,
+    key: &[
+        "control_room",
+        "task_name",
+        "from_date",
+        "to_date",
+        "variable_name",
+    ],
+    partition_follows_key: false,
+});
+
+/// The type of `aa_task_logs.variables`: variable name to value as sent.
+pub fn variables_type() -> DataType {
+    DataType::Map(
+        Arc::new(Field::new(
+            "entries",
+            DataType::Struct(
+                vec![
+                    Field::new("keys", DataType::Utf8, false),
+                    Field::new("values", DataType::Utf8, true),
+                ]
+                .into(),
+            ),
+            false,
+        )),
+        false,
+    )
+}
+
+/// Task log records with their KPI variable values, from `gettasklogdata`.
+pub static AA_TASK_LOGS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "aa_task_logs",
+    description: "Automation Anywhere task log records with KPI variable values (Bot Insight gettasklogdata)",
+    schema: Arc::new(Schema::new(vec![
+        Field::new("control_room", DataType::Utf8, false),
+        Field::new("log_id", DataType::Int64, false),
+        Field::new("task_name", DataType::Utf8, false),
+        Field::new("run_date", timestamp_type(), false),
+        Field::new("variables", variables_type(), true),
+        Field::new(INGESTED_AT, timestamp_type(), false),
+        Field::new("day", DataType::Date32, false),
+    ])),
+    partition: Some("day"),
+    key: &["control_room", "log_id"],
+    partition_follows_key: true,
+});
+
 /// Records of any source that did not fit their table's schema.
 pub static REJECTED_RECORDS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     name: "rejected_records",
@@ -92,8 +201,15 @@ pub static REJECTED_RECORDS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
 });
 
 /// Every table of the lake, in the order `botlake tables` lists them.
-pub fn tables() -> [&'static TableDef; 2] {
-    [&AA_BOT_RUNS, &REJECTED_RECORDS]
+pub fn tables() -> [&'static TableDef; 6] {
+    [
+        &AA_BOT_RUNS,
+        &AA_AUDIT_EVENTS,
+        &AA_TASK_METADATA,
+        &AA_TASK_VARIABLE_PROFILES,
+        &AA_TASK_LOGS,
+        &REJECTED_RECORDS,
+    ]
 }
 
 /// The table called `name`, if the catalog has one.

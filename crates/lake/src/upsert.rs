@@ -351,4 +351,72 @@ mod tests {
             &out
         );
     }
+
+    fn logs(rows: &[(i64, &str)]) -> RecordBatch {
+        use datafusion::arrow::array::{
+            Date32Array, MapBuilder, StringBuilder, TimestampMicrosecondArray,
+        };
+        let t = &crate::catalog::AA_TASK_LOGS;
+        let n = rows.len();
+        let ts = |v: i64| {
+            Arc::new(TimestampMicrosecondArray::from(vec![v; n]).with_timezone("UTC")) as ArrayRef
+        };
+        let mut vars = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        for (_, amount) in rows {
+            vars.keys().append_value("amount");
+            vars.values().append_value(amount);
+            vars.append(true).unwrap();
+        }
+        let vars = vars.finish();
+        let field = t.schema.field_with_name("variables").unwrap();
+        let vars = datafusion::arrow::compute::cast(&vars, field.data_type()).unwrap();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["prod"; n])),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(StringArray::from(vec!["task"; n])),
+            ts(1),
+            vars,
+            ts(2),
+            Arc::new(Date32Array::from(vec![20000; n])),
+        ];
+        RecordBatch::try_new(t.schema.clone(), columns).unwrap()
+    }
+
+    #[tokio::test]
+    async fn map_columns_are_compared_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_TASK_LOGS;
+        let s = lake
+            .upsert(t, vec![logs(&[(1, "10"), (2, "20")])], None)
+            .await
+            .unwrap();
+        assert_eq!(s.inserted, 2);
+        let s = lake
+            .upsert(t, vec![logs(&[(1, "10"), (2, "21")])], None)
+            .await
+            .unwrap();
+        assert_eq!((s.inserted, s.updated, s.unchanged), (0, 1, 1));
+        let ctx = SessionContext::new();
+        let provider = lake.table_provider(t, &ctx.state()).await.unwrap().unwrap();
+        ctx.register_table("logs", provider).unwrap();
+        let out = ctx
+            .sql("SELECT log_id, variables['amount'] AS amount FROM logs ORDER BY log_id")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        datafusion::assert_batches_eq!(
+            [
+                "+--------+--------+",
+                "| log_id | amount |",
+                "+--------+--------+",
+                "| 1      | 10     |",
+                "| 2      | 21     |",
+                "+--------+--------+",
+            ],
+            &out
+        );
+    }
 }

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 
+use crate::activity::{self, AuditEvent, Task, TaskLog};
 use crate::rng::Rng;
 
 /// How to generate a Control Room.
@@ -138,6 +139,28 @@ pub struct Truth {
     pub failed: u64,
 }
 
+/// What ingesting every visible task log must give.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogTruth {
+    /// Number of visible logs.
+    pub logs: u64,
+    /// Sum of their ids.
+    pub id_sum: i64,
+    /// Per task, the sum of its count variable (the second one).
+    pub count_sums: Vec<i64>,
+}
+
+/// What ingesting every visible audit event must give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuditTruth {
+    /// Number of visible events.
+    pub events: u64,
+    /// Sum of their v11 ids.
+    pub id_sum: i64,
+    /// How many are failed logins.
+    pub failed_logins: u64,
+}
+
 /// A generated Control Room.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -149,6 +172,14 @@ pub struct Dataset {
     pub runners: Vec<Runner>,
     /// Every run, by start time; run `i` has id `i + 1`.
     pub runs: Vec<Run>,
+    /// The analytics-enabled tasks.
+    pub tasks: Vec<Task>,
+    /// Every task log, by time; log `i` has id `i + 1`.
+    pub task_logs: Vec<TaskLog>,
+    /// For each task, the indices of its logs in [`Dataset::task_logs`], by time.
+    pub logs_by_task: Vec<Vec<u32>>,
+    /// The audit trail, by time; event `i` has v11 id `i + 1`.
+    pub audit: Vec<AuditEvent>,
 }
 
 const DEPARTMENTS: [&str; 8] = [
@@ -337,12 +368,24 @@ impl Dataset {
             }
             runs[first..].sort_by_key(|r| r.start_ms);
         }
-        Dataset {
+        let tasks = activity::tasks(bots.len());
+        let mut data = Dataset {
             config,
             bots,
             runners,
             runs,
+            tasks,
+            task_logs: Vec::new(),
+            logs_by_task: Vec::new(),
+            audit: Vec::new(),
+        };
+        data.task_logs = activity::task_logs(&data);
+        data.logs_by_task = vec![Vec::new(); data.tasks.len()];
+        for (i, log) in data.task_logs.iter().enumerate() {
+            data.logs_by_task[usize::from(log.task)].push(i as u32);
         }
+        data.audit = activity::audit_events(&data);
+        data
     }
 
     /// The index range of runs starting in `[from_ms, to_ms)` and before `now_ms`.
@@ -387,6 +430,34 @@ impl Dataset {
             truth.id_sum += v.id;
             truth.in_progress += u64::from(v.status == "IN_PROGRESS");
             truth.failed += u64::from(v.status == "FAILED");
+        }
+        truth
+    }
+
+    /// What ingesting every task log visible at `now_ms` must give: logs, the sum of
+    /// their ids, and per task the sum of its count variable.
+    pub fn log_truth(&self, now_ms: i64) -> LogTruth {
+        let mut truth = LogTruth {
+            count_sums: vec![0; self.tasks.len()],
+            ..LogTruth::default()
+        };
+        for i in self.log_range(i64::MIN, i64::MAX, now_ms) {
+            truth.logs += 1;
+            truth.id_sum += i as i64 + 1;
+            let task = usize::from(self.task_logs[i].task);
+            truth.count_sums[task] += self.log_values(i)[1].parse::<i64>().expect("a count");
+        }
+        truth
+    }
+
+    /// What ingesting every audit event visible at `now_ms` must give.
+    pub fn audit_truth(&self, now_ms: i64) -> AuditTruth {
+        let mut truth = AuditTruth::default();
+        for i in self.audit_range(i64::MIN, i64::MAX, now_ms) {
+            truth.events += 1;
+            truth.id_sum += i as i64 + 1;
+            truth.failed_logins +=
+                u64::from(self.audit[i].kind == activity::AuditKind::FailedLogin);
         }
         truth
     }

@@ -19,9 +19,18 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod data;
+mod endpoints;
 pub mod rng;
 pub mod server;
 
-pub use data::{Dataset, SimConfig, Truth};
+pub use data::{AuditTruth, Dataset, LogTruth, SimConfig, Truth};
 pub use server::{Faults, Pagination, Server, ServerConfig};
+
+/// An RFC 3339 timestamp, as the A360 filter's `createdOn` operands are sent.
+pub(crate) fn decode_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}

@@ -14,13 +14,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::activity::rfc3339;
 use crate::data::Dataset;
+use crate::endpoints;
 use crate::rng::Rng;
+
+/// Where Bot Insight's v11 API lives on a Control Room.
+pub const V11: &str = "/v2/botinsight/data/api";
 
 /// Records per page, as Bot Insight serves them.
 pub const PAGE_SIZE: usize = 1000;
@@ -61,9 +66,12 @@ pub struct ServerConfig {
     pub faults: Faults,
     /// The longest date range a request may ask for, in days (60 in the spec).
     pub max_window_days: i64,
+    /// The longest range of a task log request (90 days in the 11.3 documentation).
+    pub max_log_window_days: i64,
     /// The simulator's clock; the end of the data set if not given.
     pub now: Option<DateTime<Utc>>,
-    /// Render every n-th run with a malformed `startTime`, to exercise rejection.
+    /// Render every n-th run, task log and audit event with a malformed time, to exercise
+    /// rejection.
     pub bad_record_every: Option<u64>,
     /// How long a token is valid; forever if not given.
     pub token_ttl: Option<Duration>,
@@ -78,6 +86,7 @@ impl Default for ServerConfig {
             pagination: Pagination::Offset,
             faults: Faults::default(),
             max_window_days: 60,
+            max_log_window_days: 90,
             now: None,
             bad_record_every: None,
             token_ttl: None,
@@ -96,6 +105,8 @@ pub struct Stats {
     pub pages: AtomicU64,
     /// Logins that succeeded.
     pub logins: AtomicU64,
+    /// Tokens refreshed.
+    pub refreshes: AtomicU64,
 }
 
 /// A running simulator; dropping it leaves the server running until the runtime ends,
@@ -151,10 +162,28 @@ pub async fn start(
     });
     let app = Router::new()
         .route("/v1/authentication", post(authenticate))
+        .route("/v1/authentication/token", post(refresh))
         .route(
-            "/v2/botinsight/data/api/getbotrundata/{start_index}/{start_date}",
+            &format!("{V11}/getbotrundata/{{start_index}}/{{start_date}}"),
             get(bot_runs),
         )
+        .route(
+            &format!("{V11}/gettaskmetadata/{{task}}"),
+            get(endpoints::task_metadata),
+        )
+        .route(
+            &format!("{V11}/gettaskvariableprofile/{{task}}"),
+            get(endpoints::task_profile),
+        )
+        .route(
+            &format!("{V11}/gettasklogdata/{{task}}/{{start_index}}/{{start_date}}"),
+            get(endpoints::task_logs),
+        )
+        .route(
+            &format!("{V11}/getaudittraildata/{{start_index}}/{{start_date}}"),
+            get(endpoints::audit_trail),
+        )
+        .route("/v1/audit/messages/list", post(endpoints::audit_list))
         .with_state(shared);
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -172,18 +201,18 @@ pub async fn start(
     })
 }
 
-struct Shared {
-    dataset: Arc<Dataset>,
-    config: ServerConfig,
-    now: DateTime<Utc>,
-    stats: Arc<Stats>,
+pub(crate) struct Shared {
+    pub(crate) dataset: Arc<Dataset>,
+    pub(crate) config: ServerConfig,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) stats: Arc<Stats>,
     faults_rng: Mutex<Rng>,
     tokens: Mutex<HashMap<String, Instant>>,
     token_counter: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Fault {
+pub(crate) enum Fault {
     TooManyRequests,
     InternalError,
     Unavailable,
@@ -193,7 +222,7 @@ enum Fault {
 }
 
 impl Shared {
-    fn next_fault(&self) -> Option<Fault> {
+    pub(crate) fn next_fault(&self) -> Option<Fault> {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let mut rng = self.faults_rng.lock().expect("fault rng lock");
         if !rng.chance(self.config.faults.rate) {
@@ -210,7 +239,7 @@ impl Shared {
         })
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {
         let token = headers
             .get("x-authorization")
             .and_then(|v| v.to_str().ok())
@@ -220,13 +249,87 @@ impl Shared {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.strip_prefix("Bearer "))
             });
-        let Some(token) = token else { return false };
+        token.is_some_and(|t| self.token_valid(t.trim()))
+    }
+
+    fn token_valid(&self, token: &str) -> bool {
         let tokens = self.tokens.lock().expect("token lock");
-        match (tokens.get(token.trim()), self.config.token_ttl) {
+        match (tokens.get(token), self.config.token_ttl) {
             (Some(_), None) => true,
             (Some(issued), Some(ttl)) => issued.elapsed() < ttl,
             (None, _) => false,
         }
+    }
+
+    fn issue_token(&self) -> String {
+        let n = self.token_counter.fetch_add(1, Ordering::Relaxed);
+        let token = format!("sim-{}-{n}", self.dataset.config.seed);
+        self.tokens
+            .lock()
+            .expect("token lock")
+            .insert(token.clone(), Instant::now());
+        token
+    }
+
+    /// The 401 every data endpoint answers without a valid token.
+    pub(crate) fn unauthorized() -> Response {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "authentication required: send a token from /v1/authentication in X-Authorization",
+        )
+    }
+
+    /// The `[from, to)` range of a v11 request: `startDate`, then the optional `endDate`
+    /// botlake sends (the spec's range runs to now), at most `max_days` long.
+    pub(crate) fn window(
+        &self,
+        start_date: &str,
+        query: &HashMap<String, String>,
+        max_days: i64,
+    ) -> Result<(i64, i64), Box<Response>> {
+        let from = parse_date("startDate", start_date)?;
+        let from = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        let to = match query.get("endDate") {
+            Some(v) => parse_date("endDate", v)?
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc(),
+            None => self.now,
+        };
+        if to - from > chrono::Duration::days(max_days) {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("the date range cannot exceed {max_days} days"),
+            )));
+        }
+        Ok((from.timestamp_millis(), to.timestamp_millis()))
+    }
+
+    /// The slice of `range` that page `start_index` covers.
+    pub(crate) fn page(
+        &self,
+        range: std::ops::Range<usize>,
+        start_index: &str,
+    ) -> Result<std::ops::Range<usize>, Box<Response>> {
+        let Ok(start_index) = start_index.parse::<usize>() else {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("startIndex must be a non-negative integer, got {start_index:?}"),
+            )));
+        };
+        let offset = match self.config.pagination {
+            Pagination::Offset => start_index,
+            Pagination::Page => start_index.saturating_mul(PAGE_SIZE),
+        };
+        let first = range.start.saturating_add(offset).min(range.end);
+        Ok(first..first.saturating_add(PAGE_SIZE).min(range.end))
+    }
+
+    /// Whether record `id` is one to render malformed.
+    pub(crate) fn bad(&self, id: i64) -> bool {
+        self.config
+            .bad_record_every
+            .is_some_and(|n| n > 0 && (id as u64).is_multiple_of(n))
     }
 }
 
@@ -237,7 +340,7 @@ struct ErrorBody<'a> {
     message: String,
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     let code = status.as_u16().to_string();
     (
         status,
@@ -250,7 +353,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Turns a response that would have succeeded into the chosen fault.
-fn apply_fault(fault: Option<Fault>, shared: &Shared, ok: Response) -> Response {
+pub(crate) fn apply_fault(fault: Option<Fault>, shared: &Shared, ok: Response) -> Response {
     let Some(fault) = fault else { return ok };
     match fault {
         Fault::TooManyRequests => {
@@ -319,17 +422,34 @@ async fn authenticate(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
     if !(user_ok && secret_ok) {
         return error(StatusCode::UNAUTHORIZED, "invalid credentials");
     }
-    let n = shared.token_counter.fetch_add(1, Ordering::Relaxed);
-    let token = format!("sim-{}-{n}", shared.dataset.config.seed);
-    shared
-        .tokens
-        .lock()
-        .expect("token lock")
-        .insert(token.clone(), Instant::now());
+    let token = shared.issue_token();
     shared.stats.logins.fetch_add(1, Ordering::Relaxed);
     let ok = Json(serde_json::json!({ "token": token, "user": { "username": config.user } }))
         .into_response();
     apply_fault(fault, &shared, ok)
+}
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    token: String,
+}
+
+/// `POST /v1/authentication/token`: a valid token buys a fresh one.
+async fn refresh(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let fault = shared.next_fault();
+    let Ok(request) = serde_json::from_slice::<RefreshRequest>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "body must be JSON with token");
+    };
+    if !shared.token_valid(&request.token) {
+        return error(StatusCode::UNAUTHORIZED, "token expired or unknown");
+    }
+    let token = shared.issue_token();
+    shared.stats.refreshes.fetch_add(1, Ordering::Relaxed);
+    apply_fault(
+        fault,
+        &shared,
+        Json(serde_json::json!({ "token": token })).into_response(),
+    )
 }
 
 #[derive(Serialize)]
@@ -361,14 +481,8 @@ struct BotRunRecord<'a> {
     success_indicator: bool,
 }
 
-fn rfc3339(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .expect("timestamps of the simulation are in range")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// A date path or query parameter, or the spec's 400 answer.
-fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Box<Response>> {
+pub(crate) fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Box<Response>> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
         Box::new(error(
             StatusCode::BAD_REQUEST,
@@ -384,56 +498,24 @@ async fn bot_runs(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     if !shared.authorized(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "authentication required: send a token from /v1/authentication in X-Authorization",
-        );
+        return Shared::unauthorized();
     }
     let fault = shared.next_fault();
-    let Ok(start_index) = start_index.parse::<usize>() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("startIndex must be a non-negative integer, got {start_index:?}"),
-        );
-    };
-    let from = match parse_date("startDate", &start_date) {
-        Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+    let (from, to) = match shared.window(&start_date, &query, shared.config.max_window_days) {
+        Ok(w) => w,
         Err(r) => return *r,
     };
-    // The spec gives only a start date: the range runs to now. botlake's windows add an
-    // optional `endDate` (exclusive), which servers without it ignore.
-    let to = match query.get("endDate") {
-        Some(v) => match parse_date("endDate", v) {
-            Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
-            Err(r) => return *r,
-        },
-        None => shared.now,
-    };
-    let max = shared.config.max_window_days;
-    if to - from > chrono::Duration::days(max) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("the date range cannot exceed {max} days"),
-        );
-    }
     let now_ms = shared.now.timestamp_millis();
-    let range = shared
-        .dataset
-        .range(from.timestamp_millis(), to.timestamp_millis(), now_ms);
+    let range = shared.dataset.range(from, to, now_ms);
     let total = range.len();
-    let offset = match shared.config.pagination {
-        Pagination::Offset => start_index,
-        Pagination::Page => start_index.saturating_mul(PAGE_SIZE),
+    let page = match shared.page(range, &start_index) {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
-    let first = range.start.saturating_add(offset).min(range.end);
-    let last = first.saturating_add(PAGE_SIZE).min(range.end);
-    let records = (first..last)
+    let records = page
         .map(|i| {
             let v = shared.dataset.view(i, now_ms);
-            let bad = shared
-                .config
-                .bad_record_every
-                .is_some_and(|n| n > 0 && (v.id as u64).is_multiple_of(n));
+            let bad = shared.bad(v.id);
             BotRunRecord {
                 id: v.id,
                 user_name: &v.runner.user_name,
@@ -460,7 +542,12 @@ async fn bot_runs(
         total_records: total,
         bot_run_data_list: records,
     };
-    let body = serde_json::to_vec(&page).expect("a page serializes");
+    json_page(&shared, fault, &page)
+}
+
+/// A page of records as JSON, through the fault chosen for its request.
+pub(crate) fn json_page(shared: &Shared, fault: Option<Fault>, page: &impl Serialize) -> Response {
+    let body = serde_json::to_vec(page).expect("a page serializes");
     if fault.is_none() {
         shared.stats.pages.fetch_add(1, Ordering::Relaxed);
     }
@@ -470,5 +557,5 @@ async fn bot_runs(
         body,
     )
         .into_response();
-    apply_fault(fault, &shared, ok)
+    apply_fault(fault, shared, ok)
 }
