@@ -1,5 +1,6 @@
 //! The one integration-test binary: every module drives the real `botlake` binary.
 
+mod aa;
 mod cli;
 mod common;
 mod ingest;
