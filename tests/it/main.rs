@@ -4,4 +4,5 @@ mod aa;
 mod cli;
 mod common;
 mod ingest;
+mod prism;
 mod s3;

@@ -115,14 +115,41 @@ struct ErrorBody {
     message: Option<String>,
     title: Option<String>,
     detail: Option<String>,
+    #[serde(default)]
+    validation: Vec<Violation>,
+}
+
+/// One violation a validating server (Prism, for one) lists in a 422.
+#[derive(Deserialize)]
+struct Violation {
+    #[serde(default)]
+    location: Vec<String>,
+    message: Option<String>,
 }
 
 impl ErrorBody {
     fn text(self) -> Option<String> {
-        match (self.message, self.title, self.detail) {
+        let text = match (self.message, self.title, self.detail) {
             (Some(m), _, _) => Some(m),
             (None, Some(t), Some(d)) => Some(format!("{t}: {d}")),
             (None, t, d) => t.or(d),
+        };
+        let violations: Vec<String> = self
+            .validation
+            .into_iter()
+            .filter_map(|v| {
+                let message = v.message?;
+                Some(if v.location.is_empty() {
+                    message
+                } else {
+                    format!("{}: {message}", v.location.join("."))
+                })
+            })
+            .collect();
+        match (text, violations.is_empty()) {
+            (text, true) => text,
+            (None, false) => Some(violations.join("; ")),
+            (Some(t), false) => Some(format!("{t} ({})", violations.join("; "))),
         }
     }
 }
