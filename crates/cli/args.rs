@@ -365,9 +365,15 @@ pub struct SimServeArgs {
     /// Serve every N-th run, task log and audit event with a malformed time.
     #[arg(long)]
     pub bad_record_every: Option<u64>,
-    /// Longest date range a request may ask for, in days.
+    /// Longest date range a run, audit or profile request may ask for, in days.
     #[arg(long, default_value_t = 60)]
     pub max_window_days: i64,
+    /// Longest date range a task log request may ask for, in days.
+    #[arg(long, default_value_t = 90)]
+    pub max_log_window_days: i64,
+    /// Seconds a token stays valid (A360 tokens last about 20 minutes); forever if not given.
+    #[arg(long)]
+    pub token_ttl_secs: Option<u64>,
     /// The user that may log in.
     #[arg(long, default_value = "botlake")]
     pub user: String,

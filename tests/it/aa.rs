@@ -432,3 +432,50 @@ async fn secrets_never_appear_in_the_output_of_a_failing_verbose_run() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a360_filters_become_filter_operands() {
+    let data = dataset(26, 1000);
+    let truth = data.audit_truth(data.end_time().timestamp_millis());
+    let server = sim(data, ServerConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let start = (end() - chrono::Duration::days(30)).to_string();
+    let to = end().to_string();
+    let args = [
+        "--from",
+        start.as_str(),
+        "--to",
+        to.as_str(),
+        "--status",
+        "Unsuccessful",
+        "--activity",
+        "LOGIN",
+    ];
+    let out = ingest_a360(&server.url(), &lake, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = sql(
+        &lake,
+        "SELECT count(*), count(DISTINCT status), sum(failed_logins) FROM aa_audit_events \
+         CROSS JOIN (SELECT sum(failed_logins) AS failed_logins FROM audit_failed_logins)",
+    )
+    .await;
+    let n = truth.failed_logins as i64;
+    assert_eq!(one(&rows), [n, 1, n * n]);
+    // A user filter narrows it further: the strangers' names are not runners'.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let mut args = args.to_vec();
+    args.extend_from_slice(&["--user", "runner"]);
+    let out = ingest_a360(&server.url(), &lake, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = sql(
+        &lake,
+        "SELECT count(*), sum(CASE WHEN user_name LIKE 'runner%' THEN 1 ELSE 0 END) FROM aa_audit_events",
+    )
+    .await;
+    let r = one(&rows);
+    assert!(r[0] > 0 && r[0] < n, "{r:?} of {n}");
+    assert_eq!(r[0], r[1]);
+    server.stop().await.unwrap();
+}

@@ -28,10 +28,13 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
     let data = Arc::new(Dataset::generate(config));
     let now = args.now.unwrap_or_else(|| Utc::now().min(data.end_time()));
     g.info(format!(
-        "generated {} runs of {} bots on {} runners, {} to {} (clock {now}) in {:.1} s",
+        "generated {} runs of {} bots on {} runners, {} task logs of {} tasks and {} audit events, {} to {} (clock {now}) in {:.1} s",
         data.runs.len(),
         data.bots.len(),
         data.runners.len(),
+        data.task_logs.len(),
+        data.tasks.len(),
+        data.audit.len(),
         data.config.start(),
         data.config.end,
         started.elapsed().as_secs_f64()
@@ -49,6 +52,8 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
             slow: Duration::from_millis(args.slow_ms),
         },
         max_window_days: args.max_window_days,
+        max_log_window_days: args.max_log_window_days,
+        token_ttl: args.token_ttl_secs.map(std::time::Duration::from_secs),
         now: Some(now),
         bad_record_every: args.bad_record_every,
         ..ServerConfig::default()
@@ -63,10 +68,11 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
     shutdown_signal().await;
     let stats = server.stats();
     g.info(format!(
-        "served {} requests, {} pages, {} logins, {} faults",
+        "served {} requests, {} pages, {} logins, {} token refreshes, {} faults",
         stats.requests.load(Ordering::Relaxed),
         stats.pages.load(Ordering::Relaxed),
         stats.logins.load(Ordering::Relaxed),
+        stats.refreshes.load(Ordering::Relaxed),
         stats.faults.load(Ordering::Relaxed)
     ));
     server.stop().await?;

@@ -527,3 +527,42 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_for_11x_have_backslashes_doubled() {
+        assert_eq!(escape_api_key(r"ab\cd\\e"), r"ab\\cd\\\\e");
+        assert_eq!(escape_api_key("plain"), "plain");
+        // In the JSON body, each original backslash becomes four characters.
+        let body = serde_json::json!({ "apiKey": escape_api_key(r"a\b") }).to_string();
+        assert_eq!(body, r#"{"apiKey":"a\\\\b"}"#);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let c = Credentials {
+            user: "u".into(),
+            secret: Secret::ApiKey("s3cret".into()),
+        };
+        let shown = format!("{c:?} {:?}", Secret::Token("t0ken".into()));
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn problem_bodies_become_one_line() {
+        let body: ErrorBody = serde_json::from_str(
+            r#"{"title":"Invalid request","detail":"not valid","validation":[{"location":["path","taskname"],"message":"too long"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            body.text().unwrap(),
+            "Invalid request: not valid (path.taskname: too long)"
+        );
+    }
+}
