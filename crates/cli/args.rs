@@ -124,6 +124,22 @@ pub enum IngestSource {
     /// Automation 360 audit log (POST /v1/audit/messages/list).
     #[command(name = "aa-audit")]
     AaAudit(AuditArgs),
+    /// UiPath Insights real-time events from NDJSON files (plain or gzip), or - for stdin.
+    Uipath(UipathArgs),
+}
+
+/// `botlake ingest uipath`.
+#[derive(Debug, ClapArgs)]
+pub struct UipathArgs {
+    /// NDJSON files, one event a line, plain or gzip; - reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Name rows carry in tenant; the event's TenantName if not given.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Events gathered before a commit; bounds memory.
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub commit_rows: u32,
 }
 
 /// How `startIndex` counts.
@@ -317,6 +333,31 @@ pub struct VacuumArgs {
 pub enum SimCommand {
     /// Serve a simulated Control Room over HTTP until Ctrl-C.
     Serve(SimServeArgs),
+    /// Write a simulated UiPath tenant's real-time events as NDJSON (gzip if FILE ends in .gz).
+    Uipath(SimUipathArgs),
+}
+
+/// `botlake sim uipath`.
+#[derive(Debug, ClapArgs)]
+pub struct SimUipathArgs {
+    /// Where to write the events; - for standard output.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub out: String,
+    /// Everything random derives from the seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Jobs over the whole date range.
+    #[arg(long, default_value_t = 2_000)]
+    pub jobs: usize,
+    /// Days the jobs span.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// The day after the last day of jobs (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, value_parser = parse_date)]
+    pub end: Option<NaiveDate>,
+    /// The tenant's name.
+    #[arg(long, default_value = "AcmeCorp")]
+    pub tenant: String,
 }
 
 /// `botlake sim serve`.

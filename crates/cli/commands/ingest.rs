@@ -10,7 +10,7 @@ use botlake_ingest::a360::{self, AuditIngestConfig};
 use botlake_ingest::botinsight::{self, Endpoint, Pagination, Reconcile, RunIngestConfig, Summary};
 use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_ingest::progress::{Event, Observer};
-use botlake_ingest::tasks;
+use botlake_ingest::{tasks, uipath};
 use botlake_lake::Lake;
 use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,7 +19,7 @@ use super::Globals;
 use crate::UserError;
 use crate::args::{
     AuditArgs, BotInsightArgs, ConnectionArgs, IngestArgs, IngestSource, PaginationArg, Part,
-    ReconcileArg,
+    ReconcileArg, UipathArgs,
 };
 use crate::config::RoomConfig;
 
@@ -44,6 +44,7 @@ pub async fn run(g: &Globals, args: IngestArgs) -> Result<ExitCode> {
             let source = Resolved::audit(g, a)?;
             audit_source(g, &lake, &source).await?
         }
+        Some(IngestSource::Uipath(a)) => uipath_files(g, &lake, a).await?,
         None => {
             return Err(
                 UserError("name a source (aa-botinsight, aa-audit) or pass --all".into()).into(),
@@ -51,6 +52,59 @@ pub async fn run(g: &Globals, args: IngestArgs) -> Result<ExitCode> {
         }
     };
     Ok(exit_code(g, rejected))
+}
+
+/// Ingests UiPath NDJSON files; returns the number of rejected lines.
+async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64> {
+    let progress = Progress::new(g);
+    let mut summary = uipath::FileSummary::default();
+    for file in &args.files {
+        let name = if file == "-" { "stdin" } else { file.as_str() };
+        let mut reader =
+            uipath::open_ndjson(file).map_err(|e| UserError(format!("cannot read {name}: {e}")))?;
+        g.info(format!(
+            "ingesting UiPath events from {name} into {}",
+            lake.url()
+        ));
+        let result = uipath::ingest_reader(
+            lake,
+            &mut reader,
+            name,
+            args.tenant.clone(),
+            args.commit_rows as usize,
+            &progress,
+            &mut summary,
+        )
+        .await;
+        if let Err(e) = result {
+            progress.finish();
+            return Err(e.into());
+        }
+    }
+    progress.finish();
+    report_uipath(g, &summary);
+    Ok(summary.rejected)
+}
+
+/// One line per UiPath table that received events.
+pub fn report_uipath(g: &Globals, s: &uipath::FileSummary) {
+    for route in uipath::Route::ALL {
+        let table = route.table().name;
+        if let Some(events) = s.events.get(table) {
+            let new = s.inserted.get(table).copied().unwrap_or_default();
+            g.info(format!(
+                "{table}: {events} events, {new} new, {} already there",
+                events.saturating_sub(new)
+            ));
+        }
+    }
+    g.info(format!(
+        "{} lines ({:.1} MB) in {:.1} s, {} rejected",
+        s.lines,
+        s.bytes as f64 / 1e6,
+        s.elapsed.as_secs_f64(),
+        s.rejected
+    ));
 }
 
 /// Exit 3 and a hint when records were rejected.

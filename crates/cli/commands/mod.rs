@@ -78,6 +78,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Compact(a) => maintain::compact(&globals, a).await,
         Command::Vacuum(a) => maintain::vacuum(&globals, a).await,
         Command::Sim(SimCommand::Serve(a)) => sim::serve(&globals, a).await,
+        Command::Sim(SimCommand::Uipath(a)) => sim::uipath(&globals, a).await,
     }
 }
 

@@ -11,7 +11,7 @@ use botlake_sim::{Dataset, Faults, Pagination, ServerConfig, SimConfig};
 use chrono::Utc;
 
 use super::Globals;
-use crate::args::{PaginationArg, SimServeArgs};
+use crate::args::{PaginationArg, SimServeArgs, SimUipathArgs};
 
 /// Serves until Ctrl-C or SIGTERM, then prints what it served.
 pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
@@ -92,4 +92,43 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Writes a simulated UiPath event stream.
+pub async fn uipath(g: &Globals, args: SimUipathArgs) -> Result<ExitCode> {
+    use std::io::Write;
+    let end = args.end.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let config = botlake_sim::uipath::UipathConfig {
+        days: args.days,
+        tenant: args.tenant,
+        ..botlake_sim::uipath::UipathConfig::new(args.seed, args.jobs, end)
+    };
+    let events = botlake_sim::uipath::generate(&config);
+    let sink: Box<dyn Write> = if args.out == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        let file = std::fs::File::create(&args.out)
+            .with_context(|| format!("cannot create {}", args.out))?;
+        if args.out.ends_with(".gz") {
+            Box::new(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::fast(),
+            ))
+        } else {
+            Box::new(file)
+        }
+    };
+    let mut sink = std::io::BufWriter::new(sink);
+    for line in &events.lines {
+        writeln!(sink, "{line}")?;
+    }
+    sink.into_inner().map_err(|e| e.into_error())?.flush()?;
+    let [jobs, items, machines, logs, other] = events.counts;
+    g.info(format!(
+        "{} events: {jobs} job, {items} queue item, {machines} machine, {logs} robot log, {other} other; {} jobs finished ({} faulted)",
+        events.lines.len(),
+        events.finished_jobs,
+        events.faulted_jobs
+    ));
+    Ok(ExitCode::SUCCESS)
 }

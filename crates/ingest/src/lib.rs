@@ -30,6 +30,7 @@ pub mod decode;
 pub mod progress;
 pub mod records;
 pub mod tasks;
+pub mod uipath;
 
 use url::Url;
 

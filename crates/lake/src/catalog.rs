@@ -178,6 +178,201 @@ pub static AA_TASK_LOGS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     partition_follows_key: true,
 });
 
+/// A UiPath table: the source (`tenant`), the event's identity, the common fields of every
+/// event, `specific` fields, the Event Hubs metadata, `_ingested_at` and `day` (the day of
+/// `timestamp`).
+fn uipath_schema(specific: Vec<Field>) -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let mut fields = vec![
+        Field::new("tenant", DataType::Utf8, false),
+        Field::new("event_id", DataType::Utf8, false),
+        Field::new("event_type", DataType::Utf8, false),
+        text("schema_version"),
+        Field::new("timestamp", timestamp_type(), false),
+        text("tenant_key"),
+        text("tenant_name"),
+        text("folder_name"),
+        text("full_folder_path"),
+        text("folder_key"),
+    ];
+    fields.extend(specific);
+    fields.extend([
+        Field::new("x_opt_sequence_number", DataType::Int64, true),
+        text("x_opt_offset"),
+        Field::new("x_opt_enqueued_time", timestamp_type(), true),
+        text("diagnostic_id"),
+        Field::new(INGESTED_AT, timestamp_type(), false),
+        Field::new("day", DataType::Date32, false),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
+fn texts(names: &[&str]) -> Vec<Field> {
+    names
+        .iter()
+        .map(|n| Field::new(*n, DataType::Utf8, true))
+        .collect()
+}
+
+/// The key of every UiPath table: the event's identity (a hash of its type, entity key,
+/// timestamp and sequence number) within its tenant.
+const UIPATH_KEY: &[&str] = &["tenant", "event_id"];
+
+/// UiPath `job.*` events.
+pub static UIPATH_JOB_EVENTS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "uipath_job_events",
+    description: "UiPath job events (job.created, job.started, job.completed, job.faulted, ...), one row per event",
+    schema: uipath_schema({
+        let mut f = texts(&["job_key"]);
+        f.push(Field::new("creation_time", timestamp_type(), true));
+        f.extend(texts(&["state"]));
+        f.push(Field::new("start_time", timestamp_type(), true));
+        f.push(Field::new("end_time", timestamp_type(), true));
+        f.extend(texts(&[
+            "process_name",
+            "display_name",
+            "robot_name",
+            "host_machine_name",
+        ]));
+        f
+    }),
+    partition: Some("day"),
+    key: UIPATH_KEY,
+    partition_follows_key: true,
+});
+
+/// UiPath `queueItem.*` events.
+pub static UIPATH_QUEUE_ITEM_EVENTS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "uipath_queue_item_events",
+    description: "UiPath queue item events (queueItem.added, queueItem.transactionCompleted, ...), one row per event",
+    schema: uipath_schema({
+        let ts = |n: &str| Field::new(n, timestamp_type(), true);
+        let int = |n: &str| Field::new(n, DataType::Int64, true);
+        let mut f = texts(&["queue_item_key"]);
+        f.push(int("queue_definition_id"));
+        f.extend(texts(&["status", "review_status"]));
+        f.push(ts("due_date"));
+        f.extend(texts(&["priority"]));
+        f.extend([
+            ts("creation_time"),
+            ts("start_processing"),
+            ts("end_processing"),
+            ts("deffer_date"),
+        ]);
+        f.push(Field::new(
+            "seconds_in_previous_attempt",
+            DataType::Float64,
+            true,
+        ));
+        f.push(int("retry_number"));
+        f.extend(texts(&[
+            "progress",
+            "analytics_data",
+            "output",
+            "specific_data",
+        ]));
+        f.extend([int("creator_job_id"), int("executor_job_id")]);
+        f.extend(texts(&[
+            "process_exception_reason",
+            "process_exception_details",
+            "process_exception_type",
+            "queue_key",
+            "queue_name",
+            "queue_description",
+        ]));
+        f.push(int("max_number_of_retries"));
+        f.push(Field::new(
+            "enforce_unique_reference",
+            DataType::Boolean,
+            true,
+        ));
+        f.extend([int("sla_in_minutes"), int("risk_sla_in_minutes")]);
+        f
+    }),
+    partition: Some("day"),
+    key: UIPATH_KEY,
+    partition_follows_key: true,
+});
+
+/// UiPath `machine.*` and `machineSession.status` events.
+pub static UIPATH_MACHINE_EVENTS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "uipath_machine_events",
+    description: "UiPath machine events (machine.created/updated/deleted/assign/unassign, machineSession.status)",
+    schema: uipath_schema({
+        let int = |n: &str| Field::new(n, DataType::Int64, true);
+        let mut f = texts(&["machine_key", "machine_name"]);
+        f.push(int("machine_id"));
+        f.extend(texts(&[
+            "host_machine_name",
+            "service_username",
+            "machine_status",
+        ]));
+        f.push(Field::new("reporting_time", timestamp_type(), true));
+        f.push(Field::new("is_unresponsive", DataType::Boolean, true));
+        f.extend([
+            int("automation_cloud_slots"),
+            int("headless_slots"),
+            int("non_production_slots"),
+            int("unattended_slots"),
+        ]);
+        f
+    }),
+    partition: Some("day"),
+    key: UIPATH_KEY,
+    partition_follows_key: true,
+});
+
+/// UiPath `robotlog` events.
+pub static UIPATH_ROBOT_LOGS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "uipath_robot_logs",
+    description: "UiPath robot logs (robotlog events), one row per log",
+    schema: uipath_schema({
+        let int = |n: &str| Field::new(n, DataType::Int64, true);
+        let float = |n: &str| Field::new(n, DataType::Float64, true);
+        let mut f = texts(&["event_level", "machine_key", "message", "level", "log_type"]);
+        f.push(Field::new("time_stamp", timestamp_type(), true));
+        f.extend(texts(&[
+            "fingerprint",
+            "windows_identity",
+            "machine_name",
+            "file_name",
+            "initiated_by",
+        ]));
+        f.push(float("transaction_execution_time"));
+        f.push(float("total_execution_time_in_seconds"));
+        f.extend(texts(&[
+            "queue_item_priority",
+            "queue_item_review_status",
+            "queue_name",
+            "transaction_id",
+            "transaction_state",
+            "transaction_status",
+            "processing_exception_reason",
+            "processing_exception_type",
+            "process_name",
+            "process_version",
+            "job_id",
+            "robot_name",
+        ]));
+        f.extend([int("machine_id"), int("organization_unit_id")]);
+        f.extend(texts(&["activity_info", "custom_fields"]));
+        f
+    }),
+    partition: Some("day"),
+    key: UIPATH_KEY,
+    partition_follows_key: true,
+});
+
+/// UiPath events of types botlake has no table for, kept whole.
+pub static UIPATH_OTHER_EVENTS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "uipath_other_events",
+    description: "UiPath events of any other type, with their raw JSON",
+    schema: uipath_schema(texts(&["raw"])),
+    partition: Some("day"),
+    key: UIPATH_KEY,
+    partition_follows_key: true,
+});
+
 /// Records of any source that did not fit their table's schema.
 pub static REJECTED_RECORDS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     name: "rejected_records",
@@ -201,13 +396,18 @@ pub static REJECTED_RECORDS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
 });
 
 /// Every table of the lake, in the order `botlake tables` lists them.
-pub fn tables() -> [&'static TableDef; 6] {
+pub fn tables() -> [&'static TableDef; 11] {
     [
         &AA_BOT_RUNS,
         &AA_AUDIT_EVENTS,
         &AA_TASK_METADATA,
         &AA_TASK_VARIABLE_PROFILES,
         &AA_TASK_LOGS,
+        &UIPATH_JOB_EVENTS,
+        &UIPATH_QUEUE_ITEM_EVENTS,
+        &UIPATH_MACHINE_EVENTS,
+        &UIPATH_ROBOT_LOGS,
+        &UIPATH_OTHER_EVENTS,
         &REJECTED_RECORDS,
     ]
 }

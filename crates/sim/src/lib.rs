@@ -24,6 +24,7 @@ pub mod data;
 mod endpoints;
 pub mod rng;
 pub mod server;
+pub mod uipath;
 
 pub use data::{AuditTruth, Dataset, LogTruth, SimConfig, Truth};
 pub use server::{Faults, Pagination, Server, ServerConfig};

@@ -1,0 +1,962 @@
+//! UiPath Insights real-time events (one JSON object per event, as the export writes them to
+//! Splunk or an Event Hub): routing by `EventType`, typed decoding into the UiPath tables,
+//! and commits that make re-ingesting the same events add nothing.
+//!
+//! An event is either the whole export envelope (`body` plus the Event Hubs metadata
+//! `x-opt-sequence-number`, `x-opt-offset`, `x-opt-enqueued-time`, `Diagnostic-Id`) or the
+//! body alone. Its identity, the key of every UiPath table, is a hash of its type (in lower
+//! case), entity key, timestamp and sequence number.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+
+use botlake_lake::catalog::{
+    REJECTED_RECORDS, UIPATH_JOB_EVENTS, UIPATH_MACHINE_EVENTS, UIPATH_OTHER_EVENTS,
+    UIPATH_QUEUE_ITEM_EVENTS, UIPATH_ROBOT_LOGS,
+};
+use botlake_lake::{Lake, TableDef, UpsertStats};
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::error::ArrowError;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::decode::{Rejected, parse_timestamp, record_hash, rejected_batch};
+use crate::progress::{Event, Observer};
+use crate::{Error, Result};
+
+/// The `source` of UiPath rows in `rejected_records`.
+pub const SOURCE: &str = "uipath";
+
+/// Which table an event type goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `job.*`.
+    Job,
+    /// `queueItem.*`.
+    QueueItem,
+    /// `machine.*`, `machineSession.*`.
+    Machine,
+    /// `robotlog`.
+    RobotLog,
+    /// Anything else.
+    Other,
+}
+
+impl Route {
+    /// The route of `event_type`, matched without regard to case.
+    pub fn of(event_type: &str) -> Route {
+        let t = event_type.trim().to_ascii_lowercase();
+        if t.starts_with("job.") {
+            Route::Job
+        } else if t.starts_with("queueitem.") {
+            Route::QueueItem
+        } else if t.starts_with("machine.") || t.starts_with("machinesession.") {
+            Route::Machine
+        } else if t == "robotlog" {
+            Route::RobotLog
+        } else {
+            Route::Other
+        }
+    }
+
+    /// Its table.
+    pub fn table(self) -> &'static TableDef {
+        match self {
+            Route::Job => &UIPATH_JOB_EVENTS,
+            Route::QueueItem => &UIPATH_QUEUE_ITEM_EVENTS,
+            Route::Machine => &UIPATH_MACHINE_EVENTS,
+            Route::RobotLog => &UIPATH_ROBOT_LOGS,
+            Route::Other => &UIPATH_OTHER_EVENTS,
+        }
+    }
+
+    /// Every route, in the order commits go.
+    pub const ALL: [Route; 5] = [
+        Route::Job,
+        Route::QueueItem,
+        Route::Machine,
+        Route::RobotLog,
+        Route::Other,
+    ];
+}
+
+/// A string or a number, as metadata fields arrive.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Loose {
+    fn text(self) -> String {
+        match self {
+            Loose::Number(n) => n.to_string(),
+            Loose::Text(s) => s,
+        }
+    }
+
+    /// A time: epoch milliseconds, or an ISO 8601 string.
+    fn micros(self) -> Option<i64> {
+        match self {
+            Loose::Number(n) => n.as_i64().map(|ms| ms * 1000),
+            Loose::Text(s) => parse_timestamp(&s).map(|t| t.timestamp_micros()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(rename = "x-opt-sequence-number", default)]
+    sequence_number: Option<i64>,
+    #[serde(rename = "x-opt-offset", default)]
+    offset: Option<Loose>,
+    #[serde(rename = "x-opt-enqueued-time", default)]
+    enqueued_time: Option<Loose>,
+    #[serde(rename = "Diagnostic-Id", default)]
+    diagnostic_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Common {
+    event_type: String,
+    schema_version: Option<String>,
+    timestamp: String,
+    tenant_key: Option<String>,
+    tenant_name: Option<String>,
+    folder_name: Option<String>,
+    full_folder_path: Option<String>,
+    folder_key: Option<String>,
+}
+
+/// The columns every UiPath table shares, as one row.
+#[derive(Serialize)]
+struct CommonRow {
+    tenant: String,
+    event_id: String,
+    event_type: String,
+    schema_version: Option<String>,
+    timestamp: i64,
+    tenant_key: Option<String>,
+    tenant_name: Option<String>,
+    folder_name: Option<String>,
+    full_folder_path: Option<String>,
+    folder_key: Option<String>,
+    x_opt_sequence_number: Option<i64>,
+    x_opt_offset: Option<String>,
+    x_opt_enqueued_time: Option<i64>,
+    diagnostic_id: Option<String>,
+    #[serde(rename = "_ingested_at")]
+    ingested_at: i64,
+    day: i32,
+}
+
+/// A time field: `null`, empty or an ISO 8601 string; anything else does not fit.
+fn time(name: &str, v: Option<String>) -> Result<Option<i64>, String> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => parse_timestamp(s)
+            .map(|t| Some(t.timestamp_micros()))
+            .ok_or_else(|| format!("{name} {s:?} is not an ISO 8601 date-time")),
+    }
+}
+
+/// A JSON value kept whole, as text.
+fn whole(v: Option<Box<RawValue>>) -> Option<String> {
+    v.map(|r| r.get().to_string()).filter(|s| s != "null")
+}
+
+#[derive(Deserialize)]
+struct JobBody {
+    #[serde(rename = "Job")]
+    job: Option<Job>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Job {
+    key: Option<String>,
+    creation_time: Option<String>,
+    state: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    process_name: Option<String>,
+    display_name: Option<String>,
+    robot_name: Option<String>,
+    host_machine_name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JobRow {
+    #[serde(flatten)]
+    common: CommonRow,
+    job_key: Option<String>,
+    creation_time: Option<i64>,
+    state: Option<String>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    process_name: Option<String>,
+    display_name: Option<String>,
+    robot_name: Option<String>,
+    host_machine_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct QueueBody {
+    #[serde(rename = "QueueItem")]
+    item: Option<QueueItem>,
+    #[serde(rename = "Queue")]
+    queue: Option<Queue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct QueueItem {
+    key: Option<String>,
+    queue_definition_id: Option<i64>,
+    status: Option<String>,
+    review_status: Option<String>,
+    due_date: Option<String>,
+    priority: Option<String>,
+    creation_time: Option<String>,
+    start_processing: Option<String>,
+    end_processing: Option<String>,
+    deffer_date: Option<String>,
+    seconds_in_previous_attempt: Option<f64>,
+    retry_number: Option<i64>,
+    progress: Option<String>,
+    analytics_data: Option<Box<RawValue>>,
+    output: Option<Box<RawValue>>,
+    specific_data: Option<Box<RawValue>>,
+    creator_job_id: Option<i64>,
+    executor_job_id: Option<i64>,
+    process_exception_reason: Option<String>,
+    process_exception_details: Option<String>,
+    process_exception_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Queue {
+    key: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    max_number_of_retries: Option<i64>,
+    enforce_unique_reference: Option<bool>,
+    sla_in_minutes: Option<i64>,
+    risk_sla_in_minutes: Option<i64>,
+}
+
+#[derive(Serialize, Default)]
+struct QueueItemRow {
+    queue_item_key: Option<String>,
+    queue_definition_id: Option<i64>,
+    status: Option<String>,
+    review_status: Option<String>,
+    due_date: Option<i64>,
+    priority: Option<String>,
+    creation_time: Option<i64>,
+    start_processing: Option<i64>,
+    end_processing: Option<i64>,
+    deffer_date: Option<i64>,
+    seconds_in_previous_attempt: Option<f64>,
+    retry_number: Option<i64>,
+    progress: Option<String>,
+    analytics_data: Option<String>,
+    output: Option<String>,
+    specific_data: Option<String>,
+    creator_job_id: Option<i64>,
+    executor_job_id: Option<i64>,
+    process_exception_reason: Option<String>,
+    process_exception_details: Option<String>,
+    process_exception_type: Option<String>,
+    queue_key: Option<String>,
+    queue_name: Option<String>,
+    queue_description: Option<String>,
+    max_number_of_retries: Option<i64>,
+    enforce_unique_reference: Option<bool>,
+    sla_in_minutes: Option<i64>,
+    risk_sla_in_minutes: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct QueueRow {
+    #[serde(flatten)]
+    common: CommonRow,
+    #[serde(flatten)]
+    item: QueueItemRow,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MachineBody {
+    machine_session: Option<Machine>,
+    machine: Option<Machine>,
+    machine_assign: Option<Machine>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Machine {
+    machine_key: Option<String>,
+    machine_name: Option<String>,
+    machine_id: Option<i64>,
+    host_machine_name: Option<String>,
+    service_username: Option<String>,
+    machine_status: Option<String>,
+    reporting_time: Option<String>,
+    is_unresponsive: Option<bool>,
+    automation_cloud_slots: Option<i64>,
+    headless_slots: Option<i64>,
+    non_production_slots: Option<i64>,
+    unattended_slots: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct MachineRow {
+    #[serde(flatten)]
+    common: CommonRow,
+    machine_key: Option<String>,
+    machine_name: Option<String>,
+    machine_id: Option<i64>,
+    host_machine_name: Option<String>,
+    service_username: Option<String>,
+    machine_status: Option<String>,
+    reporting_time: Option<i64>,
+    is_unresponsive: Option<bool>,
+    automation_cloud_slots: Option<i64>,
+    headless_slots: Option<i64>,
+    non_production_slots: Option<i64>,
+    unattended_slots: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RobotBody {
+    level: Option<String>,
+    machine_key: Option<String>,
+    robot_log: Option<RobotLog>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RobotLog {
+    message: Option<String>,
+    level: Option<String>,
+    log_type: Option<String>,
+    #[serde(rename = "CustomFields", alias = "customFields")]
+    custom_fields: Option<Box<RawValue>>,
+    #[serde(alias = "timestamp")]
+    time_stamp: Option<String>,
+    fingerprint: Option<String>,
+    windows_identity: Option<String>,
+    machine_name: Option<String>,
+    file_name: Option<String>,
+    initiated_by: Option<String>,
+    transaction_execution_time: Option<f64>,
+    total_execution_time_in_seconds: Option<f64>,
+    queue_item_priority: Option<String>,
+    queue_item_review_status: Option<String>,
+    queue_name: Option<String>,
+    transaction_id: Option<String>,
+    transaction_state: Option<String>,
+    transaction_status: Option<String>,
+    processing_exception_reason: Option<String>,
+    processing_exception_type: Option<String>,
+    process_name: Option<String>,
+    process_version: Option<String>,
+    #[serde(alias = "JobId")]
+    job_id: Option<String>,
+    robot_name: Option<String>,
+    machine_id: Option<i64>,
+    organization_unit_id: Option<i64>,
+    activity_info: Option<Box<RawValue>>,
+    #[serde(rename = "MachineKey")]
+    machine_key: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RobotLogRow {
+    #[serde(flatten)]
+    common: CommonRow,
+    event_level: Option<String>,
+    machine_key: Option<String>,
+    message: Option<String>,
+    level: Option<String>,
+    log_type: Option<String>,
+    time_stamp: Option<i64>,
+    fingerprint: Option<String>,
+    windows_identity: Option<String>,
+    machine_name: Option<String>,
+    file_name: Option<String>,
+    initiated_by: Option<String>,
+    transaction_execution_time: Option<f64>,
+    total_execution_time_in_seconds: Option<f64>,
+    queue_item_priority: Option<String>,
+    queue_item_review_status: Option<String>,
+    queue_name: Option<String>,
+    transaction_id: Option<String>,
+    transaction_state: Option<String>,
+    transaction_status: Option<String>,
+    processing_exception_reason: Option<String>,
+    processing_exception_type: Option<String>,
+    process_name: Option<String>,
+    process_version: Option<String>,
+    job_id: Option<String>,
+    robot_name: Option<String>,
+    machine_id: Option<i64>,
+    organization_unit_id: Option<i64>,
+    activity_info: Option<String>,
+    custom_fields: Option<String>,
+}
+
+#[derive(Serialize)]
+struct OtherRow {
+    #[serde(flatten)]
+    common: CommonRow,
+    raw: String,
+}
+
+/// Decoded events, by table, waiting for a commit.
+pub struct Batcher {
+    tenant: Option<String>,
+    ingested_at: i64,
+    jobs: Vec<JobRow>,
+    queue_items: Vec<QueueRow>,
+    machines: Vec<MachineRow>,
+    robot_logs: Vec<RobotLogRow>,
+    others: Vec<OtherRow>,
+    rejected: Vec<Rejected>,
+    rejected_hashes: std::collections::HashSet<String>,
+    /// Events decoded per table since the last [`Batcher::take`].
+    pub counts: HashMap<Route, u64>,
+}
+
+/// What one event decoded to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded {
+    /// It lands in this route's table.
+    Event(Route),
+    /// It went to `rejected_records`.
+    Rejected,
+}
+
+impl Batcher {
+    /// An empty batcher; rows carry `tenant` if given, else the event's `TenantName`.
+    pub fn new(tenant: Option<String>) -> Batcher {
+        Batcher {
+            tenant,
+            ingested_at: Utc::now().timestamp_micros(),
+            jobs: Vec::new(),
+            queue_items: Vec::new(),
+            machines: Vec::new(),
+            robot_logs: Vec::new(),
+            others: Vec::new(),
+            rejected: Vec::new(),
+            rejected_hashes: Default::default(),
+            counts: HashMap::new(),
+        }
+    }
+
+    /// Events waiting, rejects included.
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+            + self.queue_items.len()
+            + self.machines.len()
+            + self.robot_logs.len()
+            + self.others.len()
+            + self.rejected.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decodes one event; one that does not fit goes to the rejects with `location`.
+    pub fn push(&mut self, text: &str, location: impl FnOnce() -> String) -> Decoded {
+        match self.decode(text) {
+            Ok(route) => {
+                *self.counts.entry(route).or_default() += 1;
+                Decoded::Event(route)
+            }
+            Err(reason) => {
+                if self.rejected_hashes.insert(record_hash(text)) {
+                    self.rejected.push(Rejected {
+                        location: location(),
+                        reason,
+                        raw: text.to_string(),
+                    });
+                }
+                Decoded::Rejected
+            }
+        }
+    }
+
+    fn decode(&mut self, text: &str) -> Result<Route, String> {
+        let envelope: Envelope<'_> =
+            serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+        let body = envelope.body.map_or(text, RawValue::get);
+        let c: Common = serde_json::from_str(body)
+            .map_err(|e| format!("missing or invalid common fields: {e}"))?;
+        let ts = parse_timestamp(&c.timestamp)
+            .ok_or_else(|| format!("Timestamp {:?} is not an ISO 8601 date-time", c.timestamp))?;
+        let route = Route::of(&c.event_type);
+        let parse = |what: &str, e: serde_json::Error| format!("not a {what} event: {e}");
+        let (entity, row): (String, Row) = match route {
+            Route::Job => {
+                let b: JobBody = serde_json::from_str(body).map_err(|e| parse("job", e))?;
+                let j = b.job.ok_or("a job event without Job")?;
+                (j.key.clone().unwrap_or_default(), Row::Job(j))
+            }
+            Route::QueueItem => {
+                let b: QueueBody =
+                    serde_json::from_str(body).map_err(|e| parse("queue item", e))?;
+                let item = b.item.ok_or("a queue item event without QueueItem")?;
+                (
+                    item.key.clone().unwrap_or_default(),
+                    Row::Queue(item, b.queue),
+                )
+            }
+            Route::Machine => {
+                let b: MachineBody = serde_json::from_str(body).map_err(|e| parse("machine", e))?;
+                let m =
+                    b.machine_session.or(b.machine).or(b.machine_assign).ok_or(
+                        "a machine event without MachineSession, Machine or MachineAssign",
+                    )?;
+                (m.machine_key.clone().unwrap_or_default(), Row::Machine(m))
+            }
+            Route::RobotLog => {
+                let b: RobotBody = serde_json::from_str(body).map_err(|e| parse("robot log", e))?;
+                let log = b.robot_log.ok_or("a robotlog event without RobotLog")?;
+                // Logs of one job share timestamps; the fingerprint, else the message,
+                // tells them apart.
+                let entity = format!(
+                    "{}|{}|{}",
+                    log.job_id.as_deref().unwrap_or_default(),
+                    log.fingerprint.as_deref().unwrap_or_default(),
+                    log.message.as_deref().unwrap_or_default()
+                );
+                (entity, Row::Robot(b.level, b.machine_key, log))
+            }
+            Route::Other => (record_hash(body), Row::Other(body.to_string())),
+        };
+        let sequence = envelope.sequence_number;
+        let identity = format!(
+            "{}|{entity}|{}|{}",
+            c.event_type.trim().to_ascii_lowercase(),
+            ts.timestamp_micros(),
+            sequence.map(|s| s.to_string()).unwrap_or_default()
+        );
+        let tenant = self
+            .tenant
+            .clone()
+            .or_else(|| c.tenant_name.clone())
+            .or_else(|| c.tenant_key.clone())
+            .unwrap_or_else(|| "default".into());
+        let common = CommonRow {
+            tenant,
+            event_id: record_hash(&identity),
+            event_type: c.event_type,
+            schema_version: c.schema_version,
+            timestamp: ts.timestamp_micros(),
+            tenant_key: c.tenant_key,
+            tenant_name: c.tenant_name,
+            folder_name: c.folder_name,
+            full_folder_path: c.full_folder_path,
+            folder_key: c.folder_key,
+            x_opt_sequence_number: sequence,
+            x_opt_offset: envelope.offset.map(Loose::text),
+            x_opt_enqueued_time: envelope.enqueued_time.and_then(Loose::micros),
+            diagnostic_id: envelope.diagnostic_id,
+            ingested_at: self.ingested_at,
+            day: crate::decode::epoch_days(ts.date_naive()),
+        };
+        match row {
+            Row::Job(j) => self.jobs.push(JobRow {
+                common,
+                job_key: j.key,
+                creation_time: time("CreationTime", j.creation_time)?,
+                state: j.state,
+                start_time: time("StartTime", j.start_time)?,
+                end_time: time("EndTime", j.end_time)?,
+                process_name: j.process_name,
+                display_name: j.display_name,
+                robot_name: j.robot_name,
+                host_machine_name: j.host_machine_name,
+            }),
+            Row::Queue(i, q) => {
+                let q = q.unwrap_or(Queue {
+                    key: None,
+                    name: None,
+                    description: None,
+                    max_number_of_retries: None,
+                    enforce_unique_reference: None,
+                    sla_in_minutes: None,
+                    risk_sla_in_minutes: None,
+                });
+                let item = QueueItemRow {
+                    queue_item_key: i.key,
+                    queue_definition_id: i.queue_definition_id,
+                    status: i.status,
+                    review_status: i.review_status,
+                    due_date: time("DueDate", i.due_date)?,
+                    priority: i.priority,
+                    creation_time: time("CreationTime", i.creation_time)?,
+                    start_processing: time("StartProcessing", i.start_processing)?,
+                    end_processing: time("EndProcessing", i.end_processing)?,
+                    deffer_date: time("DefferDate", i.deffer_date)?,
+                    seconds_in_previous_attempt: i.seconds_in_previous_attempt,
+                    retry_number: i.retry_number,
+                    progress: i.progress,
+                    analytics_data: whole(i.analytics_data),
+                    output: whole(i.output),
+                    specific_data: whole(i.specific_data),
+                    creator_job_id: i.creator_job_id,
+                    executor_job_id: i.executor_job_id,
+                    process_exception_reason: i.process_exception_reason,
+                    process_exception_details: i.process_exception_details,
+                    process_exception_type: i.process_exception_type,
+                    queue_key: q.key,
+                    queue_name: q.name,
+                    queue_description: q.description,
+                    max_number_of_retries: q.max_number_of_retries,
+                    enforce_unique_reference: q.enforce_unique_reference,
+                    sla_in_minutes: q.sla_in_minutes,
+                    risk_sla_in_minutes: q.risk_sla_in_minutes,
+                };
+                self.queue_items.push(QueueRow { common, item });
+            }
+            Row::Machine(m) => self.machines.push(MachineRow {
+                common,
+                machine_key: m.machine_key,
+                machine_name: m.machine_name,
+                machine_id: m.machine_id,
+                host_machine_name: m.host_machine_name,
+                service_username: m.service_username,
+                machine_status: m.machine_status,
+                reporting_time: time("ReportingTime", m.reporting_time)?,
+                is_unresponsive: m.is_unresponsive,
+                automation_cloud_slots: m.automation_cloud_slots,
+                headless_slots: m.headless_slots,
+                non_production_slots: m.non_production_slots,
+                unattended_slots: m.unattended_slots,
+            }),
+            Row::Robot(event_level, machine_key, l) => self.robot_logs.push(RobotLogRow {
+                common,
+                event_level,
+                machine_key: machine_key.or(l.machine_key),
+                message: l.message,
+                level: l.level,
+                log_type: l.log_type,
+                time_stamp: time("timeStamp", l.time_stamp)?,
+                fingerprint: l.fingerprint,
+                windows_identity: l.windows_identity,
+                machine_name: l.machine_name,
+                file_name: l.file_name,
+                initiated_by: l.initiated_by,
+                transaction_execution_time: l.transaction_execution_time,
+                total_execution_time_in_seconds: l.total_execution_time_in_seconds,
+                queue_item_priority: l.queue_item_priority,
+                queue_item_review_status: l.queue_item_review_status,
+                queue_name: l.queue_name,
+                transaction_id: l.transaction_id,
+                transaction_state: l.transaction_state,
+                transaction_status: l.transaction_status,
+                processing_exception_reason: l.processing_exception_reason,
+                processing_exception_type: l.processing_exception_type,
+                process_name: l.process_name,
+                process_version: l.process_version,
+                job_id: l.job_id,
+                robot_name: l.robot_name,
+                machine_id: l.machine_id,
+                organization_unit_id: l.organization_unit_id,
+                activity_info: whole(l.activity_info),
+                custom_fields: whole(l.custom_fields),
+            }),
+            Row::Other(raw) => self.others.push(OtherRow { common, raw }),
+        }
+        Ok(route)
+    }
+
+    /// The waiting events as one batch per table, and the rejects; the batcher starts
+    /// empty again.
+    pub fn take(&mut self) -> Result<Taken, ArrowError> {
+        let mut out = Vec::new();
+        let jobs = std::mem::take(&mut self.jobs);
+        let queue_items = std::mem::take(&mut self.queue_items);
+        let machines = std::mem::take(&mut self.machines);
+        let robot_logs = std::mem::take(&mut self.robot_logs);
+        let others = std::mem::take(&mut self.others);
+        push_batch(&mut out, Route::Job, &jobs)?;
+        push_batch(&mut out, Route::QueueItem, &queue_items)?;
+        push_batch(&mut out, Route::Machine, &machines)?;
+        push_batch(&mut out, Route::RobotLog, &robot_logs)?;
+        push_batch(&mut out, Route::Other, &others)?;
+        self.rejected_hashes.clear();
+        self.counts.clear();
+        Ok((out, std::mem::take(&mut self.rejected)))
+    }
+}
+
+/// Batches by route, and the rejects.
+pub type Taken = (Vec<(Route, RecordBatch)>, Vec<Rejected>);
+
+enum Row {
+    Job(Job),
+    Queue(QueueItem, Option<Queue>),
+    Machine(Machine),
+    Robot(Option<String>, Option<String>, RobotLog),
+    Other(String),
+}
+
+fn push_batch<S: Serialize>(
+    out: &mut Vec<(Route, RecordBatch)>,
+    route: Route,
+    rows: &[S],
+) -> Result<(), ArrowError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let schema = route.table().schema.clone();
+    let mut decoder = datafusion::arrow::json::ReaderBuilder::new(schema)
+        .with_batch_size(rows.len())
+        .build_decoder()?;
+    decoder.serialize(rows)?;
+    if let Some(batch) = decoder.flush()? {
+        out.push((route, batch));
+    }
+    Ok(())
+}
+
+/// What a commit of UiPath events did.
+#[derive(Debug, Clone, Default)]
+pub struct Committed {
+    /// Per table: rows new to it, and rows it already had.
+    pub tables: Vec<(&'static str, UpsertStats)>,
+    /// Events rejected.
+    pub rejected: u64,
+}
+
+/// Commits what `batcher` holds: rejects first, then one upsert per table.
+pub async fn commit(
+    lake: &Lake,
+    batcher: &mut Batcher,
+    observer: &dyn Observer,
+) -> Result<Committed> {
+    let (batches, rejected) = batcher.take().map_err(|source| Error::Arrow { source })?;
+    let mut committed = Committed {
+        rejected: rejected.len() as u64,
+        ..Committed::default()
+    };
+    if !rejected.is_empty() {
+        let tenant = batcher.tenant.clone().unwrap_or_default();
+        let batch = rejected_batch(SOURCE, &tenant, "uipath", Utc::now(), &rejected)
+            .map_err(|source| Error::Arrow { source })?;
+        let stats = lake.upsert(&REJECTED_RECORDS, vec![batch], None).await?;
+        observer.on(Event::Committed {
+            table: REJECTED_RECORDS.name,
+            stats,
+        });
+    }
+    for (route, batch) in batches {
+        let table = route.table();
+        let stats = lake.upsert(table, vec![batch], None).await?;
+        observer.on(Event::Committed {
+            table: table.name,
+            stats,
+        });
+        committed.tables.push((table.name, stats));
+    }
+    Ok(committed)
+}
+
+/// What a file ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct FileSummary {
+    /// Lines read (blank ones not counted).
+    pub lines: u64,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Events decoded, per table.
+    pub events: HashMap<&'static str, u64>,
+    /// Rows new to their table, per table.
+    pub inserted: HashMap<&'static str, u64>,
+    /// Lines rejected.
+    pub rejected: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Reads NDJSON events from `reader` (named `name` in rejects) into `lake`, committing
+/// every `commit_rows` events.
+pub async fn ingest_reader(
+    lake: &Lake,
+    reader: &mut dyn BufRead,
+    name: &str,
+    tenant: Option<String>,
+    commit_rows: usize,
+    observer: &dyn Observer,
+    summary: &mut FileSummary,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut batcher = Batcher::new(tenant);
+    let mut line = String::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = match reader.read_line(&mut line) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                // Not UTF-8: reject the line, keep going. `read_line` consumed it.
+                number += 1;
+                batcher.push("", || format!("{name}:{number}"));
+                continue;
+            }
+            Err(e) => return Err(Error::Config(format!("cannot read {name}: {e}"))),
+        };
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        summary.bytes += n as u64;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        summary.lines += 1;
+        let decoded = batcher.push(text, || format!("{name}:{number}"));
+        match decoded {
+            Decoded::Event(route) => *summary.events.entry(route.table().name).or_default() += 1,
+            Decoded::Rejected => summary.rejected += 1,
+        }
+        if batcher.len() >= commit_rows {
+            flush(lake, &mut batcher, observer, summary).await?;
+        }
+    }
+    flush(lake, &mut batcher, observer, summary).await?;
+    summary.elapsed += started.elapsed();
+    Ok(())
+}
+
+async fn flush(
+    lake: &Lake,
+    batcher: &mut Batcher,
+    observer: &dyn Observer,
+    summary: &mut FileSummary,
+) -> Result<()> {
+    if batcher.is_empty() {
+        return Ok(());
+    }
+    let committed = commit(lake, batcher, observer).await?;
+    for (table, stats) in committed.tables {
+        *summary.inserted.entry(table).or_default() += stats.inserted;
+    }
+    Ok(())
+}
+
+/// Opens an NDJSON file, plain or gzip (told by its first bytes), or standard input for `-`.
+pub fn open_ndjson(path: &str) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn std::io::Read + Send> = if path == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path)?)
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, raw);
+    let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    })
+}
+
+/// The time of an event's envelope, for callers that only need to peek.
+pub fn event_time(text: &str) -> Option<DateTime<Utc>> {
+    let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
+    let body = envelope.body.map_or(text, RawValue::get);
+    let c: Common = serde_json::from_str(body).ok()?;
+    parse_timestamp(&c.timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::AsArray;
+
+    use super::*;
+
+    const JOB: &str = r#"{"body":{"Job":{"Key":"j-1","CreationTime":null,"State":"Running","StartTime":"2026-11-01T08:00:00Z","EndTime":null,"ProcessName":"Invoices","DisplayName":"Invoices","RobotName":"r1","HostMachineName":"M1"},"EventType":"job.started","SchemaVersion":"0.0.1","Timestamp":"2026-11-01T08:00:01Z","TenantKey":"t-key","TenantName":"Acme","FolderName":"Shared","FullFolderPath":"Shared","FolderKey":"f-1"},"x-opt-sequence-number":17,"x-opt-offset":"4096","x-opt-enqueued-time":1793520001000,"Diagnostic-Id":"d-1"}"#;
+
+    #[test]
+    fn routes_ignore_case() {
+        assert_eq!(Route::of("queueitem.added"), Route::QueueItem);
+        assert_eq!(Route::of("queueItem.retried"), Route::QueueItem);
+        assert_eq!(Route::of("machineSession.status"), Route::Machine);
+        assert_eq!(Route::of("machine.unassign"), Route::Machine);
+        assert_eq!(Route::of("RobotLog"), Route::RobotLog);
+        assert_eq!(Route::of("process.created"), Route::Other);
+    }
+
+    #[test]
+    fn an_enveloped_job_event_fills_every_column() {
+        let mut b = Batcher::new(None);
+        assert_eq!(b.push(JOB, || "f:1".into()), Decoded::Event(Route::Job));
+        // The body alone (as some exports send it) is the same event.
+        let body = JOB
+            .split_once(r#"{"body":"#)
+            .unwrap()
+            .1
+            .split_once(r#","x-opt-sequence-number""#)
+            .unwrap()
+            .0;
+        assert_eq!(b.push(body, || "f:2".into()), Decoded::Event(Route::Job));
+        assert_eq!(b.push("{not json", || "f:3".into()), Decoded::Rejected);
+        let (batches, rejected) = b.take().unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].location, "f:3");
+        let batch = &batches[0].1;
+        assert_eq!(batch.num_rows(), 2);
+        let col = |n: &str| batch.column_by_name(n).unwrap().clone();
+        assert_eq!(col("tenant").as_string::<i32>().value(0), "Acme");
+        assert_eq!(col("job_key").as_string::<i32>().value(1), "j-1");
+        assert_eq!(col("diagnostic_id").as_string::<i32>().value(0), "d-1");
+        let seq = col("x_opt_sequence_number");
+        let seq = seq.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        assert_eq!(seq.value(0), 17);
+        assert!(datafusion::arrow::array::Array::is_null(seq, 1));
+        // Without the sequence number it is another identity.
+        let ids = col("event_id");
+        assert_ne!(
+            ids.as_string::<i32>().value(0),
+            ids.as_string::<i32>().value(1)
+        );
+    }
+
+    #[test]
+    fn bad_times_and_types_are_rejected_with_the_reason() {
+        let mut b = Batcher::new(Some("t".into()));
+        let bad_time = JOB.replace("2026-11-01T08:00:00Z", "yesterday");
+        let bad_type = JOB.replace(r#""Key":"j-1""#, r#""Key":42"#);
+        assert_eq!(b.push(&bad_time, || "a".into()), Decoded::Rejected);
+        assert_eq!(b.push(&bad_type, || "b".into()), Decoded::Rejected);
+        let (_, rejected) = b.take().unwrap();
+        assert!(
+            rejected[0].reason.contains("StartTime"),
+            "{}",
+            rejected[0].reason
+        );
+        assert!(
+            rejected[1].reason.contains("job event"),
+            "{}",
+            rejected[1].reason
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! A simulated UiPath Orchestrator tenant's real-time event stream, as Insights exports it:
+//! jobs (Pending → Running → Successful, Faulted or Stopped), queue items with retries and
+//! both exception types, machine sessions, robot logs with custom fields, and a few event
+//! types botlake has no table for. Every event is one JSON line in the export's envelope
+//! (`body` plus Event Hubs metadata), sorted by time.
+
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::rng::Rng;
+
+/// How to generate a tenant's events.
+#[derive(Debug, Clone)]
+pub struct UipathConfig {
+    /// Everything random derives from this.
+    pub seed: u64,
+    /// Jobs over the whole date range.
+    pub jobs: usize,
+    /// Days the jobs span.
+    pub days: u32,
+    /// The day after the last day of jobs.
+    pub end: NaiveDate,
+    /// The tenant's name.
+    pub tenant: String,
+}
+
+impl UipathConfig {
+    /// `jobs` jobs over the 30 days before `end`, for tenant `AcmeCorp`.
+    pub fn new(seed: u64, jobs: usize, end: NaiveDate) -> UipathConfig {
+        UipathConfig {
+            seed,
+            jobs,
+            days: 30,
+            end,
+            tenant: "AcmeCorp".into(),
+        }
+    }
+}
+
+/// The events, and how many there are of each kind.
+#[derive(Debug, Clone, Default)]
+pub struct UipathEvents {
+    /// One JSON object per event, sorted by `Timestamp`.
+    pub lines: Vec<String>,
+    /// Events per table: job, queue item, machine, robot log, other.
+    pub counts: [u64; 5],
+    /// Jobs in a final state (Successful, Faulted, Stopped).
+    pub finished_jobs: u64,
+    /// Of them, faulted.
+    pub faulted_jobs: u64,
+}
+
+const PROCESSES: [(&str, &str); 6] = [
+    ("InvoiceProcessing", "Finance"),
+    ("VendorMasterUpdate", "Finance"),
+    ("EmployeeOnboarding", "HR/Onboarding"),
+    ("ClaimsTriage", "Claims"),
+    ("OrderToCash", "Finance"),
+    ("PasswordReset", "IT"),
+];
+const REASONS_APP: [&str; 3] = [
+    "Selector not found: Save button",
+    "Timeout waiting for SAP login",
+    "Null reference in ReadInvoice",
+];
+const REASONS_BIZ: [&str; 3] = [
+    "Invoice amount exceeds approval limit",
+    "Vendor not found in master data",
+    "Duplicate claim",
+];
+
+struct Emitter {
+    events: Vec<(i64, u8, Value)>,
+    counts: [u64; 5],
+}
+
+impl Emitter {
+    fn push(&mut self, at_ms: i64, table: u8, body: Value) {
+        self.counts[usize::from(table)] += 1;
+        self.events.push((at_ms, table, body));
+    }
+}
+
+fn iso(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .expect("times of the simulation are in range")
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn guid(rng: &mut Rng) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        rng.next_u64() as u32,
+        rng.below(0x10000),
+        rng.below(0x1000),
+        rng.below(0x1000),
+        rng.next_u64() & 0xffff_ffff_ffff
+    )
+}
+
+/// Generates the event stream `config` describes.
+pub fn generate(config: &UipathConfig) -> UipathEvents {
+    let mut rng = Rng::stream(config.seed, 0x0051_9a7f);
+    let tenant_key = guid(&mut rng);
+    let folders: Vec<(String, String)> = ["Finance", "HR/Onboarding", "Claims", "IT"]
+        .iter()
+        .map(|f| (f.to_string(), guid(&mut rng)))
+        .collect();
+    let machines: Vec<(String, String, i64)> = (0..4)
+        .map(|i| (format!("UIP-VM-{:02}", i + 1), guid(&mut rng), 100 + i))
+        .collect();
+    let robots: Vec<(String, usize)> = (0..6)
+        .map(|i| (format!("robot-{:02}", i + 1), i % machines.len()))
+        .collect();
+    let queues: Vec<(String, String, i64, i64)> = PROCESSES
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _))| {
+            let sla = [0, 60, 240, 30, 0, 15][i];
+            (format!("{p}Queue"), guid(&mut rng), 10 + i as i64, sla)
+        })
+        .collect();
+    let common = |event_type: &str, at: i64, folder: &(String, String)| {
+        json!({
+            "EventType": event_type,
+            "SchemaVersion": "0.0.1",
+            "Timestamp": iso(at),
+            "TenantKey": tenant_key,
+            "TenantName": config.tenant,
+            "FolderName": folder.0.rsplit('/').next().unwrap_or(&folder.0),
+            "FullFolderPath": folder.0,
+            "FolderKey": folder.1,
+        })
+    };
+    let with = |mut base: Value, extra: Value| {
+        if let (Some(b), Value::Object(e)) = (base.as_object_mut(), extra) {
+            b.extend(e);
+        }
+        base
+    };
+
+    let mut out = Emitter {
+        events: Vec::new(),
+        counts: [0; 5],
+    };
+    let start = config.end - Duration::days(i64::from(config.days));
+    let start_ms = start
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp_millis();
+    let span_ms = i64::from(config.days) * 86_400_000;
+    let (mut finished, mut faulted) = (0, 0);
+    let mut item_seq = 0i64;
+    for j in 0..config.jobs {
+        let mut rng = Rng::stream(config.seed ^ 0x0051_9a7f, j as u64 + 1);
+        let p = rng.below(PROCESSES.len() as u64) as usize;
+        let (process, folder_name) = PROCESSES[p];
+        let folder = folders
+            .iter()
+            .find(|f| f.0 == folder_name)
+            .unwrap_or(&folders[0]);
+        let (robot, m) = &robots[rng.below(robots.len() as u64) as usize];
+        let machine = &machines[*m];
+        let created = start_ms + rng.below(span_ms as u64) as i64;
+        let started = created + 2_000 + rng.below(180_000) as i64;
+        let items = 1 + rng.below(4) as usize;
+        let roll = rng.f64();
+        let (state, final_type) = if roll < 0.08 {
+            ("Faulted", "job.faulted")
+        } else if roll < 0.11 {
+            ("Stopped", "job.stopped")
+        } else {
+            ("Successful", "job.completed")
+        };
+        let job_key = guid(&mut rng);
+        let job = |state: &str, start: Option<i64>, end: Option<i64>, creation: Option<i64>| {
+            json!({ "Job": {
+                "Key": job_key, "CreationTime": creation.map(iso), "State": state,
+                "StartTime": start.map(iso), "EndTime": end.map(iso), "ProcessName": process,
+                "DisplayName": process.to_string() + "_" + &folder.0.replace('/', "_"),
+                "RobotName": robot, "HostMachineName": machine.0,
+            }})
+        };
+        out.push(
+            created,
+            0,
+            with(
+                job("Pending", None, None, Some(created)),
+                common("job.created", created, folder),
+            ),
+        );
+        out.push(
+            started,
+            0,
+            with(
+                job("Running", Some(started), None, None),
+                common("job.started", started, folder),
+            ),
+        );
+        let log = |at: i64, message: &str, extra: Value| {
+            let mut robot_log = json!({
+                "message": message, "level": "Information", "logType": "Default",
+                "timeStamp": iso(at), "fingerprint": format!("{job_key}-{at}-{message}"),
+                "windowsIdentity": format!("ACME\\{robot}"), "machineName": machine.0,
+                "fileName": "Main", "initiatedBy": "Orchestrator", "processName": process,
+                "processVersion": "1.0.6", "jobId": job_key, "robotName": robot,
+                "machineId": machine.2, "organizationUnitId": 7,
+            });
+            if let (Some(r), Value::Object(e)) = (robot_log.as_object_mut(), extra) {
+                r.extend(e);
+            }
+            json!({ "Level": "Info", "MachineKey": machine.1, "RobotLog": robot_log })
+        };
+        out.push(
+            started + 500,
+            3,
+            with(
+                log(started + 500, "execution started", json!({})),
+                common("robotlog", started + 500, folder),
+            ),
+        );
+        let mut t = started + 1_000;
+        let (queue, queue_key, queue_id, sla) = &queues[p];
+        let queue_json = json!({
+            "Key": queue_key, "Name": queue, "Description": format!("Work items of {process}"),
+            "MaxNumberOfRetries": 2, "EnforceUniqueReference": false,
+            "SlaInMinutes": sla, "RiskSlaInMinutes": sla / 2,
+        });
+        for _ in 0..items {
+            item_seq += 1;
+            let item_key = guid(&mut rng);
+            let added = created - rng.below(7_200_000) as i64;
+            let due = rng
+                .chance(0.4)
+                .then(|| added + 3_600_000 + rng.below(14_400_000) as i64);
+            let priority = ["High", "Normal", "Normal", "Low"][rng.below(4) as usize];
+            let item = |status: &str,
+                        retry: i64,
+                        start: Option<i64>,
+                        end: Option<i64>,
+                        exc: Option<(&str, &str)>| {
+                json!({
+                    "QueueItem": {
+                        "Key": item_key, "QueueDefinitionId": queue_id, "Status": status,
+                        "ReviewStatus": "None", "DueDate": due.map(iso), "Priority": priority,
+                        "CreationTime": iso(added), "StartProcessing": start.map(iso),
+                        "EndProcessing": end.map(iso), "DefferDate": null,
+                        "SecondsInPreviousAttempt": 0, "RetryNumber": retry,
+                        "Progress": if end.is_some() { "Done" } else { "Reading input" },
+                        "AnalyticsData": { "Amount": 100 + (item_seq % 900), "Region": "EMEA" },
+                        "Output": if status == "Successful" { json!({ "Reference": format!("DOC-{item_seq}") }) } else { Value::Null },
+                        "SpecificData": { "InvoiceNo": format!("INV-{item_seq:06}") },
+                        "CreatorJobId": null, "ExecutorJobId": 1000 + j as i64,
+                        "ProcessExceptionReason": exc.map(|e| e.1),
+                        "ProcessExceptionDetails": exc.map(|e| format!("at Main.xaml: {}", e.1)),
+                        "ProcessExceptionType": exc.map_or("None", |e| e.0),
+                    },
+                    "Queue": queue_json,
+                })
+            };
+            out.push(
+                added,
+                1,
+                with(
+                    item("New", 0, None, None, None),
+                    common("queueitem.added", added, folder),
+                ),
+            );
+            let mut retry = 0;
+            loop {
+                let begin = t;
+                let end = begin + 5_000 + rng.below(240_000) as i64;
+                out.push(
+                    begin,
+                    1,
+                    with(
+                        item("InProgress", retry, Some(begin), None, None),
+                        common("queueItem.transactionStarted", begin, folder),
+                    ),
+                );
+                let r = rng.f64();
+                let outcome = if r < 0.07 {
+                    Some(("ApplicationException", REASONS_APP[rng.below(3) as usize]))
+                } else if r < 0.13 {
+                    Some(("BusinessException", REASONS_BIZ[rng.below(3) as usize]))
+                } else {
+                    None
+                };
+                let (status, event) = match outcome {
+                    None => ("Successful", "queueItem.transactionCompleted"),
+                    Some(_) => ("Failed", "queueItem.transactionFailed"),
+                };
+                out.push(
+                    end,
+                    1,
+                    with(
+                        item(status, retry, Some(begin), Some(end), outcome),
+                        common(event, end, folder),
+                    ),
+                );
+                let (tx_status, exc_type, reason) = match outcome {
+                    None => ("Successful", "", ""),
+                    Some((kind, reason)) => (kind, kind, reason),
+                };
+                out.push(
+                    end + 10,
+                    3,
+                    with(
+                        log(end + 10, "Transaction Ended", json!({
+                            "transactionExecutionTime": (end - begin) as f64 / 1000.0,
+                            "queueItemPriority": priority, "processingExceptionReason": reason,
+                            "transactionStatus": tx_status, "queueName": queue,
+                            "transactionState": "Ended", "processingExceptionType": exc_type,
+                            "transactionId": item_key, "queueItemReviewStatus": "None",
+                            "CustomFields": { "InvoiceNo": format!("INV-{item_seq:06}"), "Attempt": retry + 1 },
+                        })),
+                        common("robotlog", end + 10, folder),
+                    ),
+                );
+                t = end + 1_000;
+                // Application exceptions are retried (twice at most); business ones are not.
+                if matches!(outcome, Some(("ApplicationException", _))) && retry < 2 {
+                    retry += 1;
+                    out.push(
+                        t,
+                        1,
+                        with(
+                            item("Retried", retry, None, None, None),
+                            common("queueItem.transactionRetried", t, folder),
+                        ),
+                    );
+                    t += 1_000;
+                    continue;
+                }
+                if outcome.is_some() && retry >= 2 && rng.chance(0.5) {
+                    out.push(
+                        t,
+                        1,
+                        with(
+                            item("Abandoned", retry, None, None, None),
+                            common("queueItem.transactionAbandoned", t, folder),
+                        ),
+                    );
+                    t += 500;
+                }
+                break;
+            }
+        }
+        let end = t + 500;
+        out.push(
+            end,
+            3,
+            with(
+                log(
+                    end,
+                    "execution ended",
+                    json!({ "totalExecutionTimeInSeconds": (end - started) as f64 / 1000.0 }),
+                ),
+                common("robotlog", end, folder),
+            ),
+        );
+        out.push(
+            end + 20,
+            0,
+            with(
+                job(state, Some(started), Some(end), Some(created)),
+                common(final_type, end + 20, folder),
+            ),
+        );
+        finished += 1;
+        faulted += u64::from(state == "Faulted");
+    }
+    // Machine sessions every few hours, and a few configuration changes.
+    for (i, machine) in machines.iter().enumerate() {
+        let mut rng = Rng::stream(config.seed ^ 0x3ac1, i as u64);
+        let mut at = start_ms + rng.below(3_600_000) as i64;
+        while at < start_ms + span_ms {
+            let status = ["Available", "Busy", "Busy", "Disconnected"][rng.below(4) as usize];
+            out.push(at, 2, with(json!({ "MachineSession": {
+                "MachineKey": machine.1, "MachineName": machine.0, "MachineId": machine.2,
+                "HostMachineName": machine.0, "ServiceUsername": "ACME\\svc-robot",
+                "MachineStatus": status, "ReportingTime": iso(at), "IsUnresponsive": status == "Disconnected",
+            }}), common("machineSession.status", at, &folders[0])));
+            at += 3_600_000 * (2 + rng.below(6) as i64);
+        }
+        let at = start_ms + rng.below(span_ms as u64) as i64;
+        out.push(
+            at,
+            2,
+            with(
+                json!({ "Machine": {
+                    "MachineName": machine.0, "MachineKey": machine.1, "NonProductionSlots": 0,
+                    "HeadlessSlots": 0, "AutomationCloudSlots": 0, "UnattendedSlots": 2,
+                }}),
+                common("machine.updated", at, &folders[0]),
+            ),
+        );
+        out.push(
+            at + 1_000,
+            2,
+            with(
+                json!({ "MachineAssign": {
+                    "MachineKey": machine.1, "MachineName": machine.0,
+                }}),
+                common("machine.assign", at + 1_000, &folders[0]),
+            ),
+        );
+        // An event type botlake has no table for.
+        out.push(at + 2_000, 4, with(json!({ "Asset": { "Name": format!("Credential-{i}"), "ValueType": "Credential" } }), common("asset.updated", at + 2_000, &folders[0])));
+    }
+
+    out.events.sort_by_key(|e| e.0);
+    let mut rng = Rng::stream(config.seed, 0xe4e7);
+    let lines = out
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(seq, (at, _, body))| {
+            json!({
+                "body": body,
+                "x-opt-sequence-number": seq,
+                "x-opt-offset": (seq * 1024).to_string(),
+                "x-opt-enqueued-time": at + 50 + rng.below(500) as i64,
+                "Diagnostic-Id": format!("00-{:032x}-{:016x}-01", rng.next_u64() as u128 * 3, rng.next_u64()),
+            })
+            .to_string()
+        })
+        .collect();
+    UipathEvents {
+        lines,
+        counts: out.counts,
+        finished_jobs: finished,
+        faulted_jobs: faulted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_deterministic_sorted_and_counted() {
+        let config = UipathConfig::new(7, 50, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+        let a = generate(&config);
+        let b = generate(&config);
+        assert_eq!(a.lines, b.lines);
+        assert_eq!(a.counts.iter().sum::<u64>(), a.lines.len() as u64);
+        assert_eq!(a.counts[0], 3 * 50, "three events per job");
+        assert!(a.counts[4] > 0);
+        let times: Vec<String> = a
+            .lines
+            .iter()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                v["body"]["Timestamp"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        let all = a.lines.join("\n");
+        assert!(all.contains("BusinessException") && all.contains("ApplicationException"));
+        assert!(all.contains("queueItem.transactionRetried"));
+    }
+}
