@@ -1,4 +1,6 @@
 -- One row per run of every vendor, with a normalised status.
+-- Automation Anywhere: every Bot Insight run. UiPath: finished jobs (what Insights treats
+-- as history; earlier states are intermediate).
 -- status: succeeded, failed, stopped or running; finished is true for final statuses only.
 -- duration_ms: Bot Insight's timeTaken where given, else end - start; NULL while running.
 SELECT
@@ -20,3 +22,23 @@ SELECT
     CASE WHEN status IN ('COMPLETED', 'FAILED', 'STOPPED') THEN time_taken_ms END AS duration_ms,
     day
 FROM aa_bot_runs
+UNION ALL
+SELECT
+    'uipath' AS vendor,
+    tenant AS source,
+    job_key AS run_id,
+    process_name AS bot,
+    robot_name AS runner,
+    host_machine_name AS host,
+    start_time,
+    end_time,
+    CASE state
+        WHEN 'Successful' THEN 'succeeded'
+        WHEN 'Faulted' THEN 'failed'
+        ELSE 'stopped'
+    END AS status,
+    true AS finished,
+    duration_ms,
+    day
+FROM uipath_jobs
+WHERE finished

@@ -60,18 +60,40 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     let result = ingest_both(g, &lake, &server, &server_a360, &credentials, &v11).await;
     server.stop().await?;
     server_a360.stop().await?;
-    let rejected = result?;
+    let mut rejected = result?;
+
+    // A UiPath tenant's real-time export, as the NDJSON lines Insights writes.
+    let jobs = args.runs / 5;
+    let events = botlake_sim::uipath::generate(&botlake_sim::uipath::UipathConfig::new(
+        args.seed,
+        jobs,
+        Utc::now().date_naive(),
+    ));
+    let export = events.lines.join("\n");
+    let mut summary = botlake_ingest::uipath::FileSummary::default();
+    botlake_ingest::uipath::ingest_reader(
+        &lake,
+        &mut std::io::Cursor::new(export.as_bytes()),
+        "simulated UiPath export",
+        None,
+        50_000,
+        &botlake_ingest::progress::Quiet,
+        &mut summary,
+    )
+    .await?;
+    ingest::report_uipath(g, &summary);
+    rejected += summary.rejected;
 
     let session = g.session(&lake).await?;
     let table = Output::new(Format::Table, None);
-    println!("\nDaily KPIs, last 7 days (view kpi_daily):");
+    println!("\nDaily KPIs of both vendors, last 5 days (view kpi_daily):");
     let df = session
-        .sql("SELECT * FROM kpi_daily ORDER BY day DESC LIMIT 7")
+        .sql("SELECT * FROM kpi_daily ORDER BY day DESC, vendor LIMIT 10")
         .await?;
     table.write_stream(df.execute_stream().await?).await?;
-    println!("\nTop 10 bots by volume (view bot_ranking):");
+    println!("\nTop 12 bots and processes by volume, both vendors (view bot_ranking):");
     let df = session
-        .sql("SELECT * FROM bot_ranking ORDER BY volume_rank, bot LIMIT 10")
+        .sql("SELECT * FROM bot_ranking ORDER BY volume_rank, bot LIMIT 12")
         .await?;
     table.write_stream(df.execute_stream().await?).await?;
     let lake_arg = shell_quote(&location);
