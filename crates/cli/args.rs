@@ -70,6 +70,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Pull data from a source into the lake.
     Ingest(Box<IngestArgs>),
+    /// Receive events over Splunk's HTTP Event Collector protocol (UiPath's real-time export).
+    Listen(ListenArgs),
     /// Run a built-in or user view or named query.
     Query(QueryArgs),
     /// Run SQL: a statement, a file, or an interactive prompt.
@@ -279,6 +281,32 @@ pub struct AuditArgs {
     /// Refresh the token when it is this many minutes old (A360 tokens last about 20) [default: 15].
     #[arg(long)]
     pub refresh_minutes: Option<u32>,
+}
+
+/// `botlake listen`.
+#[derive(Debug, ClapArgs)]
+pub struct ListenArgs {
+    /// Address of the HEC endpoint (POST /services/collector/event, /raw; GET /health).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8088")]
+    pub hec: std::net::SocketAddr,
+    /// Environment variable holding the token senders present (Authorization: Splunk TOKEN).
+    #[arg(long, value_name = "NAME", default_value = "BOTLAKE_HEC_TOKEN")]
+    pub token_env: String,
+    /// Name rows carry in tenant; the event's TenantName if not given.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Longest an event waits for its commit, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub flush_ms: u64,
+    /// Events that make a commit at once.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub flush_events: u64,
+    /// Events accepted but not yet committed, at most; beyond, senders get 503 (server busy).
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pending: u64,
+    /// Largest request body, in megabytes.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_body_mb: u64,
 }
 
 /// `botlake query`.

@@ -6,3 +6,4 @@ mod common;
 mod ingest;
 mod prism;
 mod s3;
+mod uipath;

@@ -4,6 +4,7 @@
 mod catalog;
 mod demo;
 mod ingest;
+mod listen;
 mod maintain;
 mod query;
 mod sim;
@@ -70,6 +71,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Demo(a) => demo::run(&globals, a).await,
         Command::Ingest(a) => ingest::run(&globals, *a).await,
+        Command::Listen(a) => listen::run(&globals, a).await,
         Command::Query(a) => query::run_query(&globals, a).await,
         Command::Sql(a) => query::run_sql(&globals, a).await,
         Command::Views => catalog::views(&globals).await,

@@ -27,6 +27,7 @@ pub mod a360;
 pub mod botinsight;
 pub mod client;
 pub mod decode;
+pub mod hec;
 pub mod progress;
 pub mod records;
 pub mod tasks;

@@ -1,0 +1,289 @@
+//! UiPath events: NDJSON files reconciled per event type with the simulator, the HEC
+//! receiver fed by Splunk's own client (splunk-logging, from npm, which `.ci/peers`
+//! installs into `.ci/node`), and SIGTERM during a push.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use botlake_sim::uipath::{UipathConfig, UipathEvents, generate};
+use tokio::io::AsyncBufReadExt;
+
+use crate::common::{botlake, end, lake_path, sql, stderr};
+
+const TABLES: [&str; 5] = [
+    "uipath_job_events",
+    "uipath_queue_item_events",
+    "uipath_machine_events",
+    "uipath_robot_logs",
+    "uipath_other_events",
+];
+
+fn events(seed: u64, jobs: usize) -> UipathEvents {
+    generate(&UipathConfig::new(seed, jobs, end()))
+}
+
+/// Rows and distinct event ids per UiPath table.
+async fn counts(lake: &str) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        let rows = sql(
+            lake,
+            &format!("SELECT count(*), count(DISTINCT event_id) FROM {t}"),
+        )
+        .await;
+        out.push((rows[0][0].parse().unwrap(), rows[0][1].parse().unwrap()));
+    }
+    out
+}
+
+fn expected(e: &UipathEvents) -> Vec<(u64, u64)> {
+    e.counts.iter().map(|&n| (n, n)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_reconcile_per_event_type_and_bad_lines_are_rejected_with_their_line() {
+    let e = events(41, 150);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    // A gzip file with a blank line and a malformed line among the events.
+    let mut lines = e.lines.clone();
+    lines.insert(
+        2,
+        "{\"body\": {\"EventType\": \"job.started\", trailing".into(),
+    );
+    lines.insert(5, String::new());
+    let file = dir.path().join("export.ndjson.gz");
+    {
+        use std::io::Write;
+        let f = std::fs::File::create(&file).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        gz.write_all(lines.join("\n").as_bytes()).unwrap();
+        gz.finish().unwrap();
+    }
+    let file = file.to_str().unwrap();
+    for run in 0..2 {
+        let out = botlake(&["--lake", &lake, "ingest", "uipath", file]).await;
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert_eq!(counts(&lake).await, expected(&e), "run {run}");
+        let rows = sql(&lake, "SELECT source, location FROM rejected_records").await;
+        assert_eq!(rows, [["uipath".to_string(), format!("{file}:3")]]);
+        if run == 1 {
+            assert!(
+                stderr(&out).contains("uipath_job_events: 450 events, 0 new"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+    // Finished jobs are runs of the UiPath vendor.
+    let rows = sql(
+        &lake,
+        "SELECT count(*), sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM runs WHERE vendor = 'uipath'",
+    )
+    .await;
+    assert_eq!(
+        rows[0],
+        [e.finished_jobs.to_string(), e.faulted_jobs.to_string()]
+    );
+}
+
+fn node_modules() -> PathBuf {
+    if let Some(p) = std::env::var_os("BOTLAKE_NODE_MODULES") {
+        return PathBuf::from(p);
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/node/node_modules");
+    assert!(
+        p.join("splunk-logging").exists(),
+        "splunk-logging not found in {}: run `bash .ci/peers` (what .ci/run does) or set BOTLAKE_NODE_MODULES",
+        p.display()
+    );
+    p
+}
+
+/// `botlake listen` on a free port; returns the child and the receiver's base URL.
+async fn listen(lake: &str, token: &str) -> (tokio::process::Child, String) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_botlake"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BOTLAKE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .args([
+            "--lake",
+            lake,
+            "listen",
+            "--hec",
+            "127.0.0.1:0",
+            "--flush-ms",
+            "200",
+        ])
+        .env("BOTLAKE_HEC_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_suffix("/services/collector/event")
+        .unwrap_or_else(|| panic!("no URL from botlake listen: {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+async fn terminate(child: tokio::process::Child) -> std::process::Output {
+    let pid = child.id().unwrap().to_string();
+    let status = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    child.wait_with_output().await.unwrap()
+}
+
+fn write_ndjson(dir: &Path, e: &UipathEvents) -> String {
+    let file = dir.join("events.ndjson");
+    std::fs::write(&file, e.lines.join("\n")).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn splunk_loggings_batches_land_exactly_once() {
+    let e = events(42, 120);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let file = write_ndjson(dir.path(), &e);
+    let (child, url) = listen(&lake, "hec-token-1").await;
+
+    // HEC's answers to a missing and a wrong token, and to the health check.
+    let http = reqwest::Client::new();
+    let post = |token: Option<&str>| {
+        let mut r = http
+            .post(format!("{url}/services/collector/event"))
+            .body(r#"{"event":{"EventType":"x"}}"#);
+        if let Some(t) = token {
+            r = r.header("Authorization", format!("Splunk {t}"));
+        }
+        r.send()
+    };
+    let r = post(None).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"text":"Token is required","code":2}"#
+    );
+    let r = post(Some("wrong")).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"text":"Invalid token","code":4}"#
+    );
+    let r = http
+        .get(format!("{url}/services/collector/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let node = tokio::process::Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hec/send.js"))
+        .args([&url, "hec-token-1", &file])
+        .env("BOTLAKE_NODE_MODULES", node_modules())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        node.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&node.stdout),
+        String::from_utf8_lossy(&node.stderr)
+    );
+    // Every answered request is committed already; stop the receiver to read the lake.
+    let out = terminate(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(counts(&lake).await, expected(&e));
+    let rows = sql(&lake, "SELECT count(*) FROM rejected_records").await;
+    assert_eq!(rows[0][0], "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_push_loses_no_acknowledged_event() {
+    let e = events(43, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let (child, url) = listen(&lake, "hec-token-2").await;
+    let lines = e.lines.clone();
+    // Push batches of 100 events, two at a time, until the receiver stops answering.
+    let pusher = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut acked: Vec<usize> = Vec::new();
+        let batches: Vec<(usize, String)> = lines
+            .chunks(100)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let body: String = chunk.iter().map(|l| format!("{{\"event\":{l}}}")).collect();
+                (i, body)
+            })
+            .collect();
+        for pair in batches.chunks(2) {
+            let sends = pair.iter().map(|(i, body)| {
+                let request = http
+                    .post(format!("{url}/services/collector/event"))
+                    .header("Authorization", "Splunk hec-token-2")
+                    .body(body.clone())
+                    .send();
+                async move {
+                    match request.await {
+                        Ok(r) if r.status() == 200 => Some(*i),
+                        _ => None,
+                    }
+                }
+            });
+            let answered: Vec<Option<usize>> = futures::future::join_all(sends).await;
+            if answered.iter().all(Option::is_none) {
+                break;
+            }
+            acked.extend(answered.into_iter().flatten());
+        }
+        acked
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let out = terminate(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let acked = pusher.await.unwrap();
+    assert!(
+        !acked.is_empty(),
+        "some batches were acknowledged before SIGTERM"
+    );
+    assert!(
+        acked.len() < e.lines.len().div_ceil(100),
+        "SIGTERM came during the push"
+    );
+    // The simulator numbers its events 0.. in x-opt-sequence-number.
+    let mut stored: HashSet<i64> = HashSet::new();
+    for t in TABLES {
+        for row in sql(&lake, &format!("SELECT x_opt_sequence_number FROM {t}")).await {
+            assert!(
+                stored.insert(row[0].parse().unwrap()),
+                "{t}: a duplicate event"
+            );
+        }
+    }
+    for batch in acked {
+        for seq in batch * 100..((batch + 1) * 100).min(e.lines.len()) {
+            assert!(
+                stored.contains(&(seq as i64)),
+                "acknowledged event {seq} is missing"
+            );
+        }
+    }
+}
