@@ -386,6 +386,16 @@ pub struct SimUipathArgs {
     /// The tenant's name.
     #[arg(long, default_value = "AcmeCorp")]
     pub tenant: String,
+    /// Push the events to this HEC endpoint (e.g. http://127.0.0.1:8088/services/collector/event)
+    /// instead of writing them.
+    #[arg(long, value_name = "URL", value_parser = parse_url, conflicts_with = "out")]
+    pub hec: Option<url::Url>,
+    /// Environment variable holding the HEC token.
+    #[arg(long, value_name = "NAME", default_value = "BOTLAKE_HEC_TOKEN")]
+    pub token_env: String,
+    /// Events per HEC request.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: u32,
 }
 
 /// `botlake sim serve`.

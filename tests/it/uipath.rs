@@ -287,3 +287,30 @@ async fn sigterm_during_a_push_loses_no_acknowledged_event() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_pushes_its_stream_to_the_receiver() {
+    let e = events(44, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let (child, url) = listen(&lake, "hec-token-3").await;
+    let hec = format!("{url}/services/collector/event");
+    let end = end().to_string();
+    let out = crate::common::botlake_env(
+        &[
+            "sim", "uipath", "--seed", "44", "--jobs", "60", "--end", &end, "--hec", &hec,
+            "--batch", "97",
+        ],
+        &[("BOTLAKE_HEC_TOKEN", "hec-token-3")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("pushed {} events", e.lines.len())),
+        "{}",
+        stderr(&out)
+    );
+    let out = terminate(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(counts(&lake).await, expected(&e));
+}

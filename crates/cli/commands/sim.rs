@@ -105,6 +105,22 @@ pub async fn uipath(g: &Globals, args: SimUipathArgs) -> Result<ExitCode> {
         ..botlake_sim::uipath::UipathConfig::new(args.seed, args.jobs, end)
     };
     let events = botlake_sim::uipath::generate(&config);
+    if let Some(url) = &args.hec {
+        let token = std::env::var(&args.token_env)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| crate::UserError(format!("no HEC token: set {}", args.token_env)))?;
+        let started = std::time::Instant::now();
+        let acked =
+            botlake_sim::uipath::push_hec(url.as_str(), &token, &events.lines, args.batch as usize)
+                .await
+                .map_err(|e| anyhow::anyhow!("pushing to {url}: {e}"))?;
+        g.info(format!(
+            "pushed {acked} events to {url} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
     let sink: Box<dyn Write> = if args.out == "-" {
         Box::new(std::io::stdout().lock())
     } else {

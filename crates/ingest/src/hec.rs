@@ -182,13 +182,13 @@ struct HecEvent<'a> {
 }
 
 /// The events of a `/services/collector/event` body: concatenated JSON objects.
-fn parse_events(body: &[u8]) -> std::result::Result<Vec<String>, Response> {
+fn parse_events(body: &[u8]) -> std::result::Result<Vec<String>, Box<Response>> {
     let mut events = Vec::new();
     let stream = serde_json::Deserializer::from_slice(body).into_iter::<HecEvent<'_>>();
     for (i, item) in stream.enumerate() {
-        let item = item.map_err(|_| invalid(6, "Invalid data format", i))?;
+        let item = item.map_err(|_| Box::new(invalid(6, "Invalid data format", i)))?;
         let Some(event) = item.event else {
-            return Err(invalid(12, "Event field is required", i));
+            return Err(Box::new(invalid(12, "Event field is required", i)));
         };
         let text = event.get();
         // A sender may send the event as a JSON string holding the object.
@@ -197,7 +197,7 @@ fn parse_events(body: &[u8]) -> std::result::Result<Vec<String>, Response> {
             Err(_) => text.to_string(),
         };
         if text.trim().is_empty() || text == "null" {
-            return Err(invalid(13, "Event field cannot be blank", i));
+            return Err(Box::new(invalid(13, "Event field cannot be blank", i)));
         }
         events.push(text);
     }
@@ -210,7 +210,7 @@ async fn event(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     }
     match parse_events(&body) {
         Ok(events) => shared.submit(events).await,
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 

@@ -435,6 +435,45 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
     }
 }
 
+/// Posts `lines` to the HEC endpoint at `url` (`.../services/collector/event`) in requests
+/// of `batch` events, as UiPath's export to Splunk does; returns the events acknowledged.
+/// A refused request (busy, or any error answer) is retried after a pause, up to 20 times.
+pub async fn push_hec(
+    url: &str,
+    token: &str,
+    lines: &[String],
+    batch: usize,
+) -> Result<u64, String> {
+    let http = reqwest::Client::new();
+    let mut acked = 0;
+    for chunk in lines.chunks(batch.max(1)) {
+        let body: String = chunk.iter().map(|l| format!("{{\"event\":{l}}}")).collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = http
+                .post(url)
+                .header("Authorization", format!("Splunk {token}"))
+                .body(body.clone())
+                .send()
+                .await;
+            let answer = match sent {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(e) => (0, e.to_string()),
+            };
+            if answer.0 == 200 {
+                acked += chunk.len() as u64;
+                break;
+            }
+            if attempt >= 20 || answer.0 == 401 || answer.0 == 403 || answer.0 == 400 {
+                return Err(format!("{url} answered {}: {}", answer.0, answer.1));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250 * attempt)).await;
+        }
+    }
+    Ok(acked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
