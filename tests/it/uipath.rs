@@ -101,24 +101,22 @@ fn node_modules() -> PathBuf {
     p
 }
 
-/// `botlake listen` on a free port; returns the child and the receiver's base URL.
-async fn listen(lake: &str, token: &str) -> (tokio::process::Child, String) {
+/// `botlake listen` on a free port, committing every 200 ms unless `extra` says otherwise;
+/// returns the child and the receiver's base URL.
+async fn listen(lake: &str, token: &str, extra: &[&str]) -> (tokio::process::Child, String) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_botlake"));
     for (k, _) in std::env::vars() {
         if k.starts_with("BOTLAKE_") {
             cmd.env_remove(k);
         }
     }
+    let mut args = vec!["--lake", lake, "listen", "--hec", "127.0.0.1:0"];
+    if !extra.contains(&"--flush-ms") {
+        args.extend(["--flush-ms", "200"]);
+    }
+    args.extend(extra);
     let mut child = cmd
-        .args([
-            "--lake",
-            lake,
-            "listen",
-            "--hec",
-            "127.0.0.1:0",
-            "--flush-ms",
-            "200",
-        ])
+        .args(args)
         .env("BOTLAKE_HEC_TOKEN", token)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -162,7 +160,7 @@ async fn splunk_loggings_batches_land_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_path(dir.path());
     let file = write_ndjson(dir.path(), &e);
-    let (child, url) = listen(&lake, "hec-token-1").await;
+    let (child, url) = listen(&lake, "hec-token-1", &[]).await;
 
     // HEC's answers to a missing and a wrong token, and to the health check.
     let http = reqwest::Client::new();
@@ -220,7 +218,7 @@ async fn sigterm_during_a_push_loses_no_acknowledged_event() {
     let e = events(43, 400);
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_path(dir.path());
-    let (child, url) = listen(&lake, "hec-token-2").await;
+    let (child, url) = listen(&lake, "hec-token-2", &[]).await;
     let lines = e.lines.clone();
     // Push batches of 100 events, two at a time, until the receiver stops answering.
     let pusher = tokio::spawn(async move {
@@ -293,7 +291,7 @@ async fn the_simulator_pushes_its_stream_to_the_receiver() {
     let e = events(44, 60);
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_path(dir.path());
-    let (child, url) = listen(&lake, "hec-token-3").await;
+    let (child, url) = listen(&lake, "hec-token-3", &[]).await;
     let hec = format!("{url}/services/collector/event");
     let end = end().to_string();
     let out = crate::common::botlake_env(
@@ -313,4 +311,92 @@ async fn the_simulator_pushes_its_stream_to_the_receiver() {
     let out = terminate(child).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(counts(&lake).await, expected(&e));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_receiver_answers_busy_and_oversized_bodies_are_refused() {
+    let e = events(45, 20);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    // At most 100 events pending, and nothing commits before 3 s have passed.
+    let (child, url) = listen(
+        &lake,
+        "hec-token-4",
+        &[
+            "--max-pending",
+            "100",
+            "--flush-ms",
+            "3000",
+            "--flush-events",
+            "1000000",
+            "--max-body-mb",
+            "1",
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let post = |lines: &[String]| {
+        let body: String = lines.iter().map(|l| format!("{{\"event\":{l}}}")).collect();
+        http.post(format!("{url}/services/collector/event"))
+            .header("Authorization", "Splunk hec-token-4")
+            .body(body)
+            .send()
+    };
+    let health = || async {
+        let r = http
+            .get(format!("{url}/services/collector/health"))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(health().await.0, 200);
+    let first = tokio::spawn(post(&e.lines[..100]));
+    // The first request fills the receiver until its commit.
+    let mut waited = 0;
+    while health().await.0 != 503 {
+        waited += 1;
+        assert!(waited < 100, "the first request never became pending");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        health().await,
+        (
+            503,
+            r#"{"text":"HEC is unhealthy, queues are full","code":18}"#.into()
+        )
+    );
+    let r = post(&e.lines[100..110]).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"text":"Server is busy","code":9}"#
+    );
+    let big = "x".repeat(2 << 20);
+    let r = http
+        .post(format!("{url}/services/collector/raw"))
+        .header("Authorization", "Splunk hec-token-4")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("--max-body-mb"));
+
+    // Once the first commit is done, the refused batch goes through.
+    let r = first.await.unwrap().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(health().await.0, 200);
+    let r = post(&e.lines[100..110]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let out = terminate(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut stored = Vec::new();
+    for t in TABLES {
+        for row in sql(&lake, &format!("SELECT x_opt_sequence_number FROM {t}")).await {
+            stored.push(row[0].parse::<i64>().unwrap());
+        }
+    }
+    stored.sort_unstable();
+    assert_eq!(stored, (0..110).collect::<Vec<i64>>());
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -110,6 +111,25 @@ fn invalid(code: u32, text: &str, event: usize) -> Response {
 }
 
 impl Shared {
+    /// The body, or HEC's answer when it could not be read (too large, cut off).
+    fn body(
+        &self,
+        body: std::result::Result<Bytes, BytesRejection>,
+    ) -> std::result::Result<Bytes, Box<Response>> {
+        body.map_err(|e| {
+            let status = e.status();
+            let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!(
+                    "Request body larger than {} bytes (--max-body-mb)",
+                    self.config.max_body_bytes
+                )
+            } else {
+                "Request body could not be read".to_string()
+            };
+            Box::new(answer(status, 6, &text))
+        })
+    }
+
     /// `None` if the request may go on, else HEC's answer to it.
     fn check_token(&self, headers: &HeaderMap) -> Option<Response> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -204,20 +224,36 @@ fn parse_events(body: &[u8]) -> std::result::Result<Vec<String>, Box<Response>> 
     Ok(events)
 }
 
-async fn event(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn event(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
     if let Some(refused) = shared.check_token(&headers) {
         return refused;
     }
+    let body = match shared.body(body) {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
     match parse_events(&body) {
         Ok(events) => shared.submit(events).await,
         Err(response) => *response,
     }
 }
 
-async fn raw(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn raw(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
     if let Some(refused) = shared.check_token(&headers) {
         return refused;
     }
+    let body = match shared.body(body) {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         return invalid(6, "Invalid data format", 0);
     };
