@@ -363,6 +363,43 @@ pub enum SimCommand {
     Serve(SimServeArgs),
     /// Write a simulated UiPath tenant's real-time events as NDJSON (gzip if FILE ends in .gz).
     Uipath(SimUipathArgs),
+    /// Write a large simulated lake straight to Parquet (no HTTP): runs, task logs, audit
+    /// events and UiPath jobs, for benchmarks.
+    Gen(SimGenArgs),
+}
+
+/// `botlake sim gen`.
+#[derive(Debug, ClapArgs)]
+pub struct SimGenArgs {
+    /// Runs over the whole date range.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub runs: usize,
+    /// Bots (task files).
+    #[arg(long, default_value_t = 1_000)]
+    pub bots: u16,
+    /// Bot Runners, each with its own host.
+    #[arg(long, default_value_t = 100)]
+    pub runners: u16,
+    /// Days the runs span.
+    #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// The day after the last day of runs (YYYY-MM-DD); default: today (UTC). Runs still
+    /// going at its midnight are IN_PROGRESS.
+    #[arg(long, value_parser = parse_date)]
+    pub end: Option<NaiveDate>,
+    /// Everything random derives from the seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Name of the Control Room the rows carry.
+    #[arg(long, default_value = "gen")]
+    pub control_room: String,
+    /// UiPath jobs of the last 30 days (through their real-time events); default: runs / 1000,
+    /// at most 5,000.
+    #[arg(long)]
+    pub uipath_jobs: Option<usize>,
+    /// Runs per commit (and per Parquet file of a day at most); bounds memory.
+    #[arg(long, default_value_t = 500_000)]
+    pub commit_rows: usize,
 }
 
 /// `botlake sim uipath`.

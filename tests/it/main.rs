@@ -3,6 +3,7 @@
 mod aa;
 mod cli;
 mod common;
+mod generate;
 mod ingest;
 mod prism;
 mod s3;

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod demo;
+mod generate;
 mod ingest;
 mod listen;
 mod maintain;
@@ -81,6 +82,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Vacuum(a) => maintain::vacuum(&globals, a).await,
         Command::Sim(SimCommand::Serve(a)) => sim::serve(&globals, a).await,
         Command::Sim(SimCommand::Uipath(a)) => sim::uipath(&globals, a).await,
+        Command::Sim(SimCommand::Gen(a)) => generate::run(&globals, a).await,
     }
 }
 

@@ -159,6 +159,62 @@ impl RunBatchBuilder {
     }
 }
 
+/// One run, typed: what a decoded `BotRunRecord` holds (status already upper case).
+#[derive(Debug, Clone, Copy)]
+pub struct RunRow<'a> {
+    /// Bot Insight's run id.
+    pub id: i64,
+    /// The Bot Runner user.
+    pub user_name: Option<&'a str>,
+    /// Its first name.
+    pub first_name: Option<&'a str>,
+    /// Its last name.
+    pub last_name: Option<&'a str>,
+    /// Its e-mail address.
+    pub email: Option<&'a str>,
+    /// The device's host name.
+    pub host_name: Option<&'a str>,
+    /// The device's IP address.
+    pub ip_address: Option<&'a str>,
+    /// The task file.
+    pub file_name: Option<&'a str>,
+    /// Start, in microseconds since the epoch (UTC); its date is the run's `day`.
+    pub start_micros: i64,
+    /// End, once ended.
+    pub end_micros: Option<i64>,
+    /// `COMPLETED`, `FAILED`, `STOPPED`, `IN_PROGRESS`, ...
+    pub status: Option<&'a str>,
+    /// Lines executed.
+    pub total_lines: Option<i64>,
+    /// Run time in milliseconds.
+    pub time_taken_ms: Option<i64>,
+    /// Bot Insight's success indicator.
+    pub success: Option<bool>,
+}
+
+impl RunBatchBuilder {
+    /// Appends a run that needs no decoding (generated ones).
+    pub fn push_run(&mut self, r: &RunRow<'_>) {
+        self.run_id.append_value(r.id);
+        self.user_name.append_option(r.user_name);
+        self.first_name.append_option(r.first_name);
+        self.last_name.append_option(r.last_name);
+        self.email.append_option(r.email);
+        self.host_name.append_option(r.host_name);
+        self.ip_address.append_option(r.ip_address);
+        self.file_name.append_option(r.file_name);
+        self.start_time.append_value(r.start_micros);
+        self.end_time.append_option(r.end_micros);
+        self.status.append_option(r.status);
+        self.total_lines.append_option(r.total_lines);
+        self.time_taken_ms.append_option(r.time_taken_ms);
+        self.success.append_option(r.success);
+        self.day
+            .append_value(r.start_micros.div_euclid(86_400_000_000) as i32);
+        self.rows += 1;
+    }
+}
+
 impl Rows for RunBatchBuilder {
     fn len(&self) -> usize {
         self.rows
@@ -182,24 +238,22 @@ impl Rows for RunBatchBuilder {
             .time_taken
             .or_else(|| end.map(|e| (e - start).num_milliseconds()));
         let day = start.date_naive();
-
-        self.run_id.append_value(r.id);
-        self.user_name.append_option(r.user_name);
-        self.first_name.append_option(r.first_name);
-        self.last_name.append_option(r.last_name);
-        self.email.append_option(r.email);
-        self.host_name.append_option(r.host_name);
-        self.ip_address.append_option(r.ip_address);
-        self.file_name.append_option(r.file_name);
-        self.start_time.append_value(start.timestamp_micros());
-        self.end_time
-            .append_option(end.map(|e| e.timestamp_micros()));
-        self.status.append_option(status);
-        self.total_lines.append_option(r.total_lines);
-        self.time_taken_ms.append_option(time_taken);
-        self.success.append_option(r.success_indicator);
-        self.day.append_value(epoch_days(day));
-        self.rows += 1;
+        self.push_run(&RunRow {
+            id: r.id,
+            user_name: r.user_name.as_deref(),
+            first_name: r.first_name.as_deref(),
+            last_name: r.last_name.as_deref(),
+            email: r.email.as_deref(),
+            host_name: r.host_name.as_deref(),
+            ip_address: r.ip_address.as_deref(),
+            file_name: r.file_name.as_deref(),
+            start_micros: start.timestamp_micros(),
+            end_micros: end.map(|e| e.timestamp_micros()),
+            status: status.as_deref(),
+            total_lines: r.total_lines,
+            time_taken_ms: time_taken,
+            success: r.success_indicator,
+        });
         Ok(Decoded {
             id: r.id,
             day,

@@ -23,6 +23,7 @@ mod upsert;
 use std::path::Path;
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
@@ -223,6 +224,34 @@ impl Lake {
             .transaction_version(delta.log_store().as_ref(), app_id)
             .await
             .map_err(self.open_error(table))
+    }
+
+    /// Appends `batches` to `table` in one commit, creating the table, without looking
+    /// for rows with the same key: for writers whose rows are new by construction (the
+    /// benchmark generator). Returns the version committed.
+    pub async fn append(&self, table: &TableDef, batches: Vec<RecordBatch>) -> Result<u64> {
+        let commit_err = |source| Error::Commit {
+            table: table.name.to_string(),
+            source: Box::new(source),
+        };
+        let delta = match self.open(table).await? {
+            Some(delta) => delta,
+            None => {
+                self.ensure_local_dir(table)?;
+                DeltaTable::try_from_url(self.table_url(table))
+                    .await
+                    .map_err(commit_err)?
+            }
+        };
+        let written = delta
+            .write(batches)
+            .with_save_mode(deltalake::protocol::SaveMode::Append)
+            .with_partition_columns(table.partition)
+            .with_table_name(table.name)
+            .with_description(table.description)
+            .await
+            .map_err(commit_err)?;
+        Ok(written.version().unwrap_or_default())
     }
 
     /// Rewrites `table`'s small files into larger ones (Delta OPTIMIZE); returns the

@@ -193,7 +193,7 @@ const SALT_LOGS: u64 = 0x7a5c_0000_0000_0001;
 const SALT_AUDIT: u64 = 0x7a5c_0000_0000_0002;
 
 /// Makes the tasks, each bound to one of the first bots.
-pub(crate) fn tasks(bots: usize) -> Vec<Task> {
+pub fn tasks(bots: usize) -> Vec<Task> {
     let kinds = [
         VarKind::Decimal,
         VarKind::Count,
@@ -348,6 +348,29 @@ pub fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// The KPI values of log number `index` (any stable number) of `task`, written at
+/// `time_ms`, one per variable, as sent: decimals, counts, text and dates.
+pub fn kpi_values(task: &Task, seed: u64, index: u64, time_ms: i64) -> Vec<String> {
+    let mut rng = Rng::stream(seed ^ SALT_LOGS, index);
+    task.variables
+        .iter()
+        .map(|v| match v.kind {
+            VarKind::Decimal => {
+                let cents = (100.0 * (4.0 + 1.2 * rng.normal()).exp()).round() as i64;
+                format!("{}.{:02}", cents / 100, cents % 100)
+            }
+            VarKind::Count => (1 + rng.below(50)).to_string(),
+            VarKind::Text => TEXTS[rng.below(TEXTS.len() as u64) as usize].to_string(),
+            VarKind::Date => {
+                let back = Duration::days(rng.below(5) as i64);
+                (DateTime::from_timestamp_millis(time_ms).expect("in range") - back)
+                    .format("%Y-%m-%d")
+                    .to_string()
+            }
+        })
+        .collect()
+}
+
 impl Dataset {
     /// The index range of task logs of `task` written in `[from_ms, to_ms)` and by `now_ms`.
     pub fn log_range(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> std::ops::Range<usize> {
@@ -363,24 +386,7 @@ impl Dataset {
     pub fn log_values(&self, index: usize) -> Vec<String> {
         let log = &self.task_logs[index];
         let task = &self.tasks[usize::from(log.task)];
-        let mut rng = Rng::stream(self.config.seed ^ SALT_LOGS, index as u64);
-        task.variables
-            .iter()
-            .map(|v| match v.kind {
-                VarKind::Decimal => {
-                    let cents = (100.0 * (4.0 + 1.2 * rng.normal()).exp()).round() as i64;
-                    format!("{}.{:02}", cents / 100, cents % 100)
-                }
-                VarKind::Count => (1 + rng.below(50)).to_string(),
-                VarKind::Text => TEXTS[rng.below(TEXTS.len() as u64) as usize].to_string(),
-                VarKind::Date => {
-                    let back = Duration::days(rng.below(5) as i64);
-                    (DateTime::from_timestamp_millis(log.time_ms).expect("in range") - back)
-                        .format("%Y-%m-%d")
-                        .to_string()
-                }
-            })
-            .collect()
+        kpi_values(task, self.config.seed, index as u64, log.time_ms)
     }
 
     /// Audit event `index` as a client sees it.

@@ -109,6 +109,24 @@ pub struct Run {
     pub lines: u32,
 }
 
+impl Run {
+    /// Bot Insight's status of the run at `now_ms`, and its end once it has ended:
+    /// `COMPLETED`, `FAILED`, `STOPPED` or `IN_PROGRESS`.
+    pub fn status_at(&self, now_ms: i64) -> (&'static str, Option<i64>) {
+        let end = self.start_ms + i64::from(self.duration_ms);
+        if self.outcome == Outcome::Stuck || end > now_ms {
+            return ("IN_PROGRESS", None);
+        }
+        let status = match self.outcome {
+            Outcome::Completed => "COMPLETED",
+            Outcome::Failed => "FAILED",
+            Outcome::Stopped => "STOPPED",
+            Outcome::Stuck => unreachable!("handled above"),
+        };
+        (status, Some(end))
+    }
+}
+
 /// A run as a client sees it at some clock time.
 #[derive(Debug, Clone, Copy)]
 pub struct RunView<'a> {
@@ -218,9 +236,27 @@ const HOURLY: [f64; 24] = [
     2.5, 2.0, 1.5, 1.2, 1.0,
 ];
 
-impl Dataset {
-    /// Generates the Control Room that `config` describes.
-    pub fn generate(config: SimConfig) -> Dataset {
+/// What decides a Control Room's runs: its bots and runners and their habits. Each day's
+/// runs come from their own stream of the seed, so days can be generated one at a time
+/// (and in any order) with the same result as all at once.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// How it was generated.
+    pub config: SimConfig,
+    /// Its bots.
+    pub bots: Vec<Bot>,
+    /// Its runners.
+    pub runners: Vec<Runner>,
+    cumulative: Vec<f64>,
+    bot_runners: Vec<Vec<u16>>,
+    spikes: Vec<(usize, u32)>,
+    hourly_cumulative: Vec<f64>,
+    counts: Vec<usize>,
+}
+
+impl RunPlan {
+    /// The plan that `config` describes.
+    pub fn new(config: SimConfig) -> RunPlan {
         let mut rng = Rng::new(config.seed);
         let bots: Vec<Bot> = (0..config.bots.max(1))
             .map(|i| {
@@ -317,57 +353,95 @@ impl Dataset {
             *c += 1;
         }
 
-        let mut runs = Vec::with_capacity(config.runs);
-        for (d, &count) in counts.iter().enumerate() {
-            let mut rng = Rng::stream(config.seed, d as u64 + 1);
-            let day_start_ms = (start + Duration::days(d as i64))
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight exists")
-                .and_utc()
-                .timestamp_millis();
-            let first = runs.len();
-            for _ in 0..count {
-                let b = rng.weighted(&cumulative);
-                let bot = &bots[b];
-                let choices = &bot_runners[b];
-                let runner = choices[rng.below(choices.len() as u64) as usize];
-                let hour = rng.weighted(&hourly_cumulative) as i64;
-                let start_ms = day_start_ms + hour * 3_600_000 + rng.below(3_600_000) as i64;
-                let mut secs = bot.median_secs * (0.5 * rng.normal()).exp();
-                if rng.chance(0.03) {
-                    // The long tail: a run that waits on a slow application.
-                    secs *= 3.0 + 20.0 * rng.f64();
-                }
-                let spike = spikes.iter().any(|&(sb, sd)| sb == b && sd as usize == d);
-                let failure_rate = if spike { 0.7 } else { bot.failure_rate };
-                let roll = rng.f64();
-                let outcome = if roll < 0.001 {
-                    Outcome::Stuck
-                } else if roll < 0.001 + failure_rate {
-                    Outcome::Failed
-                } else if roll < 0.001 + failure_rate + bot.stop_rate {
-                    Outcome::Stopped
-                } else {
-                    Outcome::Completed
-                };
-                let mut lines = bot.lines;
-                if matches!(outcome, Outcome::Failed | Outcome::Stopped) {
-                    let part = 0.1 + 0.8 * rng.f64();
-                    secs *= part;
-                    lines = (f64::from(lines) * part) as u32;
-                }
-                let duration_ms = (secs * 1000.0).clamp(1000.0, 20.0 * 3_600_000.0) as u32;
-                runs.push(Run {
-                    start_ms,
-                    duration_ms,
-                    bot: b as u16,
-                    runner,
-                    outcome,
-                    lines,
-                });
-            }
-            runs[first..].sort_by_key(|r| r.start_ms);
+        RunPlan {
+            config,
+            bots,
+            runners,
+            cumulative,
+            bot_runners,
+            spikes,
+            hourly_cumulative,
+            counts,
         }
+    }
+
+    /// The number of runs starting on day `d` (0 is [`SimConfig::start`]).
+    pub fn runs_on(&self, d: usize) -> usize {
+        self.counts[d]
+    }
+
+    /// The runs starting on day `d`, by start time.
+    pub fn day(&self, d: usize) -> Vec<Run> {
+        let (bots, cumulative) = (&self.bots, &self.cumulative);
+        let mut rng = Rng::stream(self.config.seed, d as u64 + 1);
+        let day_start_ms = (self.config.start() + Duration::days(d as i64))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp_millis();
+        let mut runs = Vec::with_capacity(self.counts[d]);
+        for _ in 0..self.counts[d] {
+            let b = rng.weighted(&cumulative);
+            let bot = &bots[b];
+            let choices = &self.bot_runners[b];
+            let runner = choices[rng.below(choices.len() as u64) as usize];
+            let hour = rng.weighted(&self.hourly_cumulative) as i64;
+            let start_ms = day_start_ms + hour * 3_600_000 + rng.below(3_600_000) as i64;
+            let mut secs = bot.median_secs * (0.5 * rng.normal()).exp();
+            if rng.chance(0.03) {
+                // The long tail: a run that waits on a slow application.
+                secs *= 3.0 + 20.0 * rng.f64();
+            }
+            let spike = self
+                .spikes
+                .iter()
+                .any(|&(sb, sd)| sb == b && sd as usize == d);
+            let failure_rate = if spike { 0.7 } else { bot.failure_rate };
+            let roll = rng.f64();
+            let outcome = if roll < 0.001 {
+                Outcome::Stuck
+            } else if roll < 0.001 + failure_rate {
+                Outcome::Failed
+            } else if roll < 0.001 + failure_rate + bot.stop_rate {
+                Outcome::Stopped
+            } else {
+                Outcome::Completed
+            };
+            let mut lines = bot.lines;
+            if matches!(outcome, Outcome::Failed | Outcome::Stopped) {
+                let part = 0.1 + 0.8 * rng.f64();
+                secs *= part;
+                lines = (f64::from(lines) * part) as u32;
+            }
+            let duration_ms = (secs * 1000.0).clamp(1000.0, 20.0 * 3_600_000.0) as u32;
+            runs.push(Run {
+                start_ms,
+                duration_ms,
+                bot: b as u16,
+                runner,
+                outcome,
+                lines,
+            });
+        }
+        runs.sort_by_key(|r| r.start_ms);
+        runs
+    }
+}
+
+impl Dataset {
+    /// Generates the Control Room that `config` describes.
+    pub fn generate(config: SimConfig) -> Dataset {
+        let plan = RunPlan::new(config);
+        let mut runs = Vec::with_capacity(plan.config.runs);
+        for d in 0..plan.counts.len() {
+            runs.extend(plan.day(d));
+        }
+        let RunPlan {
+            config,
+            bots,
+            runners,
+            ..
+        } = plan;
         let tasks = activity::tasks(bots.len());
         let mut data = Dataset {
             config,
@@ -399,18 +473,7 @@ impl Dataset {
     /// Run `index` as a client sees it at `now_ms`.
     pub fn view(&self, index: usize, now_ms: i64) -> RunView<'_> {
         let run = &self.runs[index];
-        let end = run.start_ms + i64::from(run.duration_ms);
-        let (status, end_ms) = if run.outcome == Outcome::Stuck || end > now_ms {
-            ("IN_PROGRESS", None)
-        } else {
-            let status = match run.outcome {
-                Outcome::Completed => "COMPLETED",
-                Outcome::Failed => "FAILED",
-                Outcome::Stopped => "STOPPED",
-                Outcome::Stuck => unreachable!("handled above"),
-            };
-            (status, Some(end))
-        };
+        let (status, end_ms) = run.status_at(now_ms);
         RunView {
             id: index as i64 + 1,
             run,

@@ -26,7 +26,7 @@ pub mod rng;
 pub mod server;
 pub mod uipath;
 
-pub use data::{AuditTruth, Dataset, LogTruth, SimConfig, Truth};
+pub use data::{AuditTruth, Dataset, LogTruth, RunPlan, SimConfig, Truth};
 pub use server::{Faults, Pagination, Server, ServerConfig};
 
 /// An RFC 3339 timestamp, as the A360 filter's `createdOn` operands are sent.
