@@ -381,7 +381,7 @@ impl RunPlan {
             .timestamp_millis();
         let mut runs = Vec::with_capacity(self.counts[d]);
         for _ in 0..self.counts[d] {
-            let b = rng.weighted(&cumulative);
+            let b = rng.weighted(cumulative);
             let bot = &bots[b];
             let choices = &self.bot_runners[b];
             let runner = choices[rng.below(choices.len() as u64) as usize];
