@@ -226,6 +226,16 @@ impl Lake {
             .map_err(self.open_error(table))
     }
 
+    /// The data files of `table`'s latest version (URIs), or none if it was never written:
+    /// what another engine reads to see the same rows (day partitions are in the paths).
+    pub async fn files(&self, table: &TableDef) -> Result<Vec<String>> {
+        let Some(delta) = self.open(table).await? else {
+            return Ok(Vec::new());
+        };
+        let files = delta.get_file_uris().map_err(self.open_error(table))?;
+        Ok(files.collect())
+    }
+
     /// Appends `batches` to `table` in one commit, creating the table, without looking
     /// for rows with the same key: for writers whose rows are new by construction (the
     /// benchmark generator). Returns the version committed.

@@ -1,0 +1,41 @@
+-- DuckDB variant: epoch() where DataFusion has to_unixtime() (seconds since the epoch).
+-- UiPath queue items past their deadline: their DueDate, or creation plus the queue's SLA
+-- minutes (SLA 0 means none). An item counts when it was done after the deadline, or is
+-- still open now that the deadline has passed; late_minutes is how late (until now for
+-- open items).
+WITH deadlines AS (
+    SELECT
+        *,
+        CASE WHEN sla_in_minutes > 0
+            THEN creation_time + CAST(CAST(sla_in_minutes AS VARCHAR) || ' minutes' AS INTERVAL)
+        END AS sla_deadline,
+        CASE WHEN status IN ('Successful', 'Failed', 'Abandoned') THEN end_processing END AS done_at
+    FROM uipath_queue_items
+),
+breaches AS (
+    SELECT
+        *,
+        COALESCE(done_at, now()) AS measured_at,
+        COALESCE(done_at, now()) > due_date AS past_due_date,
+        COALESCE(done_at, now()) > sla_deadline AS past_sla
+    FROM deadlines
+)
+SELECT
+    tenant,
+    queue_name,
+    queue_item_key,
+    status,
+    creation_time,
+    due_date,
+    sla_deadline,
+    done_at,
+    COALESCE(past_due_date, false) AS past_due_date,
+    COALESCE(past_sla, false) AS past_sla,
+    ROUND((epoch(measured_at) - epoch(LEAST(
+        COALESCE(due_date, sla_deadline),
+        COALESCE(sla_deadline, due_date)
+    ))) / 60.0, 1) AS late_minutes,
+    day
+FROM breaches
+WHERE COALESCE(past_due_date, false) OR COALESCE(past_sla, false)
+ORDER BY tenant, queue_name, creation_time, queue_item_key
