@@ -30,7 +30,7 @@ SELECT
     done_at,
     COALESCE(past_due_date, false) AS past_due_date,
     COALESCE(past_sla, false) AS past_sla,
-    ROUND((to_unixtime(measured_at) - to_unixtime(LEAST(
+    ROUND((date_part('epoch', measured_at) - date_part('epoch', LEAST(
         COALESCE(due_date, sla_deadline),
         COALESCE(sla_deadline, due_date)
     ))) / 60.0, 1) AS late_minutes,

@@ -62,7 +62,7 @@ class DuckDB:
             self.con.execute(f"CREATE VIEW {view} AS {text}")
 
     def run(self, sql):
-        return self.con.execute(sql).to_arrow_table()
+        return self.con.sql(sql).to_arrow_table()
 
 
 class Polars:

@@ -268,9 +268,15 @@ impl Session {
 
 /// A session context with botlake's settings.
 pub fn new_context() -> SessionContext {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_information_schema(true)
-        .with_default_catalog_and_schema("botlake", "lake");
+        .with_default_catalog_and_schema("botlake", "lake")
+        // A lake is many small day files: split even small scans across the cores
+        // (the default waits for 10 MB), which halves the time of the UiPath views.
+        .with_repartition_file_min_size(0);
+    // Day files hold a few pages per column: reading their page index costs a read per
+    // file and prunes nothing. Both settings measured with `cargo bench --bench compare`.
+    config.options_mut().execution.parquet.enable_page_index = false;
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
     SessionContext::new_with_config(config).enable_url_table()
 }
