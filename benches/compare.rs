@@ -34,14 +34,9 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde::{Deserialize, Serialize};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{ROOT, env_or, machine, python};
 
 /// One query: a built-in view (its file's SQL) or a stress query.
 struct Query {
@@ -171,24 +166,6 @@ struct Peer {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-}
-
-fn python() -> PathBuf {
-    let dir = Path::new(ROOT).join("benches/compare");
-    let python = dir.join(".venv/bin/python");
-    let ok = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import duckdb, polars, pyarrow"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        let status = Command::new("bash")
-            .arg(dir.join("setup.sh"))
-            .status()
-            .expect("bash runs");
-        assert!(status.success(), "benches/compare/setup.sh failed");
-    }
-    python
 }
 
 fn peer_script() -> PathBuf {
@@ -506,9 +483,7 @@ fn main() {
     let runs: u64 = env_or("BOTLAKE_BENCH_RUNS", 1_000_000);
     let reps: usize = env_or("BOTLAKE_BENCH_REPS", 5);
     let cold: bool = env_or::<u8>("BOTLAKE_BENCH_COLD", 1) == 1;
-    let dir = std::env::var("BOTLAKE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(ROOT).join("target/bench"));
+    let dir = common::bench_dir();
     let lake_dir = std::env::var("BOTLAKE_BENCH_LAKE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| dir.join(format!("lake-{runs}")));
@@ -656,17 +631,4 @@ fn main() {
     let json = dir.join(format!("compare-{runs}.json"));
     std::fs::write(&json, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     eprintln!("\nwritten to {}", json.display());
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores, {cpu}")
 }

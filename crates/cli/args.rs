@@ -128,6 +128,28 @@ pub enum IngestSource {
     AaAudit(AuditArgs),
     /// UiPath Insights real-time events from NDJSON files (plain or gzip), or - for stdin.
     Uipath(UipathArgs),
+    /// Bot Insight pages saved as files (getbotrundata, getaudittraildata, gettasklogdata
+    /// answers; one or more pages a file, plain or gzip), or - for stdin.
+    #[command(name = "aa-pages")]
+    AaPages(PagesArgs),
+}
+
+/// `botlake ingest aa-pages`.
+#[derive(Debug, ClapArgs)]
+pub struct PagesArgs {
+    /// Files of pages: JSON objects one after another (a page a line, or pretty-printed),
+    /// plain or gzip; - reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Name rows carry in control_room.
+    #[arg(long, default_value = "default")]
+    pub control_room: String,
+    /// The task of task log pages (logData), which do not name it.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Records of one table gathered before a commit; bounds memory.
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub commit_rows: u32,
 }
 
 /// `botlake ingest uipath`.
@@ -366,11 +388,14 @@ pub enum SimCommand {
     /// Write a large simulated lake straight to Parquet (no HTTP): runs, task logs, audit
     /// events and UiPath jobs, for benchmarks.
     Gen(SimGenArgs),
+    /// Write the runs `sim gen` would make as Bot Insight getbotrundata pages (JSON files,
+    /// one page a line), for `botlake ingest aa-pages` and the ingest benchmark.
+    Pages(SimPagesArgs),
 }
 
-/// `botlake sim gen`.
+/// The simulated Control Room's runs, for `sim gen` and `sim pages`.
 #[derive(Debug, ClapArgs)]
-pub struct SimGenArgs {
+pub struct PlanArgs {
     /// Runs over the whole date range.
     #[arg(long, default_value_t = 1_000_000)]
     pub runs: usize,
@@ -390,6 +415,39 @@ pub struct SimGenArgs {
     /// Everything random derives from the seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+impl PlanArgs {
+    /// The simulator's configuration these flags describe.
+    pub fn config(&self) -> botlake_sim::SimConfig {
+        let end = self.end.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        botlake_sim::SimConfig {
+            bots: usize::from(self.bots),
+            runners: usize::from(self.runners),
+            days: self.days,
+            ..botlake_sim::SimConfig::new(self.seed, self.runs, end)
+        }
+    }
+}
+
+/// `botlake sim pages`.
+#[derive(Debug, ClapArgs)]
+pub struct SimPagesArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Directory the page files go to (runs-000001.json, ...).
+    #[arg(long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
+    /// Pages of 1000 runs per file, one page a line.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pages_per_file: u32,
+}
+
+/// `botlake sim gen`.
+#[derive(Debug, ClapArgs)]
+pub struct SimGenArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
     /// Name of the Control Room the rows carry.
     #[arg(long, default_value = "gen")]
     pub control_room: String,

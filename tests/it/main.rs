@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod generate;
 mod ingest;
+mod pages;
 mod prism;
 mod s3;
 mod uipath;

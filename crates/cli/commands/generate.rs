@@ -61,19 +61,14 @@ pub async fn run(g: &Globals, args: SimGenArgs) -> Result<ExitCode> {
     if args.commit_rows == 0 {
         return Err(UserError("--commit-rows must be at least 1".into()).into());
     }
-    let end = args.end.unwrap_or_else(|| Utc::now().date_naive());
-    let config = SimConfig {
-        bots: usize::from(args.bots),
-        runners: usize::from(args.runners),
-        days: args.days,
-        ..SimConfig::new(args.seed, args.runs, end)
-    };
+    let config = args.plan.config();
+    let end = config.end;
     let ingested_at = Utc::now();
     let started = Instant::now();
     let plan = Arc::new(RunPlan::new(config.clone()));
     g.info(format!(
         "generating {} runs of {} bots on {} runners, {} to {}, into {}",
-        args.runs,
+        config.runs,
         plan.bots.len(),
         plan.runners.len(),
         config.start(),
@@ -134,12 +129,12 @@ pub async fn run(g: &Globals, args: SimGenArgs) -> Result<ExitCode> {
     lake.append(&AA_AUDIT_EVENTS, vec![audit]).await?;
     let jobs = args
         .uipath_jobs
-        .unwrap_or_else(|| (args.runs / 1000).min(5_000));
+        .unwrap_or_else(|| (config.runs / 1000).min(5_000));
     let mut uipath_events = 0;
     if jobs > 0 {
         let events = botlake_sim::uipath::generate(&botlake_sim::uipath::UipathConfig {
-            days: args.days.min(30),
-            ..botlake_sim::uipath::UipathConfig::new(args.seed, jobs, end)
+            days: config.days.min(30),
+            ..botlake_sim::uipath::UipathConfig::new(config.seed, jobs, end)
         });
         let export = events.lines.join("\n");
         let mut summary = botlake_ingest::uipath::FileSummary::default();

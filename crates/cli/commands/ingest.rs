@@ -10,7 +10,7 @@ use botlake_ingest::a360::{self, AuditIngestConfig};
 use botlake_ingest::botinsight::{self, Endpoint, Pagination, Reconcile, RunIngestConfig, Summary};
 use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_ingest::progress::{Event, Observer};
-use botlake_ingest::{tasks, uipath};
+use botlake_ingest::{pages, tasks, uipath};
 use botlake_lake::Lake;
 use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,8 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::Globals;
 use crate::UserError;
 use crate::args::{
-    AuditArgs, BotInsightArgs, ConnectionArgs, IngestArgs, IngestSource, PaginationArg, Part,
-    ReconcileArg, UipathArgs,
+    AuditArgs, BotInsightArgs, ConnectionArgs, IngestArgs, IngestSource, PagesArgs, PaginationArg,
+    Part, ReconcileArg, UipathArgs,
 };
 use crate::config::RoomConfig;
 
@@ -45,6 +45,7 @@ pub async fn run(g: &Globals, args: IngestArgs) -> Result<ExitCode> {
             audit_source(g, &lake, &source).await?
         }
         Some(IngestSource::Uipath(a)) => uipath_files(g, &lake, a).await?,
+        Some(IngestSource::AaPages(a)) => page_files(g, &lake, a).await?,
         None => {
             return Err(
                 UserError("name a source (aa-botinsight, aa-audit) or pass --all".into()).into(),
@@ -83,6 +84,57 @@ async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64>
     }
     progress.finish();
     report_uipath(g, &summary);
+    Ok(summary.rejected)
+}
+
+/// Ingests Bot Insight page files; returns the number of rejected records.
+async fn page_files(g: &Globals, lake: &Lake, args: PagesArgs) -> Result<u64> {
+    let mut inputs = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        let name = if file == "-" { "stdin" } else { file.as_str() };
+        // Every file opens before anything is read, so a typo fails fast.
+        let reader =
+            uipath::open_ndjson(file).map_err(|e| UserError(format!("cannot read {name}: {e}")))?;
+        inputs.push(pages::Input {
+            name: name.to_string(),
+            reader: Box::new(reader),
+        });
+    }
+    g.info(format!(
+        "ingesting Bot Insight pages from {} file(s) into {} as control room {}",
+        inputs.len(),
+        lake.url(),
+        args.control_room
+    ));
+    let config = pages::PagesConfig {
+        control_room: args.control_room,
+        task: args.task,
+        commit_rows: args.commit_rows as usize,
+    };
+    let progress = Progress::new(g);
+    let mut summary = pages::PagesSummary::default();
+    let result = pages::ingest(lake, inputs, &config, &progress, &mut summary).await;
+    progress.finish();
+    for (table, records) in &summary.records {
+        let new = summary.inserted.get(table).copied().unwrap_or_default();
+        let updated = summary.updated.get(table).copied().unwrap_or_default();
+        g.info(format!(
+            "{table}: {records} records, {new} new, {updated} updated, {} unchanged",
+            records.saturating_sub(new + updated)
+        ));
+    }
+    let secs = summary.elapsed.as_secs_f64();
+    let records: u64 = summary.records.values().sum();
+    g.info(format!(
+        "{} pages ({:.1} MB) from {} file(s) in {secs:.1} s: {:.0} records/s, {} commits, {} rejected",
+        summary.pages,
+        summary.bytes as f64 / 1e6,
+        summary.files,
+        records as f64 / secs.max(1e-9),
+        summary.commits,
+        summary.rejected
+    ));
+    result?;
     Ok(summary.rejected)
 }
 

@@ -83,6 +83,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Sim(SimCommand::Serve(a)) => sim::serve(&globals, a).await,
         Command::Sim(SimCommand::Uipath(a)) => sim::uipath(&globals, a).await,
         Command::Sim(SimCommand::Gen(a)) => generate::run(&globals, a).await,
+        Command::Sim(SimCommand::Pages(a)) => sim::pages(&globals, a).await,
     }
 }
 

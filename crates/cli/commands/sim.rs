@@ -11,7 +11,8 @@ use botlake_sim::{Dataset, Faults, Pagination, ServerConfig, SimConfig};
 use chrono::Utc;
 
 use super::Globals;
-use crate::args::{PaginationArg, SimServeArgs, SimUipathArgs};
+use crate::UserError;
+use crate::args::{PaginationArg, SimPagesArgs, SimServeArgs, SimUipathArgs};
 
 /// Serves until Ctrl-C or SIGTERM, then prints what it served.
 pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
@@ -146,6 +147,44 @@ pub async fn uipath(g: &Globals, args: SimUipathArgs) -> Result<ExitCode> {
         events.lines.len(),
         events.finished_jobs,
         events.faulted_jobs
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the plan's runs as `getbotrundata` pages.
+pub async fn pages(g: &Globals, args: SimPagesArgs) -> Result<ExitCode> {
+    if std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(UserError(format!(
+            "{} is not empty; sim pages writes into a new or empty directory",
+            args.out.display()
+        ))
+        .into());
+    }
+    let config = args.plan.config();
+    let started = std::time::Instant::now();
+    g.info(format!(
+        "writing {} runs, {} to {}, as Bot Insight pages into {}",
+        config.runs,
+        config.start(),
+        config.end,
+        args.out.display()
+    ));
+    let out = args.out.clone();
+    let per_file = args.pages_per_file as usize;
+    let written = tokio::task::spawn_blocking(move || {
+        let plan = botlake_sim::RunPlan::new(config);
+        botlake_sim::pages::write_run_pages(&plan, &out, per_file, |_| {})
+    })
+    .await
+    .context("the page writer panicked")?
+    .with_context(|| format!("cannot write pages into {}", args.out.display()))?;
+    g.info(format!(
+        "wrote {} runs on {} pages in {} files ({:.0} MB) in {:.1} s",
+        written.records,
+        written.pages,
+        written.files.len(),
+        written.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
     ));
     Ok(ExitCode::SUCCESS)
 }

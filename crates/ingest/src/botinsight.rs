@@ -112,7 +112,11 @@ impl Endpoint<'_> {
         }
     }
 
-    fn builder(self, control_room: &str, received_at: DateTime<Utc>) -> Box<dyn Rows + Send> {
+    pub(crate) fn builder(
+        self,
+        control_room: &str,
+        received_at: DateTime<Utc>,
+    ) -> Box<dyn Rows + Send> {
         match self {
             Endpoint::Runs => Box::new(RunBatchBuilder::new(control_room, received_at)),
             Endpoint::TaskLogs { task } => {

@@ -1,6 +1,7 @@
 //! Typed decoding of Bot Insight pages into Arrow, record by record, so that one bad
 //! record is rejected with its reason and raw text while the rest of the page lands.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use botlake_lake::catalog::{AA_BOT_RUNS, REJECTED_RECORDS};
@@ -52,22 +53,32 @@ pub trait Rows {
     fn finish(&mut self) -> Result<RecordBatch, ArrowError>;
 }
 
-/// A `BotRunRecord` of the spec. Unknown properties are ignored.
+/// A `BotRunRecord` of the spec. Unknown properties are ignored. Text borrows from the
+/// page where it has no escapes, so decoding allocates little.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct BotRunRecord {
+struct BotRunRecord<'a> {
     id: i64,
-    user_name: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    email: Option<String>,
-    host_name: Option<String>,
-    #[serde(rename = "iPAddress")]
-    ip_address: Option<String>,
-    file_name: Option<String>,
-    start_time: String,
-    end_time: Option<String>,
-    status: Option<String>,
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    first_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    last_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    email: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    host_name: Option<Cow<'a, str>>,
+    #[serde(rename = "iPAddress", borrow)]
+    ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    file_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    start_time: Cow<'a, str>,
+    #[serde(borrow)]
+    end_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
     total_lines: Option<i64>,
     time_taken: Option<i64>,
     success_indicator: Option<bool>,
@@ -76,6 +87,9 @@ struct BotRunRecord {
 /// Parses the timestamps Control Rooms send: RFC 3339, or ISO 8601 without an offset
 /// (taken as UTC).
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    if let Some(t) = parse_utc_z(s) {
+        return Some(t);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
@@ -83,6 +97,39 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
         .map(|t| t.and_utc())
+}
+
+/// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, parsed without chrono's general
+/// parser; anything else (offsets, leap seconds, other shapes) is left to it.
+fn parse_utc_z(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[b.len() - 1] != b'Z'
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            num(20, b.len() - 1)? * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let time =
+        chrono::NaiveTime::from_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)
+            .filter(|_| num(17, 19) != Some(60))?;
+    Some(date.and_time(time).and_utc())
 }
 
 pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
@@ -221,7 +268,7 @@ impl Rows for RunBatchBuilder {
     }
 
     fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
-        let r: BotRunRecord =
+        let r: BotRunRecord<'_> =
             serde_json::from_str(raw.get()).map_err(|e| format!("not a BotRunRecord: {e}"))?;
         let start = parse_timestamp(&r.start_time)
             .ok_or_else(|| format!("startTime {:?} is not an ISO 8601 date-time", r.start_time))?;
@@ -232,7 +279,13 @@ impl Rows for RunBatchBuilder {
                     .ok_or_else(|| format!("endTime {s:?} is not an ISO 8601 date-time"))?,
             ),
         };
-        let status = r.status.as_deref().map(str::to_ascii_uppercase);
+        let status = r.status.map(|s| {
+            if s.bytes().any(|b| b.is_ascii_lowercase()) {
+                Cow::Owned(s.to_ascii_uppercase())
+            } else {
+                s
+            }
+        });
         let in_progress = !matches!(status.as_deref(), Some("COMPLETED" | "FAILED" | "STOPPED"));
         let time_taken = r
             .time_taken
@@ -264,24 +317,38 @@ impl Rows for RunBatchBuilder {
     fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let n = self.rows;
         self.rows = 0;
+        // The next batch is likely as big as this one: its builders start at this one's
+        // size instead of growing (and copying) from empty.
         let utc = |b: &mut TimestampMicrosecondBuilder| -> ArrayRef {
-            Arc::new(b.finish().with_timezone("UTC"))
+            let a = b.finish().with_timezone("UTC");
+            *b = TimestampMicrosecondBuilder::with_capacity(n);
+            Arc::new(a)
+        };
+        let text = |b: &mut StringBuilder| -> ArrayRef {
+            let a = b.finish();
+            *b = StringBuilder::with_capacity(n, a.value_data().len());
+            Arc::new(a)
+        };
+        let int = |b: &mut Int64Builder| -> ArrayRef {
+            let a = b.finish();
+            *b = Int64Builder::with_capacity(n);
+            Arc::new(a)
         };
         let columns: Vec<ArrayRef> = vec![
             Arc::new(constant(&self.control_room, n)),
-            Arc::new(self.run_id.finish()),
-            Arc::new(self.user_name.finish()),
-            Arc::new(self.first_name.finish()),
-            Arc::new(self.last_name.finish()),
-            Arc::new(self.email.finish()),
-            Arc::new(self.host_name.finish()),
-            Arc::new(self.ip_address.finish()),
-            Arc::new(self.file_name.finish()),
+            int(&mut self.run_id),
+            text(&mut self.user_name),
+            text(&mut self.first_name),
+            text(&mut self.last_name),
+            text(&mut self.email),
+            text(&mut self.host_name),
+            text(&mut self.ip_address),
+            text(&mut self.file_name),
             utc(&mut self.start_time),
             utc(&mut self.end_time),
-            Arc::new(self.status.finish()),
-            Arc::new(self.total_lines.finish()),
-            Arc::new(self.time_taken_ms.finish()),
+            text(&mut self.status),
+            int(&mut self.total_lines),
+            int(&mut self.time_taken_ms),
             Arc::new(self.success.finish()),
             Arc::new(
                 TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"),
@@ -352,6 +419,27 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a, c);
         assert!(parse_timestamp("31/02/2026 25:61").is_none());
+        // The fast path agrees with chrono's parser wherever it answers.
+        for text in [
+            "2026-11-01T08:15:03Z",
+            "2026-11-01T08:15:03.1Z",
+            "2026-11-01T08:15:03.123456789Z",
+            "2024-02-29T23:59:59.999Z",
+            "2026-02-29T08:15:03Z",
+            "2026-11-01T24:00:00Z",
+            "2026-11-01T08:15:03.Z",
+            "2026-11-01T08:15:03.1234567891Z",
+            "2026-11-0aT08:15:03Z",
+            "2016-12-31T23:59:60Z",
+        ] {
+            let chrono = DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&Utc));
+            assert_eq!(parse_timestamp(text), chrono, "{text}");
+            if let Some(fast) = parse_utc_z(text) {
+                assert_eq!(Some(fast), chrono, "{text}");
+            }
+        }
     }
 
     #[test]

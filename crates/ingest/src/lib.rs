@@ -28,6 +28,7 @@ pub mod botinsight;
 pub mod client;
 pub mod decode;
 pub mod hec;
+pub mod pages;
 pub mod progress;
 pub mod records;
 pub mod tasks;

@@ -1,8 +1,6 @@
 //! Upsert commits: rows replace the rows with the same key, and an ingest cursor rides in
 //! the same Delta commit as a Delta application transaction.
 
-use std::collections::HashMap;
-
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::error::ArrowError;
@@ -56,7 +54,11 @@ impl Lake {
             table: table.name.to_string(),
             source,
         };
-        let batch = concat_batches(&table.schema, &batches).map_err(schema_err)?;
+        let batch = match <[RecordBatch; 1]>::try_from(batches) {
+            // One batch (the usual case) is used as it is, not copied.
+            Ok([batch]) => batch,
+            Err(batches) => concat_batches(&table.schema, &batches).map_err(schema_err)?,
+        };
         let batch = dedupe_last(&batch, table.key).map_err(schema_err)?;
         let rows = batch.num_rows() as u64;
         let commit_err = |source| Error::Commit {
@@ -218,7 +220,8 @@ fn dedupe_last(batch: &RecordBatch, key: &[&str]) -> Result<RecordBatch, ArrowEr
             .collect(),
     )?;
     let rows = converter.convert_columns(&columns)?;
-    let mut last: HashMap<&[u8], u32> = HashMap::with_capacity(rows.num_rows());
+    let mut last: datafusion::common::HashMap<&[u8], u32> =
+        datafusion::common::HashMap::with_capacity(rows.num_rows());
     for (i, row) in rows.iter().enumerate() {
         last.insert(row.data(), i as u32);
     }

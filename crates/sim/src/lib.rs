@@ -22,6 +22,7 @@
 pub mod activity;
 pub mod data;
 mod endpoints;
+pub mod pages;
 pub mod rng;
 pub mod server;
 pub mod uipath;

@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::activity::rfc3339;
 use crate::data::Dataset;
 use crate::endpoints;
+use crate::pages::{BotRunPage, BotRunRecord};
 use crate::rng::Rng;
 
 /// Where Bot Insight's v11 API lives on a Control Room.
@@ -452,35 +452,6 @@ async fn refresh(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     )
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BotRunPage<'a> {
-    total_records: usize,
-    bot_run_data_list: Vec<BotRunRecord<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BotRunRecord<'a> {
-    id: i64,
-    user_name: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    email: &'a str,
-    host_name: &'a str,
-    #[serde(rename = "iPAddress")]
-    ip_address: &'a str,
-    file_name: &'a str,
-    start_time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    end_time: Option<String>,
-    status: &'a str,
-    total_lines: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time_taken: Option<i64>,
-    success_indicator: bool,
-}
-
 /// A date path or query parameter, or the spec's 400 answer.
 pub(crate) fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Box<Response>> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
@@ -515,27 +486,11 @@ async fn bot_runs(
     let records = page
         .map(|i| {
             let v = shared.dataset.view(i, now_ms);
-            let bad = shared.bad(v.id);
-            BotRunRecord {
-                id: v.id,
-                user_name: &v.runner.user_name,
-                first_name: &v.runner.first_name,
-                last_name: &v.runner.last_name,
-                email: &v.runner.email,
-                host_name: &v.runner.host_name,
-                ip_address: &v.runner.ip_address,
-                file_name: &v.bot.file_name,
-                start_time: if bad {
-                    "31/02/2026 25:61".to_string()
-                } else {
-                    rfc3339(v.run.start_ms)
-                },
-                end_time: v.end_ms.map(rfc3339),
-                status: v.status,
-                total_lines: v.run.lines,
-                time_taken: v.end_ms.map(|_| i64::from(v.run.duration_ms)),
-                success_indicator: v.status == "COMPLETED",
+            let mut record = BotRunRecord::new(v.id, v.run, v.bot, v.runner, now_ms);
+            if shared.bad(v.id) {
+                record.start_time = "31/02/2026 25:61".to_string();
             }
+            record
         })
         .collect();
     let page = BotRunPage {

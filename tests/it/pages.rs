@@ -1,0 +1,192 @@
+//! `botlake sim pages` and `botlake ingest aa-pages`: saved Bot Insight pages land exactly
+//! as the simulator's Control Room holds them, once however often they are ingested; a
+//! record that does not fit is kept in `rejected_records`; a broken file says where.
+
+use std::io::Write;
+
+use botlake_sim::{Dataset, SimConfig};
+
+use crate::common::{assert_exactly_once, botlake, end, lake_path, sql, stderr};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_pages_land_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let pages = dir.path().join("pages");
+    let pages_arg = pages.to_str().unwrap();
+    let end_arg = end().to_string();
+    let plan = [
+        "--runs",
+        "12000",
+        "--bots",
+        "40",
+        "--runners",
+        "9",
+        "--days",
+        "20",
+        "--end",
+        &end_arg,
+        "--seed",
+        "5",
+    ];
+    let mut args = vec!["sim", "pages", "--out", pages_arg, "--pages-per-file", "5"];
+    args.extend(plan);
+    let out = botlake(&args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Writing over pages already there is refused.
+    let out = botlake(&args).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));
+
+    let mut files: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "12 pages of 1000 runs, 5 a file: {files:?}");
+    // One file gzip-compressed, as archives keep them.
+    let gz = format!("{}.gz", files[1]);
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(&std::fs::read(&files[1]).unwrap())
+        .unwrap();
+    encoder.finish().unwrap();
+    files[1] = gz;
+
+    // Small commits, so that rows of one day are split between commits.
+    let mut ingest = vec![
+        "--lake",
+        &lake,
+        "ingest",
+        "aa-pages",
+        "--commit-rows",
+        "2500",
+    ];
+    ingest.extend(files.iter().map(String::as_str));
+    let out = botlake(&ingest).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("aa_bot_runs: 12000 records, 12000 new"),
+        "{}",
+        stderr(&out)
+    );
+    let data = Dataset::generate(SimConfig {
+        bots: 40,
+        runners: 9,
+        days: 20,
+        ..SimConfig::new(5, 12_000, end())
+    });
+    let truth = data.truth(data.end_time().timestamp_millis());
+    assert_exactly_once(&lake, truth).await;
+    let rows = sql(
+        &lake,
+        "SELECT sum(CASE WHEN status = 'IN_PROGRESS' THEN 1 ELSE 0 END), \
+         sum(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END), min(control_room) FROM aa_bot_runs",
+    )
+    .await;
+    assert_eq!(
+        rows[0],
+        [
+            truth.in_progress.to_string(),
+            truth.failed.to_string(),
+            "default".to_string()
+        ]
+    );
+
+    // Again: every record is already there and nothing changes.
+    let out = botlake(&ingest).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("12000 records, 0 new, 0 updated, 12000 unchanged"),
+        "{}",
+        stderr(&out)
+    );
+    assert_exactly_once(&lake, truth).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_records_are_kept_and_broken_files_say_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    // A pretty-printed audit page, then a run page with one record that does not fit.
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{
+  "totalRecords": 1,
+  "auditData": [
+    {"id": 7, "createdOn": "2026-10-30T10:00:00Z", "activityType": "LOGIN", "status": "Successful",
+     "userName": "ana", "hostName": "BR-1", "source": "Control Room"}
+  ]
+}
+{"totalRecords":2,"botRunDataList":[
+ {"id":1,"userName":"u","hostName":"h","fileName":"f.atmx","startTime":"2026-10-30T08:00:00Z","status":"COMPLETED"},
+ {"id":2,"startTime":"31/02/2026 25:61"}]}
+"#,
+    )
+    .unwrap();
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "ingest",
+        "aa-pages",
+        good.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let rows = sql(
+        &lake,
+        "SELECT location, reason FROM rejected_records WHERE source = 'aa-pages'",
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0][0].ends_with("good.json page 2 record 1"),
+        "{rows:?}"
+    );
+    assert!(rows[0][1].contains("startTime"), "{rows:?}");
+    assert_eq!(
+        sql(&lake, "SELECT count(*) FROM aa_bot_runs").await[0][0],
+        "1"
+    );
+    assert_eq!(
+        sql(&lake, "SELECT count(*) FROM aa_audit_events").await[0][0],
+        "1"
+    );
+
+    // A task log page needs its task named.
+    let logs = dir.path().join("logs.json");
+    std::fs::write(&logs, r#"{"totalRecords":0,"logData":[]}"#).unwrap();
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "ingest",
+        "aa-pages",
+        logs.to_str().unwrap(),
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--task"), "{}", stderr(&out));
+
+    // A file cut off in its second page: the error names file and byte; the first page lands.
+    let cut = dir.path().join("cut.json");
+    std::fs::write(
+        &cut,
+        "{\"botRunDataList\":[{\"id\":3,\"startTime\":\"2026-10-30T09:00:00Z\"}]}\n{\"botRunDataList\":[{\"id\":",
+    )
+    .unwrap();
+    let out = botlake(&["--lake", &lake, "ingest", "aa-pages", cut.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cut.json: not a sequence of JSON pages after byte 64"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        sql(&lake, "SELECT count(*) FROM aa_bot_runs").await[0][0],
+        "2"
+    );
+}
