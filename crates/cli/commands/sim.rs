@@ -173,7 +173,7 @@ pub async fn pages(g: &Globals, args: SimPagesArgs) -> Result<ExitCode> {
     let per_file = args.pages_per_file as usize;
     let written = tokio::task::spawn_blocking(move || {
         let plan = botlake_sim::RunPlan::new(config);
-        botlake_sim::pages::write_run_pages(&plan, &out, per_file, |_| {})
+        botlake_sim::pages::write_run_pages(&plan, &out, per_file)
     })
     .await
     .context("the page writer panicked")?

@@ -262,6 +262,26 @@ impl<'a> Pending<'a> {
     }
 }
 
+/// The rows waiting for each table pages may feed.
+struct Tables<'a> {
+    runs: Pending<'a>,
+    audit: Pending<'a>,
+    /// Only with a task to give them.
+    logs: Option<Pending<'a>>,
+}
+
+impl<'a> Tables<'a> {
+    fn all(&mut self) -> impl Iterator<Item = &mut Pending<'a>> {
+        [
+            Some(&mut self.runs),
+            Some(&mut self.audit),
+            self.logs.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// Reads and decodes every input, handing a chunk over whenever a table has
 /// `commit_rows` rows waiting, and the rest at the end.
 fn decode_all(
@@ -272,28 +292,18 @@ fn decode_all(
     tx: &tokio::sync::mpsc::Sender<Chunk>,
 ) -> Result<()> {
     let room = config.control_room.as_str();
-    let mut runs = Pending::new(Endpoint::Runs, room, received_at);
-    let mut audit = Pending::new(Endpoint::Audit, room, received_at);
-    let mut logs = config
-        .task
-        .as_deref()
-        .map(|task| Pending::new(Endpoint::TaskLogs { task }, room, received_at));
-
-    let result = decode_inputs(
-        inputs,
-        config,
-        counters,
-        tx,
-        &mut runs,
-        &mut audit,
-        logs.as_mut(),
-    );
+    let mut tables = Tables {
+        runs: Pending::new(Endpoint::Runs, room, received_at),
+        audit: Pending::new(Endpoint::Audit, room, received_at),
+        logs: config
+            .task
+            .as_deref()
+            .map(|task| Pending::new(Endpoint::TaskLogs { task }, room, received_at)),
+    };
+    let result = decode_inputs(inputs, config, counters, tx, &mut tables);
     // What was decoded before an error is committed all the same: it is correct data, and
     // ingesting the mended file again adds only the rest.
-    for pending in [Some(&mut runs), Some(&mut audit), logs.as_mut()]
-        .into_iter()
-        .flatten()
-    {
+    for pending in tables.all() {
         if pending.len() > 0 && !pending.send(tx)? {
             break;
         }
@@ -301,14 +311,12 @@ fn decode_all(
     result
 }
 
-fn decode_inputs<'a>(
+fn decode_inputs(
     inputs: Vec<Input>,
     config: &PagesConfig,
     counters: &Counters,
     tx: &tokio::sync::mpsc::Sender<Chunk>,
-    runs: &mut Pending<'a>,
-    audit: &mut Pending<'a>,
-    mut logs: Option<&mut Pending<'a>>,
+    tables: &mut Tables<'_>,
 ) -> Result<()> {
     for input in inputs {
         let name = input.name.clone();
@@ -317,9 +325,9 @@ fn decode_inputs<'a>(
             page_no += 1;
             counters.pages.fetch_add(1, Ordering::Relaxed);
             let (records, pending) = match (page.runs, page.audit, page.logs) {
-                (Some(r), _, _) => (r, &mut *runs),
-                (_, Some(a), _) => (a, &mut *audit),
-                (_, _, Some(l)) => match logs.as_deref_mut() {
+                (Some(r), _, _) => (r, &mut tables.runs),
+                (_, Some(a), _) => (a, &mut tables.audit),
+                (_, _, Some(l)) => match tables.logs.as_mut() {
                     Some(p) => (l, p),
                     None => {
                         return Err(Error::Config(format!(

@@ -84,12 +84,11 @@ pub struct PagesWritten {
 /// Writes every run of `plan` as `getbotrundata` pages of [`PAGE_SIZE`] records, one page a
 /// line, `pages_per_file` pages to a file `runs-000001.json`, ... in `dir`. Runs are
 /// numbered from 1 in start order, as `sim gen` numbers them, and reported as at midnight
-/// of the plan's end day. `progress` hears the records written so far after every file.
+/// of the plan's end day.
 pub fn write_run_pages(
     plan: &RunPlan,
     dir: &Path,
     pages_per_file: usize,
-    mut progress: impl FnMut(u64),
 ) -> std::io::Result<PagesWritten> {
     std::fs::create_dir_all(dir)?;
     let now_ms = plan
@@ -99,63 +98,49 @@ pub fn write_run_pages(
         .expect("midnight exists")
         .and_utc()
         .timestamp_millis();
-    let total: usize = (0..plan.config.days as usize)
-        .map(|d| plan.runs_on(d))
-        .sum();
+    let days = 0..plan.config.days as usize;
+    let total: usize = days.clone().map(|d| plan.runs_on(d)).sum();
+    let mut records = days
+        .flat_map(|d| plan.day(d))
+        .zip(1i64..)
+        .map(|(run, id)| {
+            let bot = &plan.bots[usize::from(run.bot)];
+            let runner = &plan.runners[usize::from(run.runner)];
+            BotRunRecord::new(id, &run, bot, runner, now_ms)
+        })
+        .peekable();
     let mut written = PagesWritten::default();
     let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
-    let mut page: Vec<BotRunRecord<'_>> = Vec::with_capacity(PAGE_SIZE);
     let mut line = Vec::new();
-    let mut id = 0i64;
-    let mut flush_page = |page: &mut Vec<BotRunRecord<'_>>,
-                          file: &mut Option<std::io::BufWriter<std::fs::File>>,
-                          written: &mut PagesWritten|
-     -> std::io::Result<()> {
-        if page.is_empty() {
-            return Ok(());
-        }
+    while records.peek().is_some() {
+        let page: Vec<BotRunRecord<'_>> = records.by_ref().take(PAGE_SIZE).collect();
         if written.pages.is_multiple_of(pages_per_file.max(1) as u64) {
             if let Some(mut f) = file.take() {
                 f.flush()?;
-                progress(written.records);
             }
             let path = dir.join(format!("runs-{:06}.json", written.files.len() + 1));
-            *file = Some(std::io::BufWriter::with_capacity(
+            file = Some(std::io::BufWriter::with_capacity(
                 1 << 20,
                 std::fs::File::create(&path)?,
             ));
             written.files.push(path);
         }
+        written.records += page.len() as u64;
         line.clear();
         serde_json::to_writer(
             &mut line,
             &BotRunPage {
                 total_records: total,
-                bot_run_data_list: std::mem::take(page),
+                bot_run_data_list: page,
             },
         )?;
         line.push(b'\n');
         file.as_mut().expect("a file is open").write_all(&line)?;
         written.pages += 1;
         written.bytes += line.len() as u64;
-        Ok(())
-    };
-    for d in 0..plan.config.days as usize {
-        for run in plan.day(d) {
-            id += 1;
-            let bot = &plan.bots[usize::from(run.bot)];
-            let runner = &plan.runners[usize::from(run.runner)];
-            page.push(BotRunRecord::new(id, &run, bot, runner, now_ms));
-            written.records += 1;
-            if page.len() == PAGE_SIZE {
-                flush_page(&mut page, &mut file, &mut written)?;
-            }
-        }
     }
-    flush_page(&mut page, &mut file, &mut written)?;
     if let Some(mut f) = file {
         f.flush()?;
     }
-    progress(written.records);
     Ok(written)
 }
