@@ -17,7 +17,9 @@
 //!
 //! Settings: `BOTLAKE_BENCH_RUNS` (1,000,000), `BOTLAKE_BENCH_LAKE` (an existing lake
 //! instead), `BOTLAKE_BENCH_ENGINES` (`duckdb,polars`), `BOTLAKE_BENCH_ONLY` (query names),
-//! `BOTLAKE_BENCH_COLD` (`0` skips cold runs).
+//! `BOTLAKE_BENCH_COLD` (`0` skips cold runs), `BOTLAKE_BENCH_ROLLUPS` (`1`: botlake brings
+//! the rollups up to date, timed, and answers from them; the peers still read raw rows),
+//! `BOTLAKE_BENCH_MEMORY` (botlake's memory limit, as `--memory-limit` takes it: `4G`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -27,7 +29,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use botlake_lake::{Lake, catalog};
-use botlake_query::Session;
+use botlake_query::{Session, SessionOptions};
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -76,6 +78,25 @@ fn queries(session: &Session) -> Vec<Query> {
         out.retain(|q| only.contains(&q.name.as_str()));
     }
     out
+}
+
+/// botlake's session options from the environment: raw rows unless BOTLAKE_BENCH_ROLLUPS=1.
+fn options() -> SessionOptions {
+    let memory_limit = std::env::var("BOTLAKE_BENCH_MEMORY").ok().map(|v| {
+        let (n, shift) = match v.trim().to_ascii_uppercase() {
+            s if s.ends_with('G') => (s[..s.len() - 1].to_string(), 30),
+            s if s.ends_with('M') => (s[..s.len() - 1].to_string(), 20),
+            s => (s, 0),
+        };
+        let n: f64 = n
+            .parse()
+            .expect("BOTLAKE_BENCH_MEMORY is a size such as 4G");
+        (n * (1u64 << shift) as f64) as usize
+    });
+    SessionOptions {
+        rollups: env_or::<u8>("BOTLAKE_BENCH_ROLLUPS", 0) == 1,
+        memory_limit,
+    }
 }
 
 /// What the peers need to see the lake as botlake does.
@@ -369,6 +390,12 @@ struct Report {
     machine: String,
     reps: usize,
     engines: Vec<String>,
+    /// Whether botlake answered from its rollups (the peers always read raw rows).
+    rollups: bool,
+    /// Seconds each rollup took to bring up to date before the runs.
+    rollup_refresh: Vec<(String, f64)>,
+    /// botlake's memory limit in bytes.
+    memory_limit: Option<usize>,
     queries: BTreeMap<String, BTreeMap<String, Cell>>,
 }
 
@@ -377,7 +404,7 @@ fn cold_botlake(lake: &str, name: &str) {
     rt.block_on(async {
         let started = Instant::now();
         let lake = Lake::parse(lake).unwrap();
-        let session = Session::open(&lake, &[]).await.unwrap();
+        let session = Session::open_with(&lake, &[], &options()).await.unwrap();
         let q = queries(&session)
             .into_iter()
             .find(|q| q.name == name)
@@ -516,8 +543,22 @@ fn main() {
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let lake = Lake::parse(&lake_arg).unwrap();
+    let options = options();
+    let mut rollup_refresh = Vec::new();
+    if options.rollups {
+        for r in rt
+            .block_on(botlake_query::rollup::refresh(&lake, &options))
+            .expect("the rollups refresh")
+        {
+            eprintln!(
+                "rollup of {}: {} parts recomputed, {} kept, {} rows in {:.1} s",
+                r.view, r.recomputed, r.reused, r.rows, r.seconds
+            );
+            rollup_refresh.push((r.view.to_string(), r.seconds));
+        }
+    }
     let session = Arc::new(
-        rt.block_on(Session::open(&lake, &[]))
+        rt.block_on(Session::open_with(&lake, &[], &options))
             .expect("the lake opens"),
     );
     let queries = queries(&session);
@@ -536,6 +577,9 @@ fn main() {
         machine: machine(),
         reps,
         engines: engines.clone(),
+        rollups: options.rollups,
+        rollup_refresh,
+        memory_limit: options.memory_limit,
         queries: BTreeMap::new(),
     };
     let scratch = tempfile::tempdir().unwrap();
@@ -603,8 +647,20 @@ fn main() {
     drop(peers);
 
     println!(
-        "\n{} runs, {} ({} hot runs per engine, best kept; † the engine's own variant of the query)\n",
+        "\n{} runs, {} ({} hot runs per engine, best kept; † the engine's own variant of the query)",
         runs, report.machine, reps
+    );
+    println!(
+        "botlake {}{}\n",
+        if report.rollups {
+            "answers from its rollups where it has one; the peers read raw rows"
+        } else {
+            "reads raw rows, as the peers do"
+        },
+        report
+            .memory_limit
+            .map(|m| format!(", memory limit {} MiB", m >> 20))
+            .unwrap_or_default()
     );
     println!("Hot:\n\n{}", table(&report, true));
     if cold {
@@ -628,7 +684,10 @@ fn main() {
             line.join("; ")
         );
     }
-    let json = dir.join(format!("compare-{runs}.json"));
+    let json = dir.join(format!(
+        "compare-{runs}{}.json",
+        if report.rollups { "-rollups" } else { "" }
+    ));
     std::fs::write(&json, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     eprintln!("\nwritten to {}", json.display());
 }

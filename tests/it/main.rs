@@ -7,5 +7,6 @@ mod generate;
 mod ingest;
 mod pages;
 mod prism;
+mod rollups;
 mod s3;
 mod uipath;

@@ -83,6 +83,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     .await?;
     ingest::report_uipath(g, &summary);
     rejected += summary.rejected;
+    g.refresh_rollups(&lake).await?;
 
     let session = g.session(&lake).await?;
     let table = Output::new(Format::Table, None);

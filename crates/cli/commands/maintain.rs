@@ -1,8 +1,9 @@
-//! `botlake compact` and `botlake vacuum`.
+//! `botlake compact`, `botlake vacuum` and `botlake rollup`.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use botlake_lake::Lake;
 
 use super::{Globals, pick_tables};
 use crate::args::{CompactArgs, VacuumArgs};
@@ -45,4 +46,27 @@ pub async fn vacuum(g: &Globals, args: VacuumArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Brings the rollups up to date and says what it did.
+pub async fn refresh(g: &Globals, lake: &Lake) -> Result<()> {
+    for r in botlake_query::rollup::refresh(lake, &g.session_options).await? {
+        if r.recomputed == 0 {
+            g.info(format!(
+                "rollup of {}: up to date ({} parts)",
+                r.view, r.reused
+            ));
+        } else {
+            g.info(format!(
+                "rollup of {}: {} parts recomputed from raw rows, {} kept; {} rows, version {} ({:.1} s)",
+                r.view,
+                r.recomputed,
+                r.reused,
+                r.rows,
+                r.version.unwrap_or_default(),
+                r.seconds
+            ));
+        }
+    }
+    Ok(())
 }

@@ -29,6 +29,8 @@ pub struct Globals {
     query_dirs: Vec<std::path::PathBuf>,
     /// -1 quiet, 0 normal, 1+ verbose.
     verbosity: i8,
+    /// How query sessions run.
+    session_options: botlake_query::SessionOptions,
 }
 
 impl Globals {
@@ -43,7 +45,29 @@ impl Globals {
     }
 
     async fn session(&self, lake: &Lake) -> Result<Session> {
-        Ok(Session::open(lake, &self.query_dirs).await?)
+        let session = Session::open_with(lake, &self.query_dirs, &self.session_options).await?;
+        if self.verbosity >= 1 {
+            for (view, split) in session.rollup_splits() {
+                let how = if split.worth_it() {
+                    "answered from its rollup"
+                } else {
+                    "answered from raw rows"
+                };
+                eprintln!(
+                    "{view}: {how} ({} parts up to date in the rollup, {} newer)",
+                    split.fresh, split.stale
+                );
+            }
+        }
+        Ok(session)
+    }
+
+    /// Brings the rollups up to date after a command committed, unless --no-rollups.
+    async fn refresh_rollups(&self, lake: &Lake) -> Result<()> {
+        if self.session_options.rollups {
+            maintain::refresh(self, lake).await?;
+        }
+        Ok(())
     }
 
     /// Prints a diagnostic line to standard error unless quiet.
@@ -68,17 +92,33 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         } else {
             args.verbose.min(3) as i8
         },
+        session_options: botlake_query::SessionOptions {
+            rollups: !args.no_rollups,
+            memory_limit: args.memory_limit,
+        },
     };
     match args.command {
         Command::Demo(a) => demo::run(&globals, a).await,
-        Command::Ingest(a) => ingest::run(&globals, *a).await,
+        Command::Ingest(a) => {
+            let code = ingest::run(&globals, *a).await?;
+            globals.refresh_rollups(&globals.lake()?).await?;
+            Ok(code)
+        }
         Command::Listen(a) => listen::run(&globals, a).await,
         Command::Query(a) => query::run_query(&globals, a).await,
         Command::Sql(a) => query::run_sql(&globals, a).await,
         Command::Views => catalog::views(&globals).await,
         Command::Tables => catalog::tables(&globals).await,
         Command::Describe(a) => catalog::describe(&globals, a).await,
-        Command::Compact(a) => maintain::compact(&globals, a).await,
+        Command::Compact(a) => {
+            let code = maintain::compact(&globals, a).await?;
+            globals.refresh_rollups(&globals.lake()?).await?;
+            Ok(code)
+        }
+        Command::Rollup => {
+            maintain::refresh(&globals, &globals.lake()?).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Vacuum(a) => maintain::vacuum(&globals, a).await,
         Command::Sim(SimCommand::Serve(a)) => sim::serve(&globals, a).await,
         Command::Sim(SimCommand::Uipath(a)) => sim::uipath(&globals, a).await,

@@ -412,6 +412,66 @@ pub fn tables() -> [&'static TableDef; 11] {
     ]
 }
 
+/// The rollup of the view `runs_bot_day`: its rows as of the raw versions its commit records.
+pub static ROLLUP_RUNS_BOT_DAY: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "rollup_runs_bot_day",
+    description: "rollup of the view runs_bot_day (runs per vendor, bot and day), kept by `botlake rollup`",
+    schema: Arc::new(Schema::new(
+        [
+            Field::new("vendor", DataType::Utf8, true),
+            Field::new("bot", DataType::Utf8, true),
+            Field::new("day", DataType::Date32, true),
+        ]
+        .into_iter()
+        .chain(
+            [
+                "runs",
+                "finished",
+                "succeeded",
+                "failed",
+                "stopped",
+                "running",
+                "duration_ms_sum",
+                "duration_ms_count",
+                "duration_ms_max",
+            ]
+            .map(|name| Field::new(name, DataType::Int64, true)),
+        )
+        .chain(["first_run", "last_run"].map(|name| Field::new(name, timestamp_type(), true)))
+        .collect::<Vec<_>>(),
+    )),
+    partition: None,
+    key: &["vendor", "bot", "day"],
+    partition_follows_key: false,
+});
+
+/// The rollup of the view `runs_host_day`: its rows as of the raw versions its commit records.
+pub static ROLLUP_RUNS_HOST_DAY: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "rollup_runs_host_day",
+    description: "rollup of the view runs_host_day (runs per vendor, host and day), kept by `botlake rollup`",
+    schema: Arc::new(Schema::new(
+        [
+            Field::new("vendor", DataType::Utf8, true),
+            Field::new("host", DataType::Utf8, true),
+            Field::new("day", DataType::Date32, true),
+        ]
+        .into_iter()
+        .chain(
+            ["runs", "failed", "bots", "duration_ms_sum"]
+                .map(|name| Field::new(name, DataType::Int64, true)),
+        )
+        .collect::<Vec<_>>(),
+    )),
+    partition: None,
+    key: &["vendor", "host", "day"],
+    partition_follows_key: false,
+});
+
+/// The rollup tables: derived from views over the tables above, never ingested into.
+pub fn rollups() -> [&'static TableDef; 2] {
+    [&ROLLUP_RUNS_BOT_DAY, &ROLLUP_RUNS_HOST_DAY]
+}
+
 /// The table called `name`, if the catalog has one.
 pub fn table(name: &str) -> Option<&'static TableDef> {
     tables().into_iter().find(|t| t.name == name)
@@ -423,7 +483,7 @@ mod tests {
 
     #[test]
     fn keys_and_partitions_are_columns() {
-        for t in tables() {
+        for t in tables().into_iter().chain(rollups()) {
             for k in t.key.iter().chain(t.partition.iter()) {
                 assert!(t.schema.field_with_name(k).is_ok(), "{}.{k}", t.name);
             }

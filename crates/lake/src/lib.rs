@@ -196,6 +196,16 @@ impl Lake {
         table: &TableDef,
         session: &dyn datafusion::catalog::Session,
     ) -> Result<Option<Arc<dyn TableProvider>>> {
+        Ok(self.snapshot(table, session).await?.map(|s| s.provider))
+    }
+
+    /// `table` at its latest version for reading: a provider (its object store registered
+    /// with `session`) and the files it reads, or `None` if the table was never written.
+    pub async fn snapshot(
+        &self,
+        table: &TableDef,
+        session: &dyn datafusion::catalog::Session,
+    ) -> Result<Option<Snapshot>> {
         let Some(delta) = self.open(table).await? else {
             return Ok(None);
         };
@@ -206,7 +216,11 @@ impl Lake {
                 "building the table provider: {e}"
             )))
         })?;
-        Ok(Some(provider))
+        Ok(Some(Snapshot {
+            table: table.name,
+            delta,
+            provider,
+        }))
     }
 
     /// The version of the last commit to `table`, or `None` if it was never written.
@@ -259,6 +273,42 @@ impl Lake {
             .with_partition_columns(table.partition)
             .with_table_name(table.name)
             .with_description(table.description)
+            .await
+            .map_err(commit_err)?;
+        Ok(written.version().unwrap_or_default())
+    }
+
+    /// Replaces every row of `table` with `batches` in one commit (creating the table, the
+    /// schema taken from the batches), with `metadata` in the commit's information: for
+    /// derived tables that are recomputed as a whole (the rollups). Returns the version.
+    pub async fn overwrite(
+        &self,
+        table: &TableDef,
+        batches: Vec<RecordBatch>,
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<u64> {
+        let commit_err = |source| Error::Commit {
+            table: table.name.to_string(),
+            source: Box::new(source),
+        };
+        let delta = match self.open(table).await? {
+            Some(delta) => delta,
+            None => {
+                self.ensure_local_dir(table)?;
+                DeltaTable::try_from_url(self.table_url(table))
+                    .await
+                    .map_err(commit_err)?
+            }
+        };
+        let written = delta
+            .write(batches)
+            .with_save_mode(deltalake::protocol::SaveMode::Overwrite)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+            .with_table_name(table.name)
+            .with_description(table.description)
+            .with_commit_properties(
+                deltalake::kernel::transaction::CommitProperties::default().with_metadata(metadata),
+            )
             .await
             .map_err(commit_err)?;
         Ok(written.version().unwrap_or_default())
@@ -322,6 +372,50 @@ impl Lake {
             })?;
         }
         Ok(())
+    }
+}
+
+/// A table at one version, opened for reading.
+pub struct Snapshot {
+    table: &'static str,
+    delta: DeltaTable,
+    /// What DataFusion scans.
+    pub provider: Arc<dyn TableProvider>,
+}
+
+impl Snapshot {
+    /// The version read.
+    pub fn version(&self) -> u64 {
+        self.delta.version().unwrap_or_default()
+    }
+
+    /// The data files of this version, as paths under the table's directory (Hive
+    /// partitions first: `day=2026-10-01/part-….parquet`).
+    pub fn files(&self) -> Result<Vec<String>> {
+        let state = self.delta.snapshot().map_err(|e| self.error(e))?;
+        Ok(state
+            .log_data()
+            .into_iter()
+            .map(|add| add.object_store_path().to_string())
+            .collect())
+    }
+
+    /// The entry `key` of the information of the commit that made this version, if any.
+    pub async fn commit_info(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        use futures::StreamExt;
+        let mut history = self.delta.history(Some(1));
+        match history.next().await {
+            Some(info) => Ok(info.map_err(|e| self.error(e))?.info.remove(key)),
+            None => Ok(None),
+        }
+    }
+
+    fn error(&self, source: DeltaTableError) -> Error {
+        Error::Open {
+            table: self.table.to_string(),
+            url: self.delta.table_url().clone(),
+            source: Box::new(source),
+        }
     }
 }
 

@@ -121,7 +121,7 @@ impl QueryDef {
         crate::BUILTIN
             .iter()
             .map(|(name, sql)| {
-                QueryDef::parse(name, sql, "built-in").expect("built-in queries are valid")
+                QueryDef::parse(name, sql, crate::BUILT_IN).expect("built-in queries are valid")
             })
             .collect()
     }

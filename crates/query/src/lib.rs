@@ -15,7 +15,10 @@
 #![warn(missing_docs)]
 
 pub mod defs;
+pub mod rollup;
 
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,6 +27,8 @@ use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 
@@ -144,10 +149,33 @@ pub fn is_user_datafusion_error(e: &DataFusionError) -> bool {
 /// The query result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How a session runs.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Answer the views that have a rollup variant from the rollups where they are up to
+    /// date (the result is the same; see [`rollup`]).
+    pub rollups: bool,
+    /// Bytes that operators may hold before they spill to disk or fail; `None`: no limit.
+    pub memory_limit: Option<usize>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            rollups: true,
+            memory_limit: None,
+        }
+    }
+}
+
 /// A DataFusion session over the lake, with the views created.
 pub struct Session {
     ctx: SessionContext,
     queries: Vec<QueryDef>,
+    /// The rollups found, when the session was asked to use them.
+    rollups: Vec<rollup::Found>,
+    /// The raw files of the views the rollups derive from, as the session reads them.
+    coverage: rollup::Coverage,
 }
 
 impl Session {
@@ -155,25 +183,121 @@ impl Session {
     /// built-in views, then the views of each directory in `query_dirs`, which replace
     /// built-in views of the same name.
     pub async fn open(lake: &Lake, query_dirs: &[PathBuf]) -> Result<Session> {
-        let ctx = new_context();
+        Session::open_with(lake, query_dirs, &SessionOptions::default()).await
+    }
+
+    /// [`Session::open`] with `options`.
+    pub async fn open_with(
+        lake: &Lake,
+        query_dirs: &[PathBuf],
+        options: &SessionOptions,
+    ) -> Result<Session> {
+        let ctx = context_with(options)?;
         let mut tables = Vec::new();
-        let mut written = 0;
+        let mut snapshots = BTreeMap::new();
         for table in catalog::tables() {
-            let provider = match lake.table_provider(table, &ctx.state()).await? {
-                Some(p) => {
-                    written += 1;
-                    p
+            let provider = match lake.snapshot(table, &ctx.state()).await? {
+                Some(s) => {
+                    let provider = s.provider.clone();
+                    snapshots.insert(table.name, s);
+                    provider
                 }
                 None => empty_table(table)?,
             };
             tables.push((table.name.to_string(), provider));
         }
-        if written == 0 {
+        if snapshots.is_empty() {
             return Err(Error::NoLake {
                 url: lake.url().to_string(),
             });
         }
-        Session::with_tables(ctx, tables, query_dirs).await
+        let mut session = Session::with_tables(ctx, tables, query_dirs).await?;
+        if options.rollups {
+            session.coverage = rollup::Coverage::current(&snapshots, String::new())?;
+            session.use_rollups(lake).await?;
+        }
+        Ok(session)
+    }
+
+    /// Finds the rollups and, where they are worth reading, answers their views and the
+    /// built-in views over them from the rollups. Nothing changes if the user replaced a
+    /// view a rollup derives from.
+    async fn use_rollups(&mut self, lake: &Lake) -> Result<()> {
+        let replaced = |name: &str| {
+            self.queries
+                .iter()
+                .any(|q| q.name == name && q.origin != BUILT_IN)
+        };
+        if rollup::rollups()
+            .iter()
+            .map(|r| r.view)
+            .chain(rollup::DERIVED_FROM)
+            .any(replaced)
+        {
+            return Ok(());
+        }
+        let state = self.ctx.state();
+        self.rollups = rollup::find(lake, &state, |view| Ok(self.coverage_of(view))).await?;
+        let mut used = Vec::new();
+        for found in &self.rollups {
+            let Some(provider) = &found.provider else {
+                continue;
+            };
+            let table = found.rollup.table.name;
+            self.ctx.register_table(table, provider.clone())?;
+            if found.split.worth_it() {
+                let view = found.rollup.view;
+                let sql = found.split.sql(table, &builtin_sql(view));
+                let def = QueryDef::parse(view, &sql, BUILT_IN)?;
+                create_view(&self.ctx, &def)
+                    .await
+                    .map_err(|source| Error::View {
+                        name: view.to_string(),
+                        origin: format!("{BUILT_IN}, over {table}"),
+                        source,
+                    })?;
+                used.push(view);
+            }
+        }
+        for (name, sql) in BUILTIN_ROLLUP {
+            let Some(reads) = used.iter().find(|v| sql.contains(&format!("FROM {v}"))) else {
+                continue;
+            };
+            let Some(def) = self
+                .queries
+                .iter_mut()
+                .find(|q| q.name == *name && q.origin == BUILT_IN)
+            else {
+                continue;
+            };
+            let variant = QueryDef::parse(name, sql, BUILT_IN)?;
+            def.sql = variant.sql;
+            def.origin = format!("{BUILT_IN}, over the rollup of {reads}");
+            let def = def.clone();
+            create_view(&self.ctx, &def)
+                .await
+                .map_err(|source| Error::View {
+                    name: def.name.clone(),
+                    origin: def.origin.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The rollups found, with how much of their views each answers for.
+    pub fn rollup_splits(&self) -> impl Iterator<Item = (&'static str, &rollup::Split)> {
+        self.rollups.iter().map(|f| (f.rollup.view, &f.split))
+    }
+
+    /// What a rollup of `view` made now would cover.
+    pub(crate) fn coverage_of(&self, view: &str) -> rollup::Coverage {
+        rollup::Coverage {
+            definition: rollup::definition(view, |v| {
+                BUILTIN.iter().find(|(n, _)| *n == v).map(|(_, s)| *s)
+            }),
+            ..self.coverage.clone()
+        }
     }
 
     /// A session over the given tables (tests use in-memory fixtures) with the views.
@@ -193,7 +317,12 @@ impl Session {
             }
         }
         create_views(&ctx, &queries).await?;
-        Ok(Session { ctx, queries })
+        Ok(Session {
+            ctx,
+            queries,
+            rollups: Vec::new(),
+            coverage: rollup::Coverage::default(),
+        })
     }
 
     /// The DataFusion context, for arbitrary SQL.
@@ -266,8 +395,34 @@ impl Session {
     }
 }
 
+/// What a built-in query's origin says.
+pub(crate) const BUILT_IN: &str = "built-in";
+
+/// The SQL of the built-in view `name`.
+fn builtin_sql(name: &str) -> String {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_else(|| panic!("{name} is a built-in view"))
+}
+
 /// A session context with botlake's settings.
 pub fn new_context() -> SessionContext {
+    context_with(&SessionOptions::default()).expect("the default runtime builds")
+}
+
+/// A session context with botlake's settings and `options`' memory limit.
+pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = options.memory_limit {
+        // Fair shares between the operators that can spill; an error names the largest
+        // consumers when even spilling is not enough.
+        runtime = runtime.with_memory_pool(Arc::new(TrackConsumersPool::new(
+            FairSpillPool::new(limit),
+            NonZeroUsize::new(5).expect("5 > 0"),
+        )));
+    }
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("botlake", "lake")
@@ -278,7 +433,7 @@ pub fn new_context() -> SessionContext {
     // file and prunes nothing. Both settings measured with `cargo bench --bench compare`.
     config.options_mut().execution.parquet.enable_page_index = false;
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
-    SessionContext::new_with_config(config).enable_url_table()
+    Ok(SessionContext::new_with_config_rt(config, runtime.build_arc()?).enable_url_table())
 }
 
 fn empty_table(table: &catalog::TableDef) -> Result<Arc<dyn TableProvider>> {

@@ -1,0 +1,33 @@
+-- bot_ranking from runs_bot_day (one row per vendor, bot and day): the same result.
+-- param: min_runs BIGINT 10 finished runs a bot needs for a failure-rate rank
+WITH b AS (
+    SELECT
+        vendor,
+        bot,
+        SUM(runs) AS runs,
+        SUM(finished) AS finished,
+        SUM(failed) AS failed,
+        COALESCE(SUM(duration_ms_sum), 0) / 3600000.0 AS runtime_hours
+    FROM runs_bot_day
+    GROUP BY vendor, bot
+),
+r AS (
+    SELECT
+        *,
+        CAST(failed AS DOUBLE) / NULLIF(finished, 0) AS failure_rate,
+        finished >= $min_runs AS eligible
+    FROM b
+)
+SELECT
+    vendor,
+    bot,
+    runs,
+    finished,
+    failed,
+    ROUND(runtime_hours, 2) AS runtime_hours,
+    ROUND(failure_rate, 4) AS failure_rate,
+    RANK() OVER (ORDER BY runs DESC) AS volume_rank,
+    RANK() OVER (ORDER BY runtime_hours DESC) AS runtime_rank,
+    CASE WHEN eligible THEN RANK() OVER (PARTITION BY eligible ORDER BY failure_rate DESC) END AS failure_rank
+FROM r
+ORDER BY volume_rank, vendor, bot

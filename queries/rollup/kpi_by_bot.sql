@@ -1,0 +1,36 @@
+-- kpi_by_bot from runs_bot_day (one row per vendor, bot and day): the same result.
+SELECT
+    vendor,
+    bot,
+    runs,
+    finished,
+    succeeded,
+    failed,
+    stopped,
+    running,
+    ROUND(CAST(succeeded AS DOUBLE) / NULLIF(finished, 0), 4) AS success_rate,
+    ROUND(CAST(failed AS DOUBLE) / NULLIF(finished, 0), 4) AS failure_rate,
+    ROUND(avg_duration_s, 1) AS avg_duration_s,
+    ROUND(max_duration_s, 1) AS max_duration_s,
+    ROUND(runtime_hours, 2) AS runtime_hours,
+    first_run,
+    last_run
+FROM (
+    SELECT
+        vendor,
+        bot,
+        SUM(runs) AS runs,
+        SUM(finished) AS finished,
+        SUM(succeeded) AS succeeded,
+        SUM(failed) AS failed,
+        SUM(stopped) AS stopped,
+        SUM(running) AS running,
+        CAST(SUM(duration_ms_sum) AS DOUBLE) / SUM(duration_ms_count) / 1000.0 AS avg_duration_s,
+        MAX(duration_ms_max) / 1000.0 AS max_duration_s,
+        SUM(duration_ms_sum) / 3600000.0 AS runtime_hours,
+        MIN(first_run) AS first_run,
+        MAX(last_run) AS last_run
+    FROM runs_bot_day
+    GROUP BY vendor, bot
+) AS b
+ORDER BY runs DESC, vendor, bot

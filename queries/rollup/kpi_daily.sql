@@ -1,0 +1,32 @@
+-- kpi_daily from runs_bot_day (one row per vendor, bot and day): the same result.
+SELECT
+    day,
+    vendor,
+    runs,
+    finished,
+    succeeded,
+    failed,
+    stopped,
+    running,
+    bots,
+    ROUND(CAST(succeeded AS DOUBLE) / NULLIF(finished, 0), 4) AS success_rate,
+    ROUND(CAST(failed AS DOUBLE) / NULLIF(finished, 0), 4) AS failure_rate,
+    ROUND(avg_duration_s, 1) AS avg_duration_s,
+    ROUND(runtime_hours, 2) AS runtime_hours
+FROM (
+    SELECT
+        day,
+        vendor,
+        SUM(runs) AS runs,
+        SUM(finished) AS finished,
+        SUM(succeeded) AS succeeded,
+        SUM(failed) AS failed,
+        SUM(stopped) AS stopped,
+        SUM(running) AS running,
+        COUNT(bot) AS bots,
+        CAST(SUM(duration_ms_sum) AS DOUBLE) / SUM(duration_ms_count) / 1000.0 AS avg_duration_s,
+        SUM(duration_ms_sum) / 3600000.0 AS runtime_hours
+    FROM runs_bot_day
+    GROUP BY day, vendor
+) AS d
+ORDER BY day, vendor

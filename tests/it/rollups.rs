@@ -1,0 +1,207 @@
+//! Rollups: every view that can read them answers exactly as it does from raw rows, before
+//! any rollup, from a fresh one, from one that an ingest left behind (changed and new days
+//! come from raw rows) and after `botlake rollup` and `botlake compact` bring it up to date.
+
+use crate::common::{botlake, end, lake_path, sql, stderr};
+
+/// The views with a rollup variant, and the two views kept as rollups.
+const VIEWS: [&str; 7] = [
+    "kpi_daily",
+    "kpi_by_bot",
+    "kpi_by_host",
+    "bot_ranking",
+    "failure_rate_daily",
+    "runs_bot_day",
+    "runs_host_day",
+];
+
+/// Each view's CSV answer (lines sorted: runs_bot_day and runs_host_day have no ORDER BY).
+async fn answers(lake: &str, flags: &[&str]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for view in VIEWS {
+        let mut args = vec!["--lake", lake, "--format", "csv"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["query", view]);
+        let o = botlake(&args).await;
+        assert!(o.status.success(), "{view}: {}", stderr(&o));
+        let mut lines: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert!(lines.len() > 1, "{view} has rows");
+        lines.sort();
+        out.push(lines);
+    }
+    out
+}
+
+/// What `-v query kpi_daily` says about where runs_bot_day's rows come from.
+async fn source_of_kpi_daily(lake: &str) -> String {
+    let o = botlake(&[
+        "--lake",
+        lake,
+        "-v",
+        "--format",
+        "csv",
+        "query",
+        "kpi_daily",
+    ])
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    stderr(&o)
+        .lines()
+        .find(|l| l.starts_with("runs_bot_day: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_agree_with_and_without_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let end_arg = end().to_string();
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "sim",
+        "gen",
+        "--runs",
+        "30000",
+        "--bots",
+        "25",
+        "--runners",
+        "7",
+        "--days",
+        "40",
+        "--end",
+        &end_arg,
+        "--uipath-jobs",
+        "300",
+        "--commit-rows",
+        "4000",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // No rollup yet: every session reads raw rows.
+    let raw = answers(&lake, &["--no-rollups"]).await;
+    assert_eq!(answers(&lake, &[]).await, raw);
+    assert!(
+        source_of_kpi_daily(&lake)
+            .await
+            .contains("answered from raw rows (0 parts up to date in the rollup, 41 newer)")
+    );
+
+    let out = botlake(&["--lake", &lake, "rollup"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rollup of runs_bot_day: 41 parts recomputed from raw rows, 0 kept"),
+        "40 days of runs and the UiPath jobs: {}",
+        stderr(&out)
+    );
+    assert!(
+        source_of_kpi_daily(&lake)
+            .await
+            .contains("answered from its rollup (41 parts up to date in the rollup, 0 newer)")
+    );
+    assert_eq!(answers(&lake, &[]).await, raw);
+    assert_eq!(answers(&lake, &["--memory-limit", "64M"]).await, raw);
+
+    // An ingest that leaves the rollup behind: one run of a middle day now failed, and a
+    // run on a day the lake did not have.
+    let rows = sql(
+        &lake,
+        "SELECT run_id, user_name, host_name, file_name, \
+         to_char(start_time, '%Y-%m-%dT%H:%M:%S%.6fZ'), time_taken_ms, \
+         (SELECT max(run_id) FROM aa_bot_runs) \
+         FROM aa_bot_runs WHERE status = 'COMPLETED' AND time_taken_ms IS NOT NULL \
+         ORDER BY day, run_id LIMIT 1 OFFSET 15000",
+    )
+    .await;
+    let r = &rows[0];
+    let page = serde_json::json!({
+        "totalRecords": 2,
+        "botRunDataList": [
+            {
+                "id": r[0].parse::<i64>().unwrap(),
+                "userName": r[1], "hostName": r[2], "fileName": r[3],
+                "startTime": r[4], "status": "FAILED",
+                "timeTaken": r[5].parse::<i64>().unwrap(),
+            },
+            {
+                "id": r[6].parse::<i64>().unwrap() + 1,
+                "userName": r[1], "hostName": r[2], "fileName": r[3],
+                "startTime": format!("{end_arg}T10:00:00Z"),
+                "endTime": format!("{end_arg}T10:01:00Z"),
+                "status": "COMPLETED", "timeTaken": 60000,
+            },
+        ],
+    })
+    .to_string();
+    let page_file = dir.path().join("page.json");
+    std::fs::write(&page_file, page).unwrap();
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "--no-rollups",
+        "ingest",
+        "aa-pages",
+        "--control-room",
+        "gen",
+        page_file.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 records, 1 new, 1 updated"),
+        "{}",
+        stderr(&out)
+    );
+    let changed = answers(&lake, &["--no-rollups"]).await;
+    assert_ne!(changed, raw, "the ingest changed what the views say");
+    assert!(
+        source_of_kpi_daily(&lake)
+            .await
+            .contains("answered from its rollup (40 parts up to date in the rollup, 2 newer)")
+    );
+    assert_eq!(answers(&lake, &[]).await, changed);
+
+    // Brought up to date: only the two days are recomputed.
+    let out = botlake(&["--lake", &lake, "rollup"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rollup of runs_bot_day: 2 parts recomputed from raw rows, 40 kept"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(answers(&lake, &[]).await, changed);
+
+    // Compaction (which here finds one file a day and rewrites none) refreshes them too.
+    let out = botlake(&["--lake", &lake, "compact", "aa_bot_runs"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rollup of runs_host_day: "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(source_of_kpi_daily(&lake).await.contains("0 newer"),);
+    assert_eq!(answers(&lake, &[]).await, changed);
+
+    // A memory limit that is not a size is refused before anything runs.
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "--memory-limit",
+        "4X",
+        "query",
+        "kpi_daily",
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the unit must be K, M, G or T"),
+        "{}",
+        stderr(&out)
+    );
+}
