@@ -188,6 +188,21 @@ async fn views_agree_with_and_without_rollups() {
     assert!(source_of_kpi_daily(&lake).await.contains("0 newer"),);
     assert_eq!(answers(&lake, &[]).await, changed);
 
+    // Vacuum deletes the files refreshes replaced; its commits keep the rollups usable.
+    let out = botlake(&["--lake", &lake, "vacuum", "--retention-hours", "0"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rollup_runs_bot_day: deleted"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        source_of_kpi_daily(&lake)
+            .await
+            .contains("answered from its rollup (42 parts up to date in the rollup, 0 newer)")
+    );
+    assert_eq!(answers(&lake, &[]).await, changed);
+
     // A memory limit that is not a size is refused before anything runs.
     let out = botlake(&[
         "--lake",

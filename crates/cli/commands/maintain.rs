@@ -27,7 +27,12 @@ pub async fn compact(g: &Globals, args: CompactArgs) -> Result<ExitCode> {
 pub async fn vacuum(g: &Globals, args: VacuumArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let retention = chrono::Duration::hours(i64::from(args.retention_hours));
-    for t in pick_tables(&args.tables)? {
+    // With no tables named, the rollups too: every refresh leaves the files it replaced.
+    let mut tables = pick_tables(&args.tables)?;
+    if args.tables.is_empty() {
+        tables.extend(botlake_lake::catalog::rollups());
+    }
+    for t in tables {
         match lake.vacuum(t, retention, args.dry_run).await? {
             Some(files) => {
                 let verb = if args.dry_run {

@@ -400,14 +400,36 @@ impl Snapshot {
             .collect())
     }
 
-    /// The entry `key` of the information of the commit that made this version, if any.
+    /// The entry `key` of the information of the last commit that carried one, looking back
+    /// past maintenance commits (vacuum, compaction: they keep the rows) only; `None` if a
+    /// commit that may have changed rows came after it, or there is none.
     pub async fn commit_info(&self, key: &str) -> Result<Option<serde_json::Value>> {
-        use futures::StreamExt;
-        let mut history = self.delta.history(Some(1));
-        match history.next().await {
-            Some(info) => Ok(info.map_err(|e| self.error(e))?.info.remove(key)),
-            None => Ok(None),
+        const LOOK_BACK: u64 = 20;
+        let Some(version) = self.delta.version() else {
+            return Ok(None);
+        };
+        let log = self.delta.log_store();
+        for v in (version.saturating_sub(LOOK_BACK - 1)..=version).rev() {
+            let Some(bytes) = log.read_commit_entry(v).await.map_err(|e| self.error(e))? else {
+                return Ok(None);
+            };
+            // A commit is one action per line; its commitInfo says what it did.
+            let info = serde_json::Deserializer::from_slice(&bytes)
+                .into_iter::<serde_json::Value>()
+                .filter_map(|action| action.ok()?.get_mut("commitInfo").map(|i| i.take()))
+                .next();
+            let Some(mut info) = info else {
+                return Ok(None);
+            };
+            if let Some(value) = info.get_mut(key) {
+                return Ok(Some(value.take()));
+            }
+            let operation = info["operation"].as_str().unwrap_or_default();
+            if !(operation.starts_with("VACUUM") || operation == "OPTIMIZE") {
+                return Ok(None);
+            }
         }
+        Ok(None)
     }
 
     fn error(&self, source: DeltaTableError) -> Error {
