@@ -254,19 +254,8 @@ impl Lake {
     /// for rows with the same key: for writers whose rows are new by construction (the
     /// benchmark generator). Returns the version committed.
     pub async fn append(&self, table: &TableDef, batches: Vec<RecordBatch>) -> Result<u64> {
-        let commit_err = |source| Error::Commit {
-            table: table.name.to_string(),
-            source: Box::new(source),
-        };
-        let delta = match self.open(table).await? {
-            Some(delta) => delta,
-            None => {
-                self.ensure_local_dir(table)?;
-                DeltaTable::try_from_url(self.table_url(table))
-                    .await
-                    .map_err(commit_err)?
-            }
-        };
+        let commit_err = commit_error(table);
+        let delta = self.open_for_write(table).await?;
         let written = delta
             .write(batches)
             .with_save_mode(deltalake::protocol::SaveMode::Append)
@@ -287,19 +276,8 @@ impl Lake {
         batches: Vec<RecordBatch>,
         metadata: serde_json::Map<String, serde_json::Value>,
     ) -> Result<u64> {
-        let commit_err = |source| Error::Commit {
-            table: table.name.to_string(),
-            source: Box::new(source),
-        };
-        let delta = match self.open(table).await? {
-            Some(delta) => delta,
-            None => {
-                self.ensure_local_dir(table)?;
-                DeltaTable::try_from_url(self.table_url(table))
-                    .await
-                    .map_err(commit_err)?
-            }
-        };
+        let commit_err = commit_error(table);
+        let delta = self.open_for_write(table).await?;
         let written = delta
             .write(batches)
             .with_save_mode(deltalake::protocol::SaveMode::Overwrite)
@@ -312,6 +290,17 @@ impl Lake {
             .await
             .map_err(commit_err)?;
         Ok(written.version().unwrap_or_default())
+    }
+
+    /// `table` to write to: opened, or created empty (its local directory too).
+    async fn open_for_write(&self, table: &TableDef) -> Result<DeltaTable> {
+        if let Some(delta) = self.open(table).await? {
+            return Ok(delta);
+        }
+        self.ensure_local_dir(table)?;
+        DeltaTable::try_from_url(self.table_url(table))
+            .await
+            .map_err(commit_error(table))
     }
 
     /// Rewrites `table`'s small files into larger ones (Delta OPTIMIZE); returns the
@@ -438,6 +427,15 @@ impl Snapshot {
             url: self.delta.table_url().clone(),
             source: Box::new(source),
         }
+    }
+}
+
+/// How a failed commit to `table` is reported.
+fn commit_error(table: &TableDef) -> impl Fn(DeltaTableError) -> Error {
+    let name = table.name.to_string();
+    move |source| Error::Commit {
+        table: name.clone(),
+        source: Box::new(source),
     }
 }
 
