@@ -87,17 +87,9 @@ fn timed(all: &[Query]) -> Vec<&Query> {
 
 /// botlake's session options from the environment: raw rows unless BOTLAKE_BENCH_ROLLUPS=1.
 fn options() -> SessionOptions {
-    let memory_limit = std::env::var("BOTLAKE_BENCH_MEMORY").ok().map(|v| {
-        let (n, shift) = match v.trim().to_ascii_uppercase() {
-            s if s.ends_with('G') => (s[..s.len() - 1].to_string(), 30),
-            s if s.ends_with('M') => (s[..s.len() - 1].to_string(), 20),
-            s => (s, 0),
-        };
-        let n: f64 = n
-            .parse()
-            .expect("BOTLAKE_BENCH_MEMORY is a size such as 4G");
-        (n * (1u64 << shift) as f64) as usize
-    });
+    let memory_limit = std::env::var("BOTLAKE_BENCH_MEMORY")
+        .ok()
+        .map(|v| botlake_query::parse_size(&v).expect("BOTLAKE_BENCH_MEMORY is a size such as 4G"));
     SessionOptions {
         rollups: env_or::<u8>("BOTLAKE_BENCH_ROLLUPS", 0) == 1,
         memory_limit,

@@ -45,7 +45,7 @@ pub struct Args {
         long,
         global = true,
         value_name = "SIZE",
-        value_parser = parse_size,
+        value_parser = botlake_query::parse_size,
         env = "BOTLAKE_MEMORY_LIMIT"
     )]
     pub memory_limit: Option<usize>,
@@ -604,35 +604,6 @@ fn parse_end_time_or_date(s: &str) -> Result<DateTime<Utc>, String> {
         Ok(t) => Ok(t),
         Err(_) => parse_time_or_date(s).map(|t| t + chrono::Duration::days(1)),
     }
-}
-
-/// `4G`, `512M`, `64K` (powers of 1024) or a number of bytes.
-fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let shift = match unit
-        .trim()
-        .to_ascii_uppercase()
-        .trim_end_matches(['B', 'I'])
-    {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return Err(format!("{s:?}: the unit must be K, M, G or T")),
-    };
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size such as 4G or 512M"))?;
-    let bytes = n * (1u64 << shift) as f64;
-    if !(1.0..9.0e18).contains(&bytes) {
-        return Err(format!("{s:?} is not a usable size"));
-    }
-    Ok(bytes as usize)
 }
 
 pub(crate) fn parse_url(s: &str) -> Result<url::Url, String> {

@@ -174,8 +174,6 @@ pub struct Session {
     queries: Vec<QueryDef>,
     /// The rollups found, when the session was asked to use them.
     rollups: Vec<rollup::Found>,
-    /// The raw files of the views the rollups derive from, as the session reads them.
-    coverage: rollup::Coverage,
 }
 
 impl Session {
@@ -213,8 +211,9 @@ impl Session {
         }
         let mut session = Session::with_tables(ctx, tables, query_dirs).await?;
         if options.rollups {
-            session.coverage = rollup::Coverage::current(&snapshots, String::new())?;
-            session.use_rollups(lake).await?;
+            session
+                .use_rollups(lake, &rollup::raw_files(&snapshots)?)
+                .await?;
         }
         Ok(session)
     }
@@ -222,7 +221,11 @@ impl Session {
     /// Finds the rollups and, where they are worth reading, answers their views and the
     /// built-in views over them from the rollups. Nothing changes if the user replaced a
     /// view a rollup derives from.
-    async fn use_rollups(&mut self, lake: &Lake) -> Result<()> {
+    async fn use_rollups(
+        &mut self,
+        lake: &Lake,
+        raw_files: &BTreeMap<String, rollup::VendorCoverage>,
+    ) -> Result<()> {
         let replaced = |name: &str| {
             self.queries
                 .iter()
@@ -237,7 +240,7 @@ impl Session {
             return Ok(());
         }
         let state = self.ctx.state();
-        self.rollups = rollup::find(lake, &state, |view| Ok(self.coverage_of(view))).await?;
+        self.rollups = rollup::find(lake, &state, raw_files).await?;
         let mut used = Vec::new();
         for found in &self.rollups {
             let Some(provider) = &found.provider else {
@@ -247,7 +250,7 @@ impl Session {
             self.ctx.register_table(table, provider.clone())?;
             if found.split.worth_it() {
                 let view = found.rollup.view;
-                let sql = found.split.sql(table, &builtin_sql(view));
+                let sql = found.split.sql(table, builtin_sql(view));
                 let def = QueryDef::parse(view, &sql, BUILT_IN)?;
                 create_view(&self.ctx, &def)
                     .await
@@ -290,16 +293,6 @@ impl Session {
         self.rollups.iter().map(|f| (f.rollup.view, &f.split))
     }
 
-    /// What a rollup of `view` made now would cover.
-    pub(crate) fn coverage_of(&self, view: &str) -> rollup::Coverage {
-        rollup::Coverage {
-            definition: rollup::definition(view, |v| {
-                BUILTIN.iter().find(|(n, _)| *n == v).map(|(_, s)| *s)
-            }),
-            ..self.coverage.clone()
-        }
-    }
-
     /// A session over the given tables (tests use in-memory fixtures) with the views.
     pub async fn with_tables(
         ctx: SessionContext,
@@ -321,7 +314,6 @@ impl Session {
             ctx,
             queries,
             rollups: Vec::new(),
-            coverage: rollup::Coverage::default(),
         })
     }
 
@@ -399,12 +391,42 @@ impl Session {
 pub(crate) const BUILT_IN: &str = "built-in";
 
 /// The SQL of the built-in view `name`.
-fn builtin_sql(name: &str) -> String {
+fn builtin_sql(name: &str) -> &'static str {
     BUILTIN
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, s)| s.to_string())
+        .map(|(_, s)| *s)
         .unwrap_or_else(|| panic!("{name} is a built-in view"))
+}
+
+/// A memory size as `--memory-limit` takes it: `4G`, `512M`, `64K` (powers of 1024; a
+/// trailing `B` or `iB` is allowed) or a number of bytes.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches(['B', 'I'])
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("{s:?}: the unit must be K, M, G or T")),
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 4G or 512M"))?;
+    let bytes = n * (1u64 << shift) as f64;
+    if !(1.0..9.0e18).contains(&bytes) {
+        return Err(format!("{s:?} is not a usable size"));
+    }
+    Ok(bytes as usize)
 }
 
 /// A session context with botlake's settings.
@@ -542,6 +564,28 @@ mod tests {
         assert!(matches!(e, Error::UnknownQuery { .. }));
         let e = s.sql("SELEC 1").await.err().unwrap();
         assert!(e.is_user_error(), "{e:?}");
+    }
+
+    #[test]
+    fn every_rollup_variant_replaces_a_builtin_view_and_reads_one_rollup() {
+        for (name, sql) in BUILTIN_ROLLUP {
+            assert!(BUILTIN.iter().any(|(n, _)| n == name), "{name}");
+            let reads: Vec<_> = rollup::rollups()
+                .into_iter()
+                .filter(|r| sql.contains(&format!("FROM {}", r.view)))
+                .collect();
+            assert_eq!(reads.len(), 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("4X").unwrap_err().contains("K, M, G or T"));
+        assert!(parse_size("0").is_err() && parse_size("G").is_err());
     }
 
     #[tokio::test]

@@ -110,12 +110,12 @@ fn fnv1a(chunks: impl IntoIterator<Item = impl AsRef<[u8]>>) -> String {
     format!("{hash:016x}")
 }
 
-/// The fingerprint of the definitions `view` derives from, as `sql_of` gives them.
-pub(crate) fn definition<'a>(view: &str, sql_of: impl Fn(&str) -> Option<&'a str>) -> String {
+/// The fingerprint of the built-in definitions `view` derives from.
+fn definition(view: &str) -> String {
     fnv1a(
         std::iter::once(view)
             .chain(DERIVED_FROM)
-            .map(|v| sql_of(v).unwrap_or_default()),
+            .map(crate::builtin_sql),
     )
 }
 
@@ -153,22 +153,17 @@ impl VendorCoverage {
     }
 }
 
-impl Coverage {
-    /// What the raw tables hold in `snapshots` (by table name).
-    pub(crate) fn current(
-        snapshots: &BTreeMap<&str, Snapshot>,
-        definition: String,
-    ) -> Result<Coverage> {
-        let mut vendors = BTreeMap::new();
-        for s in sources() {
+/// Per vendor, the raw files that `runs` reads in `snapshots` (by table name).
+pub(crate) fn raw_files(
+    snapshots: &BTreeMap<&str, Snapshot>,
+) -> Result<BTreeMap<String, VendorCoverage>> {
+    sources()
+        .into_iter()
+        .map(|s| {
             let cov = VendorCoverage::of(s.table, snapshots.get(s.table.name), s.by_day)?;
-            vendors.insert(s.vendor.to_string(), cov);
-        }
-        Ok(Coverage {
-            definition,
-            vendors,
+            Ok((s.vendor.to_string(), cov))
         })
-    }
+        .collect()
 }
 
 /// How much of a view a rollup can answer for, and the predicates that split the rows.
@@ -300,18 +295,23 @@ impl Split {
 pub(crate) struct Found {
     pub rollup: Rollup,
     pub provider: Option<Arc<dyn TableProvider>>,
+    /// What a rollup made now, from the raw files the session reads, would cover.
+    pub current: Coverage,
     pub split: Split,
 }
 
-/// Opens each rollup table of `lake` and splits its view against `current`.
+/// Opens each rollup table of `lake` and splits its view against the raw files now.
 pub(crate) async fn find(
     lake: &Lake,
     state: &dyn datafusion::catalog::Session,
-    current_of: impl Fn(&str) -> Result<Coverage>,
+    raw_files: &BTreeMap<String, VendorCoverage>,
 ) -> Result<Vec<Found>> {
     let mut found = Vec::new();
     for rollup in rollups() {
-        let current = current_of(rollup.view)?;
+        let current = Coverage {
+            definition: definition(rollup.view),
+            vendors: raw_files.clone(),
+        };
         let snapshot = lake.snapshot(rollup.table, state).await?;
         let stored: Option<Coverage> = match &snapshot {
             Some(s) => s
@@ -324,6 +324,7 @@ pub(crate) async fn find(
         found.push(Found {
             rollup,
             provider: snapshot.map(|s| s.provider),
+            current,
             split,
         });
     }
@@ -362,7 +363,6 @@ pub async fn refresh(lake: &Lake, options: &SessionOptions) -> Result<Vec<Refres
         let started = Instant::now();
         let view = found.rollup.view;
         let split = &found.split;
-        let current = session.coverage_of(view);
         // Nothing newer than the rollup (or no runs at all): nothing to write.
         if split.stale == 0 {
             out.push(Refreshed {
@@ -375,7 +375,7 @@ pub async fn refresh(lake: &Lake, options: &SessionOptions) -> Result<Vec<Refres
             });
             continue;
         }
-        let sql = split.sql(found.rollup.table.name, &crate::builtin_sql(view));
+        let sql = split.sql(found.rollup.table.name, crate::builtin_sql(view));
         let mut batches = session.sql(&sql).await?.collect().await?;
         let schema = found.rollup.table.schema.clone();
         if batches.is_empty() {
@@ -400,7 +400,7 @@ pub async fn refresh(lake: &Lake, options: &SessionOptions) -> Result<Vec<Refres
         let mut metadata = serde_json::Map::new();
         metadata.insert(
             COVERAGE_KEY.to_string(),
-            serde_json::to_value(&current).expect("coverage serializes"),
+            serde_json::to_value(&found.current).expect("coverage serializes"),
         );
         let version = lake
             .overwrite(found.rollup.table, batches, metadata)
