@@ -9,7 +9,8 @@
 //!   numbers to 10 significant digits, rounded numbers to one unit of their last decimal,
 //!   counted as rounding ties); a difference is reported, never hidden;
 //! - hot: `BOTLAKE_BENCH_REPS` (5) runs per engine, alternated between engines, best kept;
-//! - cold: one run per engine in a fresh process, the clock covering opening the tables.
+//! - cold: `BOTLAKE_BENCH_COLD_REPS` (3) runs per engine, each in a fresh process, the clock
+//!   covering opening the tables, alternated between engines, median kept.
 //!
 //! It prints the times, the botlake ÷ peer ratios and their geometric mean (ClickBench's
 //! method: each time + 10 ms), and writes them as JSON beside the lake. Views that a peer
@@ -386,6 +387,7 @@ struct Report {
     lake: String,
     machine: String,
     reps: usize,
+    cold_reps: usize,
     engines: Vec<String>,
     /// Whether botlake answered from its rollups (the peers always read raw rows).
     rollups: bool,
@@ -507,6 +509,7 @@ fn main() {
     let runs: u64 = env_or("BOTLAKE_BENCH_RUNS", 1_000_000);
     let reps: usize = env_or("BOTLAKE_BENCH_REPS", 5);
     let cold: bool = env_or::<u8>("BOTLAKE_BENCH_COLD", 1) == 1;
+    let cold_reps: usize = env_or("BOTLAKE_BENCH_COLD_REPS", 3).max(1);
     let dir = common::bench_dir();
     let lake_dir = std::env::var("BOTLAKE_BENCH_LAKE")
         .map(PathBuf::from)
@@ -575,6 +578,7 @@ fn main() {
         lake: lake_arg.clone(),
         machine: machine(),
         reps,
+        cold_reps,
         engines: engines.clone(),
         rollups: options.rollups,
         rollup_refresh,
@@ -632,13 +636,24 @@ fn main() {
                 }
             }
         }
+        // Cold runs, alternating engines; one fresh process varies by tens of ms, so the
+        // median of `cold_reps` is kept.
         if cold {
-            for e in &engines {
-                if cells[e].error.is_some() {
-                    continue;
+            let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            for _ in 0..cold_reps {
+                for e in &engines {
+                    if cells[e].error.is_some() {
+                        continue;
+                    }
+                    let reply = cold_run(e, &lake_arg, &manifest_path, &q.name);
+                    if let Some(ms) = reply.ms {
+                        times.entry(e).or_default().push(ms);
+                    }
                 }
-                let reply = cold_run(e, &lake_arg, &manifest_path, &q.name);
-                cells.get_mut(e).unwrap().cold_ms = reply.ms;
+            }
+            for (e, mut t) in times {
+                t.sort_by(f64::total_cmp);
+                cells.get_mut(e).unwrap().cold_ms = Some(t[t.len() / 2]);
             }
         }
         report.queries.insert(q.name.clone(), cells);
@@ -663,7 +678,10 @@ fn main() {
     );
     println!("Hot:\n\n{}", table(&report, true));
     if cold {
-        println!("Cold (a fresh process each):\n\n{}", table(&report, false));
+        println!(
+            "Cold (a fresh process each, median of {cold_reps}):\n\n{}",
+            table(&report, false)
+        );
     }
     println!("Results:\n");
     for (name, cells) in &report.queries {

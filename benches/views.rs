@@ -5,6 +5,10 @@
 
 use std::sync::Arc;
 
+/// The allocator of the `botlake` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use botlake_ingest::botinsight::{RunIngestConfig, ingest_runs};
 use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_ingest::progress::Quiet;

@@ -4,6 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The allocator of the `botlake` binary, so that what a bench times in process is what a
+/// user's `botlake` does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The workspace root.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
