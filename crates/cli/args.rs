@@ -55,6 +55,12 @@ pub struct Args {
     #[arg(long, global = true)]
     pub no_rollups: bool,
 
+    /// Scan tables with the Delta Lake library's reader instead of botlake's own scan of the
+    /// day files (same rows; for tables another tool wrote with features botlake's scan
+    /// leaves to Delta, it is chosen anyway).
+    #[arg(long, global = true, env = "BOTLAKE_DELTA_SCAN")]
+    pub delta_scan: bool,
+
     /// Configuration file (Control Rooms, default lake); ./botlake.toml if it exists.
     #[arg(long, global = true, value_name = "FILE", env = "BOTLAKE_CONFIG")]
     pub config: Option<PathBuf>,

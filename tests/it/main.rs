@@ -9,4 +9,5 @@ mod pages;
 mod prism;
 mod rollups;
 mod s3;
+mod scan;
 mod uipath;

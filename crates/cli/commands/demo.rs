@@ -22,7 +22,7 @@ const DEFAULT_LAKE: &str = "./botlake-demo";
 /// Runs the demo.
 pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     let location = g.lake.clone().unwrap_or_else(|| DEFAULT_LAKE.to_string());
-    let lake = Lake::parse(&location)?;
+    let lake = Lake::parse(&location)?.with_delta_scan(g.delta_scan);
     let end = Utc::now().date_naive() + chrono::Duration::days(1);
     // An Enterprise 11.x Control Room with Bot Insight, and an Automation 360 one whose
     // audit log is read through the A360 Audit API.

@@ -23,6 +23,8 @@ use crate::output::Output;
 /// What every command may need from the global flags.
 pub struct Globals {
     lake: Option<String>,
+    /// Scan with Delta's own table provider.
+    delta_scan: bool,
     config: crate::config::ConfigFile,
     config_path: Option<std::path::PathBuf>,
     output: Output,
@@ -41,7 +43,7 @@ impl Globals {
                 "no lake given: pass --lake DIR|s3://bucket/prefix or set BOTLAKE_LAKE".into(),
             )
         })?;
-        Ok(Lake::parse(location)?)
+        Ok(Lake::parse(location)?.with_delta_scan(self.delta_scan))
     }
 
     async fn session(&self, lake: &Lake) -> Result<Session> {
@@ -83,6 +85,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let (config, config_path) = crate::config::ConfigFile::load(args.config.as_deref())?;
     let globals = Globals {
         lake: args.lake.or_else(|| config.lake.clone()),
+        delta_scan: args.delta_scan,
         config,
         config_path,
         output: Output::new(args.format, args.output),

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod scan;
 mod upsert;
 
 use std::path::Path;
@@ -111,6 +112,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct Lake {
     url: Url,
+    /// Scan tables with Delta's own provider rather than [`scan::DayFilesTable`].
+    delta_scan: bool,
 }
 
 impl Lake {
@@ -152,7 +155,19 @@ impl Lake {
         if !url.path().ends_with('/') {
             url.set_path(&format!("{}/", url.path()));
         }
-        Ok(Lake { url })
+        Ok(Lake {
+            url,
+            delta_scan: false,
+        })
+    }
+
+    /// This lake with its tables scanned by Delta's own table provider (`true`) or by
+    /// [`scan::DayFilesTable`] where the table allows (the default). The rows are the same;
+    /// the choice is there for tables written by other tools and to check the one against
+    /// the other.
+    pub fn with_delta_scan(mut self, delta_scan: bool) -> Lake {
+        self.delta_scan = delta_scan;
+        self
     }
 
     /// The lake's URL, always ending in `/`.
@@ -216,6 +231,13 @@ impl Lake {
                 "building the table provider: {e}"
             )))
         })?;
+        let files = (!self.delta_scan)
+            .then(|| scan::DayFilesTable::try_new(&delta, provider.schema(), table.partition))
+            .flatten();
+        let provider = match files {
+            Some(files) => Arc::new(files),
+            None => provider,
+        };
         Ok(Some(Snapshot {
             table: table.name,
             delta,
@@ -368,11 +390,22 @@ impl Lake {
 pub struct Snapshot {
     table: &'static str,
     delta: DeltaTable,
-    /// What DataFusion scans.
+    /// What DataFusion scans: the snapshot's files through [`scan::DayFilesTable`], or
+    /// Delta's own provider where the table needs it.
     pub provider: Arc<dyn TableProvider>,
 }
 
 impl Snapshot {
+    /// Delta's own table provider over this version (what [`Snapshot::provider`] must agree
+    /// with).
+    pub async fn delta_provider(&self) -> Result<Arc<dyn TableProvider>> {
+        self.delta.table_provider().await.map_err(|e| {
+            self.error(DeltaTableError::Generic(format!(
+                "building the table provider: {e}"
+            )))
+        })
+    }
+
     /// The version read.
     pub fn version(&self) -> u64 {
         self.delta.version().unwrap_or_default()
