@@ -396,16 +396,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Delta's own table provider over this version (what [`Snapshot::provider`] must agree
-    /// with).
-    pub async fn delta_provider(&self) -> Result<Arc<dyn TableProvider>> {
-        self.delta.table_provider().await.map_err(|e| {
-            self.error(DeltaTableError::Generic(format!(
-                "building the table provider: {e}"
-            )))
-        })
-    }
-
     /// The version read.
     pub fn version(&self) -> u64 {
         self.delta.version().unwrap_or_default()
