@@ -5,10 +5,6 @@
 
 use std::sync::Arc;
 
-/// The allocator of the `botlake` binary.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use botlake_ingest::botinsight::{RunIngestConfig, ingest_runs};
 use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_ingest::progress::Quiet;
@@ -17,6 +13,10 @@ use botlake_query::Session;
 use botlake_sim::{Dataset, ServerConfig, SimConfig};
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The allocator of the `botlake` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn build_lake(rt: &tokio::runtime::Runtime, dir: &std::path::Path, runs: usize) -> Session {
     rt.block_on(async {

@@ -309,25 +309,20 @@ fn read_file(
         .iter()
         .filter_map(|f| file_schema.index_of(f.name()).ok())
         .collect();
-    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+    if wanted.is_empty() {
+        // No column of the file is wanted (a count): the rows, without columns.
+        let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+        return row_counts(rows, batch_size)
+            .map(|empty| to_table(empty, schema, &file.partition, partition))
+            .collect();
+    }
     let mask = ProjectionMask::roots(metadata.parquet_schema(), wanted);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata)
+    ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata)
         .with_projection(mask)
         .with_batch_size(batch_size)
-        .build()?;
-    let mut batches = Vec::new();
-    let mut read_any = false;
-    for batch in reader {
-        read_any = true;
-        batches.push(to_table(batch?, schema, &file.partition, partition)?);
-    }
-    if !read_any {
-        // No column of the file is wanted (a count): the rows, without columns.
-        for empty in row_counts(rows, batch_size) {
-            batches.push(to_table(empty, schema, &file.partition, partition)?);
-        }
-    }
-    Ok(batches)
+        .build()?
+        .map(|batch| to_table(batch?, schema, &file.partition, partition))
+        .collect()
 }
 
 /// Whether the scan wants none of the file's own columns (only the partition, or none).
