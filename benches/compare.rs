@@ -399,7 +399,7 @@ struct Report {
 }
 
 fn cold_botlake(lake: &str, name: &str) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         let started = Instant::now();
         let lake = Lake::parse(lake).unwrap();
@@ -541,7 +541,7 @@ fn main() {
             .map(str::to_string),
     );
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = common::runtime();
     let lake = Lake::parse(&lake_arg).unwrap();
     let options = options();
     let mut rollup_refresh = Vec::new();

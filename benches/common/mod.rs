@@ -46,6 +46,21 @@ pub fn python() -> PathBuf {
     python
 }
 
+/// Threads every engine may use: botlake's runtime, DuckDB's `threads`, Polars' pool.
+#[allow(dead_code)]
+pub const THREADS: usize = 2;
+
+/// botlake's async runtime, limited to [`THREADS`] workers as the peers are. (The ingest
+/// bench runs the `botlake` binary instead.)
+#[allow(dead_code)]
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(THREADS)
+        .enable_all()
+        .build()
+        .expect("the runtime starts")
+}
+
 /// Cores and CPU model.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
