@@ -2,8 +2,8 @@
 //!
 //! DataFusion evaluates a `RANGE BETWEEN n PRECEDING AND CURRENT ROW` frame row by row
 //! with scalar arithmetic: each row's bound is computed as a `ScalarValue` (an Arrow
-//! kernel call per row), then searched for the same way. `failure_rate_daily` spent
-//! two thirds of its time there. [`RangeWindowRule`] replaces such a window, when every
+//! kernel call per row), then searched for the same way: over the 375,079 bot-days of
+//! `failure_rate_daily` at 1M runs that took 0.9 s of CPU, more than half of the view. [`RangeWindowRule`] replaces such a window, when every
 //! expression of it is a `SUM` of integers or a `COUNT` over the same partitions, order
 //! and frame, with [`RangeWindowExec`]: one pass over the sorted rows that keeps the rows
 //! of the last `n` days of the current partition and their running sums.
@@ -345,7 +345,8 @@ struct RangeWindowStream {
     args: Vec<Arc<dyn PhysicalExpr>>,
     functions: Vec<Function>,
     width: i64,
-    /// The last peer group seen, whose frame may grow with the next batch.
+    /// The last peer group seen, whose frame may grow with the next batch. It is carried
+    /// whole: a group of equal order values spanning many batches is copied once per batch.
     carry: Option<RecordBatch>,
     /// The frame of the partition the carried rows belong to.
     frame: Frame,
