@@ -46,7 +46,8 @@ pub fn python() -> PathBuf {
     python
 }
 
-/// Threads every engine may use: botlake's runtime, DuckDB's `threads`, Polars' pool.
+/// Threads of botlake's in-process runtime: the peers' limit, which `compare/peer.py` sets
+/// (DuckDB's `threads`, `POLARS_MAX_THREADS`).
 #[allow(dead_code)]
 pub const THREADS: usize = 2;
 

@@ -116,6 +116,16 @@ pub async fn assert_exactly_once(lake: &str, truth: botlake_sim::Truth) {
     );
 }
 
+/// The lines of a command's standard output, sorted (for answers without a defined order).
+pub fn sorted_lines(out: &Output) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -2,7 +2,7 @@
 //! any rollup, from a fresh one, from one that an ingest left behind (changed and new days
 //! come from raw rows) and after `botlake rollup` and `botlake compact` bring it up to date.
 
-use crate::common::{botlake, end, lake_path, sql, stderr};
+use crate::common::{botlake, end, lake_path, sorted_lines, sql, stderr};
 
 /// The views with a rollup variant, and the two views kept as rollups.
 const VIEWS: [&str; 7] = [
@@ -24,13 +24,8 @@ async fn answers(lake: &str, flags: &[&str]) -> Vec<Vec<String>> {
         args.extend_from_slice(&["query", view]);
         let o = botlake(&args).await;
         assert!(o.status.success(), "{view}: {}", stderr(&o));
-        let mut lines: Vec<String> = String::from_utf8(o.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let lines = sorted_lines(&o);
         assert!(lines.len() > 1, "{view} has rows");
-        lines.sort();
         out.push(lines);
     }
     out

@@ -1,7 +1,7 @@
 //! botlake's scan of the day files answers every table and view exactly as Delta's own
 //! table provider does (`--delta-scan`), over a lake that every ingest path wrote.
 
-use crate::common::{botlake, lake_path, stderr};
+use crate::common::{botlake, lake_path, sorted_lines, stderr};
 
 /// The answer of `statement`, a JSON object a row (sorted: not every view orders its rows).
 async fn answer(lake: &str, delta_scan: bool, statement: &str) -> Vec<String> {
@@ -12,13 +12,7 @@ async fn answer(lake: &str, delta_scan: bool, statement: &str) -> Vec<String> {
     args.extend_from_slice(&["sql", statement]);
     let out = botlake(&args).await;
     assert!(out.status.success(), "{statement}: {}", stderr(&out));
-    let mut lines: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    lines
+    sorted_lines(&out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
