@@ -56,7 +56,8 @@ async fn saved_pages_land_exactly_once() {
     encoder.finish().unwrap();
     files[1] = gz;
 
-    // Small commits, so that rows of one day are split between commits.
+    // Small commits. The first file alone first: then the days it holds are merged into,
+    // and the days after it are written as new day files, in the same ingest.
     let mut ingest = vec![
         "--lake",
         &lake,
@@ -65,11 +66,20 @@ async fn saved_pages_land_exactly_once() {
         "--commit-rows",
         "2500",
     ];
+    let mut first = ingest.clone();
+    first.push(files[0].as_str());
+    let out = botlake(&first).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("aa_bot_runs: 5000 records, 5000 new"),
+        "{}",
+        stderr(&out)
+    );
     ingest.extend(files.iter().map(String::as_str));
     let out = botlake(&ingest).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("aa_bot_runs: 12000 records, 12000 new"),
+        stderr(&out).contains("aa_bot_runs: 12000 records, 7000 new, 0 updated, 5000 unchanged"),
         "{}",
         stderr(&out)
     );

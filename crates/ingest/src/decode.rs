@@ -51,6 +51,11 @@ pub trait Rows {
     }
     /// The rows appended so far as a batch; the builder starts empty again.
     fn finish(&mut self) -> Result<RecordBatch, ArrowError>;
+    /// Appends a page of runs decoded in one pass if every one of them fits, and says
+    /// whether it did; nothing is appended otherwise (nor by decoders of other records).
+    fn push_runs(&mut self, _runs: &mut RunRecords<'_>) -> bool {
+        false
+    }
 }
 
 /// A `BotRunRecord` of the spec. Unknown properties are ignored. Text borrows from the
@@ -82,6 +87,75 @@ struct BotRunRecord<'a> {
     total_lines: Option<i64>,
     time_taken: Option<i64>,
     success_indicator: Option<bool>,
+}
+
+impl BotRunRecord<'_> {
+    /// The record as a row, or why it does not fit. Upper-cases `status` in place.
+    fn typed(&mut self) -> Result<(RunRow<'_>, Decoded), String> {
+        let start = parse_timestamp(&self.start_time).ok_or_else(|| {
+            format!(
+                "startTime {:?} is not an ISO 8601 date-time",
+                self.start_time
+            )
+        })?;
+        let end = match self.end_time.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(
+                parse_timestamp(s)
+                    .ok_or_else(|| format!("endTime {s:?} is not an ISO 8601 date-time"))?,
+            ),
+        };
+        if let Some(s) = &self.status
+            && s.bytes().any(|b| b.is_ascii_lowercase())
+        {
+            self.status = Some(Cow::Owned(s.to_ascii_uppercase()));
+        }
+        let status = self.status.as_deref();
+        let in_progress = !matches!(status, Some("COMPLETED" | "FAILED" | "STOPPED"));
+        let time_taken = self
+            .time_taken
+            .or_else(|| end.map(|e| (e - start).num_milliseconds()));
+        let row = RunRow {
+            id: self.id,
+            user_name: self.user_name.as_deref(),
+            first_name: self.first_name.as_deref(),
+            last_name: self.last_name.as_deref(),
+            email: self.email.as_deref(),
+            host_name: self.host_name.as_deref(),
+            ip_address: self.ip_address.as_deref(),
+            file_name: self.file_name.as_deref(),
+            start_micros: start.timestamp_micros(),
+            end_micros: end.map(|e| e.timestamp_micros()),
+            status,
+            total_lines: self.total_lines,
+            time_taken_ms: time_taken,
+            success: self.success_indicator,
+        };
+        let decoded = Decoded {
+            id: self.id,
+            day: start.date_naive(),
+            in_progress,
+        };
+        Ok((row, decoded))
+    }
+}
+
+/// The records of a `getbotrundata` page, decoded in the same pass as the page; fails on
+/// the first record that is not a `BotRunRecord`, where [`RunPage`] keeps them raw.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct RunRecords<'a>(#[serde(borrow)] Vec<BotRunRecord<'a>>);
+
+impl RunRecords<'_> {
+    /// How many records the page has.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the page has none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Parses the timestamps Control Rooms send: RFC 3339, or ISO 8601 without an offset
@@ -268,50 +342,27 @@ impl Rows for RunBatchBuilder {
     }
 
     fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
-        let r: BotRunRecord<'_> =
+        let mut r: BotRunRecord<'_> =
             serde_json::from_str(raw.get()).map_err(|e| format!("not a BotRunRecord: {e}"))?;
-        let start = parse_timestamp(&r.start_time)
-            .ok_or_else(|| format!("startTime {:?} is not an ISO 8601 date-time", r.start_time))?;
-        let end = match r.end_time.as_deref() {
-            None | Some("") => None,
-            Some(s) => Some(
-                parse_timestamp(s)
-                    .ok_or_else(|| format!("endTime {s:?} is not an ISO 8601 date-time"))?,
-            ),
-        };
-        let status = r.status.map(|s| {
-            if s.bytes().any(|b| b.is_ascii_lowercase()) {
-                Cow::Owned(s.to_ascii_uppercase())
-            } else {
-                s
+        let (row, decoded) = r.typed()?;
+        self.push_run(&row);
+        Ok(decoded)
+    }
+
+    fn push_runs(&mut self, runs: &mut RunRecords<'_>) -> bool {
+        // Every record is checked before any is appended, so that a page with a bad
+        // record can be taken again record by record.
+        let mut rows = Vec::with_capacity(runs.0.len());
+        for r in &mut runs.0 {
+            match r.typed() {
+                Ok((row, _)) => rows.push(row),
+                Err(_) => return false,
             }
-        });
-        let in_progress = !matches!(status.as_deref(), Some("COMPLETED" | "FAILED" | "STOPPED"));
-        let time_taken = r
-            .time_taken
-            .or_else(|| end.map(|e| (e - start).num_milliseconds()));
-        let day = start.date_naive();
-        self.push_run(&RunRow {
-            id: r.id,
-            user_name: r.user_name.as_deref(),
-            first_name: r.first_name.as_deref(),
-            last_name: r.last_name.as_deref(),
-            email: r.email.as_deref(),
-            host_name: r.host_name.as_deref(),
-            ip_address: r.ip_address.as_deref(),
-            file_name: r.file_name.as_deref(),
-            start_micros: start.timestamp_micros(),
-            end_micros: end.map(|e| e.timestamp_micros()),
-            status: status.as_deref(),
-            total_lines: r.total_lines,
-            time_taken_ms: time_taken,
-            success: r.success_indicator,
-        });
-        Ok(Decoded {
-            id: r.id,
-            day,
-            in_progress,
-        })
+        }
+        for row in &rows {
+            self.push_run(row);
+        }
+        true
     }
 
     fn finish(&mut self) -> Result<RecordBatch, ArrowError> {

@@ -8,9 +8,11 @@
 //! (`botRunDataList`, `auditData`, `logData`); task logs name no task, so their task comes
 //! from the caller. No ingest cursor moves: files are not windows of a Control Room.
 //!
-//! Reading and decoding run on a thread of their own while the previous batch is encoded
-//! and committed, so both cores work; at most `commit_rows` decoded rows per table wait
-//! for their commit, which bounds memory whatever the volume.
+//! Inputs are read and decoded on one thread per core, each taking every n-th input, and
+//! handed over in chunks of [`CHUNK_ROWS`]; the committer takes the chunks back in input
+//! order (so the last record of a key still wins) and commits a table whenever
+//! `commit_rows` of its rows are gathered. Memory holds one commit's rows being written
+//! and half as many decoded ahead, whatever the volume.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -21,12 +23,14 @@ use std::time::{Duration, Instant};
 use botlake_lake::catalog::REJECTED_RECORDS;
 use botlake_lake::{Lake, TableDef};
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::Date32Type;
+use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::botinsight::Endpoint;
-use crate::decode::{Rejected, Rows, record_hash, rejected_batch};
+use crate::decode::{Rejected, Rows, RunRecords, record_hash, rejected_batch};
 use crate::progress::{Event, Observer};
 use crate::{Error, Result};
 
@@ -35,6 +39,10 @@ pub const SOURCE: &str = "aa-pages";
 
 /// Bytes read at a time; a page longer than that is read in growing steps.
 const READ_SIZE: usize = 4 << 20;
+
+/// Rows a decoder hands over at a time (fewer if `commit_rows` is smaller): small enough
+/// that decoders hold little, large enough that a chunk's overhead does not count.
+const CHUNK_ROWS: usize = 16 * 1024;
 
 /// How to ingest page files.
 #[derive(Debug, Clone)]
@@ -70,15 +78,35 @@ pub struct PagesSummary {
     pub elapsed: Duration,
 }
 
-/// A page of any of the three paged endpoints; unknown properties are ignored.
+/// A page of any of the three paged endpoints; unknown properties are ignored. `R` is
+/// how its runs are held: decoded in the same pass ([`RunRecords`]), or raw, one by one.
 #[derive(Deserialize)]
-struct AnyPage<'a> {
-    #[serde(rename = "botRunDataList", borrow, default)]
-    runs: Option<Vec<&'a RawValue>>,
+#[serde(bound(deserialize = "R: Deserialize<'de>"))]
+struct AnyPage<'a, R> {
+    #[serde(rename = "botRunDataList", default)]
+    runs: Option<R>,
     #[serde(rename = "auditData", borrow, default)]
     audit: Option<Vec<&'a RawValue>>,
     #[serde(rename = "logData", borrow, default)]
     logs: Option<Vec<&'a RawValue>>,
+}
+
+/// A page as [`read_pages`] hands it over.
+enum Page<'a> {
+    /// Runs decoded while the page was parsed, the fast way for pages that fit.
+    Typed(AnyPage<'a, RunRecords<'a>>),
+    /// Records kept raw, to be decoded (or rejected) one by one.
+    Raw(AnyPage<'a, Vec<&'a RawValue>>),
+}
+
+/// What to do after a page.
+enum Next {
+    /// Read on.
+    Continue,
+    /// Stop reading: the committer has stopped.
+    Stop,
+    /// Hand the same page over again as [`Page::Raw`]: a record of it does not fit.
+    AgainRaw,
 }
 
 /// A named input: a path, or `-` for standard input.
@@ -119,14 +147,30 @@ pub async fn ingest(
     let started = Instant::now();
     let received_at = Utc::now();
     let counters = Arc::new(Counters::default());
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(1);
-    let decoder = {
+    let files = inputs.len();
+    // One decoder per core, each taking every n-th input; the committer takes their
+    // chunks back in input order, so the last record of a key still wins.
+    let decoders = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, files.max(1));
+    let mut queues: Vec<Vec<Input>> = (0..decoders).map(|_| Vec::new()).collect();
+    for (i, input) in inputs.into_iter().enumerate() {
+        queues[i % decoders].push(input);
+    }
+    // Together the decoders may run half a commit's worth of rows ahead, so that they keep
+    // decoding while the committer writes.
+    let ahead = (config.commit_rows / CHUNK_ROWS / decoders / 2).max(1);
+    let mut receivers = Vec::with_capacity(decoders);
+    let mut handles = Vec::with_capacity(decoders);
+    for queue in queues {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Decoded>(ahead);
         let config = config.clone();
         let counters = counters.clone();
-        tokio::task::spawn_blocking(move || {
-            decode_all(inputs, &config, received_at, &counters, &tx)
-        })
-    };
+        handles.push(tokio::task::spawn_blocking(move || {
+            decode_inputs(queue, &config, received_at, &counters, &tx)
+        }));
+        receivers.push(rx);
+    }
 
     let mut reported = (0u64, 0u64);
     let mut report = |summary: &mut PagesSummary| {
@@ -144,51 +188,180 @@ pub async fn ingest(
         summary.bytes = bytes;
     };
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut committed: Result<()> = Ok(());
-    loop {
-        let chunk = tokio::select! {
-            chunk = rx.recv() => chunk,
-            _ = tick.tick() => {
-                report(summary);
-                continue;
+    let mut gathered: Vec<Gathered> = Vec::new();
+    let mut outcome: Result<()> = Ok(());
+    let mut commit_failed = false;
+    'files: for file in 0..files {
+        let rx = &mut receivers[file % decoders];
+        loop {
+            let message = tokio::select! {
+                message = rx.recv() => message,
+                _ = tick.tick() => {
+                    report(summary);
+                    continue;
+                }
+            };
+            report(summary);
+            let chunk = match message {
+                Some(Decoded::Chunk(chunk)) => chunk,
+                Some(Decoded::FileDone) => break,
+                Some(Decoded::Failed(e)) => {
+                    outcome = Err(e);
+                    break 'files;
+                }
+                // The decoder stopped: its error comes with its result.
+                None => break 'files,
+            };
+            let at = match gathered
+                .iter()
+                .position(|g| g.table.name == chunk.table.name)
+            {
+                Some(at) => at,
+                None => {
+                    gathered.push(Gathered::new(chunk.table));
+                    gathered.len() - 1
+                }
+            };
+            let g = &mut gathered[at];
+            g.add(chunk);
+            if g.rows >= config.commit_rows
+                && let Err(e) = g
+                    .commit(lake, false, config, received_at, observer, summary)
+                    .await
+            {
+                outcome = Err(e);
+                commit_failed = true;
+                break 'files;
             }
-        };
-        let Some(chunk) = chunk else { break };
-        report(summary);
-        if let Err(e) = commit(lake, chunk, config, received_at, observer, summary).await {
-            committed = Err(e);
-            break;
         }
     }
-    // Dropping the receiver stops a decoder still sending.
-    drop(rx);
-    let decoded = decoder
-        .await
-        .map_err(|e| Error::Config(format!("the page decoder failed: {e}")))?;
+    // What was decoded before an error is committed all the same: it is correct data, and
+    // ingesting the mended file again adds only the rest.
+    if !commit_failed {
+        for g in &mut gathered {
+            if let Err(e) = g
+                .commit(lake, true, config, received_at, observer, summary)
+                .await
+            {
+                outcome = outcome.and(Err(e));
+                break;
+            }
+        }
+    }
+    // Dropping the receivers stops decoders still sending.
+    drop(receivers);
+    for handle in handles {
+        let decoded = handle
+            .await
+            .map_err(|e| Error::Config(format!("the page decoder failed: {e}")))?;
+        outcome = outcome.and(decoded);
+    }
     report(summary);
     summary.elapsed += started.elapsed();
-    committed?;
-    decoded
+    outcome
 }
 
+/// What a decoder hands the committer.
+enum Decoded {
+    /// Rows of the input being read.
+    Chunk(Chunk),
+    /// The input is read to its end; the next message is about the decoder's next input.
+    FileDone,
+    /// The input failed here; what it held before came as chunks.
+    Failed(Error),
+}
+
+/// Chunks of one table gathered for its next commit.
+struct Gathered {
+    table: &'static TableDef,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    rejected: Vec<Rejected>,
+}
+
+impl Gathered {
+    fn new(table: &'static TableDef) -> Self {
+        Gathered {
+            table,
+            batches: Vec::new(),
+            rows: 0,
+            rejected: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, chunk: Chunk) {
+        self.rows += chunk.batch.num_rows() + chunk.rejected.len();
+        if chunk.batch.num_rows() > 0 {
+            self.batches.push(chunk.batch);
+        }
+        self.rejected.extend(chunk.rejected);
+    }
+
+    /// Commits what was gathered: all of it if `last`, else all but the rows of the day
+    /// decoded last (see [`hold_back`]), which wait for the next commit.
+    async fn commit(
+        &mut self,
+        lake: &Lake,
+        last: bool,
+        config: &PagesConfig,
+        received_at: DateTime<Utc>,
+        observer: &dyn Observer,
+        summary: &mut PagesSummary,
+    ) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let table = self.table;
+        let batches = std::mem::take(&mut self.batches);
+        let (now, later) = match table
+            .partition
+            .filter(|_| table.partition_follows_key && !last)
+        {
+            None => (batches, Vec::new()),
+            Some(partition) => {
+                hold_back(batches, partition).map_err(|source| Error::Arrow { source })?
+            }
+        };
+        self.rows = later.iter().map(RecordBatch::num_rows).sum();
+        self.batches = later;
+        let rejected = std::mem::take(&mut self.rejected);
+        commit(
+            lake,
+            table,
+            now,
+            rejected,
+            config,
+            received_at,
+            observer,
+            summary,
+        )
+        .await
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the commit's rows and where it reports"
+)]
 async fn commit(
     lake: &Lake,
-    chunk: Chunk,
+    table: &'static TableDef,
+    batches: Vec<RecordBatch>,
+    rejected: Vec<Rejected>,
     config: &PagesConfig,
     received_at: DateTime<Utc>,
     observer: &dyn Observer,
     summary: &mut PagesSummary,
 ) -> Result<()> {
-    let table = chunk.table;
-    if !chunk.rejected.is_empty() {
-        summary.rejected += chunk.rejected.len() as u64;
+    if !rejected.is_empty() {
+        summary.rejected += rejected.len() as u64;
         // Rejects first, as the HTTP ingest does: their key makes a rerun add them once.
         let batch = rejected_batch(
             SOURCE,
             &config.control_room,
             table.name,
             received_at,
-            &chunk.rejected,
+            &rejected,
         )
         .map_err(|source| Error::Arrow { source })?;
         let stats = lake.upsert(&REJECTED_RECORDS, vec![batch], None).await?;
@@ -198,9 +371,10 @@ async fn commit(
         });
         summary.commits += 1;
     }
-    if chunk.batch.num_rows() > 0 {
-        *summary.records.entry(table.name).or_default() += chunk.batch.num_rows() as u64;
-        let stats = lake.upsert(table, vec![chunk.batch], None).await?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows > 0 {
+        *summary.records.entry(table.name).or_default() += rows as u64;
+        let stats = lake.upsert(table, batches, None).await?;
         *summary.inserted.entry(table.name).or_default() += stats.inserted;
         *summary.updated.entry(table.name).or_default() += stats.updated;
         observer.on(Event::Committed {
@@ -217,7 +391,8 @@ struct Pending<'a> {
     endpoint: Endpoint<'a>,
     rows: Box<dyn Rows + Send>,
     rejected: Vec<Rejected>,
-    /// Hashes of this commit's rejects, so a record repeated in the input is kept once.
+    /// Hashes of this chunk's rejects, so a record repeated in the input is kept once (the
+    /// commit's upsert by key does the same across chunks).
     rejected_hashes: HashSet<String>,
 }
 
@@ -247,8 +422,21 @@ impl<'a> Pending<'a> {
         }
     }
 
+    /// Hands the waiting rows over once there are a chunk's worth of them.
+    fn send_if_full(
+        &mut self,
+        tx: &tokio::sync::mpsc::Sender<Decoded>,
+        config: &PagesConfig,
+    ) -> Result<Next> {
+        if self.len() < config.commit_rows.min(CHUNK_ROWS) || self.send(tx)? {
+            Ok(Next::Continue)
+        } else {
+            Ok(Next::Stop)
+        }
+    }
+
     /// Hands the waiting rows over; false if the committer has stopped (it says why).
-    fn send(&mut self, tx: &tokio::sync::mpsc::Sender<Chunk>) -> Result<bool> {
+    fn send(&mut self, tx: &tokio::sync::mpsc::Sender<Decoded>) -> Result<bool> {
         self.rejected_hashes.clear();
         let chunk = Chunk {
             table: self.endpoint.table(),
@@ -258,8 +446,70 @@ impl<'a> Pending<'a> {
                 .map_err(|source| Error::Arrow { source })?,
             rejected: std::mem::take(&mut self.rejected),
         };
-        Ok(tx.blocking_send(chunk).is_ok())
+        Ok(tx.blocking_send(Decoded::Chunk(chunk)).is_ok())
     }
+}
+
+/// `batches` split into the rows to commit now and the rows at their end that are of the
+/// day of the last row, which wait for the next commit. Pages come in time order, so the
+/// next pages likely hold more runs of that day: committed with them, the day is written
+/// once, as a new partition, instead of being merged into. Nothing waits if that day is
+/// most of the rows.
+fn hold_back(
+    mut batches: Vec<RecordBatch>,
+    partition: &str,
+) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), ArrowError> {
+    let days = |batch: &RecordBatch| {
+        batch
+            .column_by_name(partition)
+            .and_then(|c| c.as_primitive_opt::<Date32Type>())
+            .cloned()
+            .ok_or_else(|| ArrowError::SchemaError(format!("{partition} is not a date column")))
+    };
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let last_day = match batches.last() {
+        Some(batch) => {
+            let days = days(batch)?;
+            days.len()
+                .checked_sub(1)
+                .filter(|&i| days.is_valid(i))
+                .map(|i| days.value(i))
+        }
+        None => None,
+    };
+    let Some(last_day) = last_day else {
+        return Ok((batches, Vec::new()));
+    };
+    let mut held = 0;
+    'batches: for batch in batches.iter().rev() {
+        let days = days(batch)?;
+        for i in (0..days.len()).rev() {
+            if !days.is_valid(i) || days.value(i) != last_day {
+                break 'batches;
+            }
+            held += 1;
+        }
+    }
+    if held * 2 > total {
+        return Ok((batches, Vec::new()));
+    }
+    // Slices, no copy.
+    let mut later = Vec::new();
+    let mut need = held;
+    while need > 0 {
+        let Some(batch) = batches.pop() else { break };
+        let n = batch.num_rows();
+        if n <= need {
+            need -= n;
+            later.push(batch);
+        } else {
+            later.push(batch.slice(n - need, need));
+            batches.push(batch.slice(0, n - need));
+            need = 0;
+        }
+    }
+    later.reverse();
+    Ok((batches, later))
 }
 
 /// The rows waiting for each table pages may feed.
@@ -282,14 +532,14 @@ impl<'a> Tables<'a> {
     }
 }
 
-/// Reads and decodes every input, handing a chunk over whenever a table has
-/// `commit_rows` rows waiting, and the rest at the end.
-fn decode_all(
+/// Reads and decodes `inputs` in turn, handing a chunk over whenever a table has a chunk's
+/// worth of rows waiting and the rest at the end of each input, which it marks.
+fn decode_inputs(
     inputs: Vec<Input>,
     config: &PagesConfig,
     received_at: DateTime<Utc>,
     counters: &Counters,
-    tx: &tokio::sync::mpsc::Sender<Chunk>,
+    tx: &tokio::sync::mpsc::Sender<Decoded>,
 ) -> Result<()> {
     let room = config.control_room.as_str();
     let mut tables = Tables {
@@ -300,74 +550,103 @@ fn decode_all(
             .as_deref()
             .map(|task| Pending::new(Endpoint::TaskLogs { task }, room, received_at)),
     };
-    let result = decode_inputs(inputs, config, counters, tx, &mut tables);
-    // What was decoded before an error is committed all the same: it is correct data, and
-    // ingesting the mended file again adds only the rest.
-    for pending in tables.all() {
-        if pending.len() > 0 && !pending.send(tx)? {
-            break;
-        }
-    }
-    result
-}
-
-fn decode_inputs(
-    inputs: Vec<Input>,
-    config: &PagesConfig,
-    counters: &Counters,
-    tx: &tokio::sync::mpsc::Sender<Chunk>,
-    tables: &mut Tables<'_>,
-) -> Result<()> {
     for input in inputs {
-        let name = input.name.clone();
-        let mut page_no = 0u64;
-        let read = read_pages(input, counters, |page| {
-            page_no += 1;
-            counters.pages.fetch_add(1, Ordering::Relaxed);
-            let (records, pending) = match (page.runs, page.audit, page.logs) {
-                (Some(r), _, _) => (r, &mut tables.runs),
-                (_, Some(a), _) => (a, &mut tables.audit),
-                (_, _, Some(l)) => match tables.logs.as_mut() {
-                    Some(p) => (l, p),
-                    None => {
-                        return Err(Error::Config(format!(
-                            "{name}: page {page_no} is a task log page (logData); name its task with --task"
-                        )));
-                    }
-                },
-                _ => {
-                    return Err(Error::Config(format!(
-                        "{name}: page {page_no} has none of botRunDataList, auditData, logData: \
-                         not a Bot Insight page"
-                    )));
-                }
-            };
-            counters
-                .records
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
-            for (i, raw) in records.iter().enumerate() {
-                pending.push(raw, || format!("{name} page {page_no} record {i}"));
+        let read = decode_input(input, config, counters, tx, &mut tables);
+        // What the input held up to here goes over, also before an error.
+        for pending in tables.all() {
+            if pending.len() > 0 && !pending.send(tx)? {
+                return Ok(());
             }
-            if pending.len() >= config.commit_rows {
-                return pending.send(tx);
+        }
+        let next = match read {
+            Ok(true) => {
+                counters.files.fetch_add(1, Ordering::Relaxed);
+                Decoded::FileDone
             }
-            Ok(true)
-        })?;
-        if !read {
+            // The committer stopped.
+            Ok(false) => return Ok(()),
+            Err(e) => Decoded::Failed(e),
+        };
+        let failed = matches!(next, Decoded::Failed(_));
+        if tx.blocking_send(next).is_err() || failed {
             return Ok(());
         }
-        counters.files.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())
 }
 
+/// Reads and decodes one input; false if the committer has stopped.
+fn decode_input(
+    input: Input,
+    config: &PagesConfig,
+    counters: &Counters,
+    tx: &tokio::sync::mpsc::Sender<Decoded>,
+    tables: &mut Tables<'_>,
+) -> Result<bool> {
+    let name = input.name.clone();
+    let mut page_no = 0u64;
+    let read = read_pages(input, counters, |page| {
+        let page = match page {
+            Page::Typed(AnyPage {
+                runs: Some(mut runs),
+                ..
+            }) => {
+                if !tables.runs.rows.push_runs(&mut runs) {
+                    return Ok(Next::AgainRaw);
+                }
+                page_no += 1;
+                counters.pages.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .records
+                    .fetch_add(runs.len() as u64, Ordering::Relaxed);
+                return tables.runs.send_if_full(tx, config);
+            }
+            Page::Typed(p) => AnyPage {
+                runs: None,
+                audit: p.audit,
+                logs: p.logs,
+            },
+            Page::Raw(p) => p,
+        };
+        page_no += 1;
+        counters.pages.fetch_add(1, Ordering::Relaxed);
+        let (records, pending) = match (page.runs, page.audit, page.logs) {
+            (Some(r), _, _) => (r, &mut tables.runs),
+            (_, Some(a), _) => (a, &mut tables.audit),
+            (_, _, Some(l)) => match tables.logs.as_mut() {
+                Some(p) => (l, p),
+                None => {
+                    return Err(Error::Config(format!(
+                        "{name}: page {page_no} is a task log page (logData); name its task with --task"
+                    )));
+                }
+            },
+            _ => {
+                return Err(Error::Config(format!(
+                    "{name}: page {page_no} has none of botRunDataList, auditData, logData: \
+                     not a Bot Insight page"
+                )));
+            }
+        };
+        counters
+            .records
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        for (i, raw) in records.iter().enumerate() {
+            pending.push(raw, || format!("{name} page {page_no} record {i}"));
+        }
+        pending.send_if_full(tx, config)
+    })?;
+    Ok(read)
+}
+
 /// Calls `on_page` for every JSON value of `input`, reading it in steps so that memory
-/// holds one step (or one page, if longer) at a time. Stops early, returning false, when
-/// `on_page` returns false.
+/// holds one step (or one page, if longer) at a time. A page is parsed with its runs typed
+/// first and, if that fails or `on_page` asks for it, again with its records raw. Stops
+/// early, returning false, when `on_page` says so.
 fn read_pages(
     input: Input,
     counters: &Counters,
-    mut on_page: impl FnMut(AnyPage<'_>) -> Result<bool>,
+    mut on_page: impl FnMut(Page<'_>) -> Result<Next>,
 ) -> Result<bool> {
     let Input { name, mut reader } = input;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
@@ -384,19 +663,44 @@ fn read_pages(
             .map_err(|e| Error::Config(format!("cannot read {name}: {e}")))?;
         counters.bytes.fetch_add(read as u64, Ordering::Relaxed);
         eof = read == 0 || buf.len() - before < want;
-        let mut stream = serde_json::Deserializer::from_slice(&buf).into_iter::<AnyPage<'_>>();
         let mut done = 0;
         loop {
-            match stream.next() {
+            let rest = &buf[done..];
+            let mut typed = serde_json::Deserializer::from_slice(rest)
+                .into_iter::<AnyPage<'_, RunRecords<'_>>>();
+            match typed.next() {
                 None => {
                     done = buf.len();
                     break;
                 }
                 Some(Ok(page)) => {
-                    if !on_page(page)? {
+                    let end = typed.byte_offset();
+                    match on_page(Page::Typed(page))? {
+                        Next::Continue => {
+                            done += end;
+                            continue;
+                        }
+                        Next::Stop => return Ok(false),
+                        Next::AgainRaw => {}
+                    }
+                }
+                Some(Err(e)) if e.is_eof() && !eof => break,
+                // A record that is not a BotRunRecord, or not JSON at all: see which.
+                Some(Err(_)) => {}
+            }
+            let mut raw = serde_json::Deserializer::from_slice(rest)
+                .into_iter::<AnyPage<'_, Vec<&RawValue>>>();
+            match raw.next() {
+                None => {
+                    done = buf.len();
+                    break;
+                }
+                Some(Ok(page)) => {
+                    let end = raw.byte_offset();
+                    if let Next::Stop = on_page(Page::Raw(page))? {
                         return Ok(false);
                     }
-                    done = stream.byte_offset();
+                    done += end;
                 }
                 Some(Err(e)) if e.is_eof() && !eof => break,
                 Some(Err(e)) => {
@@ -439,8 +743,11 @@ mod tests {
         };
         let mut sizes = Vec::new();
         read_pages(input, &Counters::default(), |p| {
-            sizes.push(p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()));
-            Ok(true)
+            sizes.push(match p {
+                Page::Typed(p) => p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()),
+                Page::Raw(p) => p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()),
+            });
+            Ok(Next::Continue)
         })?;
         Ok(sizes)
     }
@@ -463,5 +770,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("after byte 21"), "{e}");
+    }
+
+    fn days(values: &[i32]) -> RecordBatch {
+        use datafusion::arrow::array::{Date32Array, Int64Array};
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("day", DataType::Date32, true),
+        ]));
+        let ids = Int64Array::from_iter_values(0..values.len() as i64);
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(ids), Arc::new(Date32Array::from(values.to_vec()))],
+        )
+        .unwrap()
+    }
+
+    fn day_lists(batches: &[RecordBatch]) -> Vec<Vec<i32>> {
+        batches
+            .iter()
+            .map(|b| b.column(1).as_primitive::<Date32Type>().values().to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn the_last_day_waits_across_batches_unless_it_is_most_rows() {
+        let (now, later) =
+            hold_back(vec![days(&[1, 1, 2, 3]), days(&[3]), days(&[3])], "day").unwrap();
+        assert_eq!(day_lists(&now), [vec![1, 1, 2]]);
+        assert_eq!(day_lists(&later), [vec![3], vec![3], vec![3]]);
+
+        // Only the run at the end waits; an earlier row of that day goes now.
+        let (now, later) = hold_back(vec![days(&[3, 1, 1, 2, 2, 3])], "day").unwrap();
+        assert_eq!(day_lists(&now), [vec![3, 1, 1, 2, 2]]);
+        assert_eq!(day_lists(&later), [vec![3]]);
+
+        let (now, later) = hold_back(vec![days(&[1, 2, 2]), days(&[2])], "day").unwrap();
+        assert_eq!(day_lists(&now), [vec![1, 2, 2], vec![2]]);
+        assert!(later.is_empty());
+
+        let (now, later) = hold_back(Vec::new(), "day").unwrap();
+        assert!(now.is_empty() && later.is_empty());
     }
 }

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+mod dayfiles;
 pub mod scan;
 mod upsert;
 

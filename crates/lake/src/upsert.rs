@@ -1,8 +1,12 @@
 //! Upsert commits: rows replace the rows with the same key, and an ingest cursor rides in
 //! the same Delta commit as a Delta application transaction.
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use std::collections::HashSet;
+
+use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::kernels::boolean::not;
+use datafusion::arrow::compute::{filter_record_batch, take_record_batch};
+use datafusion::arrow::datatypes::{Date32Type, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::prelude::SessionContext;
@@ -10,7 +14,7 @@ use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 
-use crate::{Error, Lake, Result, TableDef};
+use crate::{Error, Lake, Result, TableDef, dayfiles};
 
 /// An ingest cursor to commit with the rows: Delta keeps the latest `version` per
 /// `app_id`, and a concurrent commit with the same `app_id` is a conflict, so two
@@ -39,11 +43,16 @@ pub struct UpsertStats {
 }
 
 impl Lake {
-    /// Upserts `batches` into `table` in one commit, together with `checkpoint`.
+    /// Upserts `batches` into `table`, together with `checkpoint`.
     ///
     /// Rows with the same key within `batches` collapse to the last of them. Rows that
     /// equal the stored row are not rewritten. With no rows, the commit still records the
     /// checkpoint (and creates the table if it did not exist).
+    ///
+    /// One commit, except where the table's day follows from its key and some rows are of
+    /// days the table has no file for: those rows are committed first, as new day files
+    /// (see [`dayfiles`]), and the rest is merged in a second commit, which carries the
+    /// checkpoint. Either way the checkpoint is committed with the last of the rows.
     pub async fn upsert(
         &self,
         table: &TableDef,
@@ -54,39 +63,39 @@ impl Lake {
             table: table.name.to_string(),
             source,
         };
-        let batch = match <[RecordBatch; 1]>::try_from(batches) {
-            // One batch (the usual case) is used as it is, not copied.
-            Ok([batch]) => batch,
-            Err(batches) => concat_batches(&table.schema, &batches).map_err(schema_err)?,
-        };
-        let batch = dedupe_last(&batch, table.key).map_err(schema_err)?;
-        let rows = batch.num_rows() as u64;
+        let batches = dedupe_last(&table.schema, batches, table.key).map_err(schema_err)?;
+        let rows = count_rows(&batches);
         let commit_err = |source| Error::Commit {
             table: table.name.to_string(),
             source: Box::new(source),
         };
         let properties = commit_properties(checkpoint);
 
-        let existing = self.open(table).await?;
-        let Some(delta) = existing else {
-            self.ensure_local_dir(table)?;
-            let delta = deltalake::DeltaTable::try_from_url(self.table_url(table))
-                .await
-                .map_err(commit_err)?;
-            let written = delta
-                .write(vec![batch])
-                .with_save_mode(SaveMode::Append)
-                .with_partition_columns(table.partition)
-                .with_table_name(table.name)
-                .with_description(table.description)
-                .with_commit_properties(properties)
-                .await
-                .map_err(commit_err)?;
-            return Ok(UpsertStats {
-                inserted: rows,
-                version: written.version().unwrap_or_default(),
-                ..UpsertStats::default()
-            });
+        let fresh_days = table.partition.filter(|_| table.partition_follows_key);
+        let delta = match (self.open(table).await?, fresh_days) {
+            (Some(delta), _) => delta,
+            // The day files of a new table are added to an empty one.
+            (None, Some(_)) => self.create_empty(table).await?,
+            (None, None) => {
+                self.ensure_local_dir(table)?;
+                let delta = deltalake::DeltaTable::try_from_url(self.table_url(table))
+                    .await
+                    .map_err(commit_err)?;
+                let written = delta
+                    .write(batches)
+                    .with_save_mode(SaveMode::Append)
+                    .with_partition_columns(table.partition)
+                    .with_table_name(table.name)
+                    .with_description(table.description)
+                    .with_commit_properties(properties)
+                    .await
+                    .map_err(commit_err)?;
+                return Ok(UpsertStats {
+                    inserted: rows,
+                    version: written.version().unwrap_or_default(),
+                    ..UpsertStats::default()
+                });
+            }
         };
 
         if rows == 0 {
@@ -98,10 +107,59 @@ impl Lake {
                 ..UpsertStats::default()
             });
         }
+
+        let mut added = 0;
+        let (delta, batches) = match fresh_days {
+            None => (delta, batches),
+            Some(partition) => {
+                let (fresh, rest) =
+                    split_fresh_days(&delta, &batches, partition).map_err(schema_err)?;
+                let last = rest.is_empty();
+                if fresh.is_empty() {
+                    (delta, batches)
+                } else {
+                    // The checkpoint rides in the last commit only.
+                    let with = if last {
+                        properties.clone()
+                    } else {
+                        CommitProperties::default()
+                    };
+                    match dayfiles::commit_day_files(&delta, partition, &fresh, with).await {
+                        Ok(version) if last => {
+                            return Ok(UpsertStats {
+                                inserted: rows,
+                                version,
+                                ..UpsertStats::default()
+                            });
+                        }
+                        Ok(_) => {
+                            added = count_rows(&fresh);
+                            let delta = self.open(table).await?.ok_or_else(|| {
+                                commit_err(deltalake::DeltaTableError::NotInitialized)
+                            })?;
+                            (delta, rest)
+                        }
+                        Err(e) if is_conflict(&e) => {
+                            // Another commit wrote to these days meanwhile: merge them.
+                            tracing::debug!(
+                                table = table.name,
+                                "new days were written meanwhile: {e}"
+                            );
+                            let delta = self.open(table).await?.ok_or_else(|| {
+                                commit_err(deltalake::DeltaTableError::NotInitialized)
+                            })?;
+                            (delta, batches)
+                        }
+                        Err(e) => return Err(commit_err(e)),
+                    }
+                }
+            }
+        };
+        let rows = count_rows(&batches);
         let version_before = delta.version();
 
         let ctx = SessionContext::new();
-        let source = ctx.read_batch(batch).map_err(|source| Error::Prepare {
+        let source = ctx.read_batches(batches).map_err(|source| Error::Prepare {
             table: table.name.to_string(),
             source: Box::new(source),
         })?;
@@ -158,21 +216,85 @@ impl Lake {
         let (merged, metrics) = merge.await.map_err(commit_err)?;
         let inserted = metrics.num_target_rows_inserted as u64;
         let updated = metrics.num_target_rows_updated as u64;
-        let version = if merged.version() == version_before {
-            // A merge that changes nothing makes no commit; the checkpoint still must be.
-            commit_checkpoint_only(merged, table, properties)
-                .await
-                .map_err(commit_err)?
-        } else {
-            merged.version().unwrap_or_default()
+        let version = match merged.version() {
+            // A merge that changes nothing makes no commit; a checkpoint still must be.
+            same if same == version_before && checkpoint.is_some() => {
+                commit_checkpoint_only(merged, table, properties)
+                    .await
+                    .map_err(commit_err)?
+            }
+            version => version.unwrap_or_default(),
         };
         Ok(UpsertStats {
-            inserted,
+            inserted: added + inserted,
             updated,
             unchanged: rows.saturating_sub(inserted + updated),
             version,
         })
     }
+
+    /// Creates `table` with no rows (its local directory too).
+    async fn create_empty(&self, table: &TableDef) -> Result<deltalake::DeltaTable> {
+        self.ensure_local_dir(table)?;
+        let commit_err = crate::commit_error(table);
+        let delta = deltalake::DeltaTable::try_from_url(self.table_url(table))
+            .await
+            .map_err(&commit_err)?;
+        delta
+            .write(vec![RecordBatch::new_empty(table.schema.clone())])
+            .with_save_mode(SaveMode::Append)
+            .with_partition_columns(table.partition)
+            .with_table_name(table.name)
+            .with_description(table.description)
+            .await
+            .map_err(commit_err)
+    }
+}
+
+/// Whether a commit failed because a concurrent commit conflicts with it.
+fn is_conflict(e: &deltalake::DeltaTableError) -> bool {
+    matches!(
+        e,
+        deltalake::DeltaTableError::Transaction {
+            source: deltalake::kernel::transaction::TransactionError::CommitConflict(_)
+        }
+    )
+}
+
+/// `batches` split into the rows of days that have no file in `delta`'s snapshot and the
+/// rest, neither holding an empty batch.
+fn split_fresh_days(
+    delta: &deltalake::DeltaTable,
+    batches: &[RecordBatch],
+    partition: &str,
+) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), ArrowError> {
+    let known: HashSet<i32> = dayfiles::days_with_files(delta, partition)?;
+    let (mut fresh, mut rest) = (Vec::new(), Vec::new());
+    for batch in batches {
+        let days = batch
+            .column_by_name(partition)
+            .and_then(|c| c.as_primitive_opt::<Date32Type>())
+            .ok_or_else(|| ArrowError::SchemaError(format!("{partition} is not a date column")))?;
+        let is_fresh: BooleanArray = days
+            .iter()
+            .map(|d| Some(d.is_some_and(|d| !known.contains(&d))))
+            .collect();
+        match is_fresh.true_count() {
+            0 => rest.push(batch.clone()),
+            n if n == batch.num_rows() => fresh.push(batch.clone()),
+            _ => {
+                fresh.push(filter_record_batch(batch, &is_fresh)?);
+                rest.push(filter_record_batch(batch, &not(&is_fresh)?)?);
+            }
+        }
+    }
+    fresh.retain(|b| b.num_rows() > 0);
+    rest.retain(|b| b.num_rows() > 0);
+    Ok((fresh, rest))
+}
+
+fn count_rows(batches: &[RecordBatch]) -> u64 {
+    batches.iter().map(|b| b.num_rows() as u64).sum()
 }
 
 /// An empty append: a commit that carries only the checkpoint in `properties`.
@@ -202,35 +324,61 @@ fn commit_properties(checkpoint: Option<&Checkpoint>) -> CommitProperties {
     }
 }
 
-/// Keeps the last row of every key, in the original order of those rows.
-fn dedupe_last(batch: &RecordBatch, key: &[&str]) -> Result<RecordBatch, ArrowError> {
-    let columns = key
+/// Keeps the last row of every key, in the original order of those rows. Batches without
+/// a repeated key are kept as they are, not copied.
+fn dedupe_last(
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+    key: &[&str],
+) -> Result<Vec<RecordBatch>, ArrowError> {
+    let fields = key
         .iter()
         .map(|k| {
-            batch
-                .column_by_name(k)
-                .cloned()
-                .ok_or_else(|| ArrowError::SchemaError(format!("key column {k} is missing")))
+            Ok(SortField::new(
+                schema.field_with_name(k)?.data_type().clone(),
+            ))
         })
-        .collect::<Result<Vec<ArrayRef>, _>>()?;
-    let converter = RowConverter::new(
-        columns
-            .iter()
-            .map(|c| SortField::new(c.data_type().clone()))
-            .collect(),
-    )?;
-    let rows = converter.convert_columns(&columns)?;
-    let mut last: datafusion::common::HashMap<&[u8], u32> =
-        datafusion::common::HashMap::with_capacity(rows.num_rows());
-    for (i, row) in rows.iter().enumerate() {
-        last.insert(row.data(), i as u32);
+        .collect::<Result<Vec<_>, ArrowError>>()?;
+    let converter = RowConverter::new(fields)?;
+    let rows = batches
+        .iter()
+        .map(|batch| {
+            let columns = key
+                .iter()
+                .map(|k| {
+                    batch.column_by_name(k).cloned().ok_or_else(|| {
+                        ArrowError::SchemaError(format!("key column {k} is missing"))
+                    })
+                })
+                .collect::<Result<Vec<ArrayRef>, _>>()?;
+            converter.convert_columns(&columns)
+        })
+        .collect::<Result<Vec<_>, ArrowError>>()?;
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut last: datafusion::common::HashMap<&[u8], (u32, u32)> =
+        datafusion::common::HashMap::with_capacity(total);
+    for (b, rows) in rows.iter().enumerate() {
+        for (i, row) in rows.iter().enumerate() {
+            last.insert(row.data(), (b as u32, i as u32));
+        }
     }
-    if last.len() == batch.num_rows() {
-        return Ok(batch.clone());
+    if last.len() == total {
+        return Ok(batches);
     }
-    let mut keep: Vec<u32> = last.into_values().collect();
+    let mut keep: Vec<(u32, u32)> = last.into_values().collect();
     keep.sort_unstable();
-    take_record_batch(batch, &UInt32Array::from(keep))
+    let mut out = Vec::with_capacity(batches.len());
+    for (b, batch) in batches.iter().enumerate() {
+        let from = keep.partition_point(|&(kb, _)| (kb as usize) < b);
+        let to = keep.partition_point(|&(kb, _)| (kb as usize) <= b);
+        let take: UInt32Array = keep[from..to].iter().map(|&(_, i)| i).collect();
+        if take.len() == batch.num_rows() {
+            out.push(batch.clone());
+        } else if !take.is_empty() {
+            out.push(take_record_batch(batch, &take)?);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -242,27 +390,69 @@ mod tests {
 
     use super::*;
 
+    fn keyed(schema: &SchemaRef, keys: &[i64], values: &[&str]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(keys.to_vec())),
+                Arc::new(StringArray::from(values.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn values(batches: &[RecordBatch]) -> Vec<String> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(1)
+                    .as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     #[test]
     fn dedupe_keeps_the_last_row_of_each_key() {
         let schema = Arc::new(Schema::new(vec![
             Field::new("k", DataType::Int64, false),
             Field::new("v", DataType::Utf8, false),
         ]));
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![
-                Arc::new(Int64Array::from(vec![1, 2, 1, 3])),
-                Arc::new(StringArray::from(vec!["a", "b", "c", "d"])),
-            ],
-        )
-        .unwrap();
-        let out = dedupe_last(&batch, &["k"]).unwrap();
-        let v = out
-            .column(1)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
-        assert_eq!(v.iter().flatten().collect::<Vec<_>>(), ["b", "c", "d"]);
+        let batch = keyed(&schema, &[1, 2, 1, 3], &["a", "b", "c", "d"]);
+        let out = dedupe_last(&schema, vec![batch], &["k"]).unwrap();
+        assert_eq!(values(&out), ["b", "c", "d"]);
+    }
+
+    #[test]
+    fn dedupe_spans_batches_and_leaves_batches_without_repeats_alone() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("v", DataType::Utf8, false),
+        ]));
+        let first = keyed(&schema, &[1, 2, 3], &["a", "b", "c"]);
+        let second = keyed(&schema, &[4, 2], &["d", "e"]);
+        let third = keyed(&schema, &[1], &["f"]);
+        let out = dedupe_last(&schema, vec![first, second.clone(), third], &["k"]).unwrap();
+        assert_eq!(values(&out), ["c", "d", "e", "f"]);
+        // The second batch lost nothing: it is the same batch, not a copy.
+        assert!(
+            out[1]
+                .column(1)
+                .to_data()
+                .ptr_eq(&second.column(1).to_data())
+        );
+
+        let unique = keyed(&schema, &[7, 8], &["x", "y"]);
+        let out = dedupe_last(&schema, vec![unique.clone()], &["k"]).unwrap();
+        assert!(
+            out[0]
+                .column(0)
+                .to_data()
+                .ptr_eq(&unique.column(0).to_data())
+        );
     }
 
     fn runs(rows: &[(i64, &str, i32)]) -> RecordBatch {
