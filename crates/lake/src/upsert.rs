@@ -75,21 +75,13 @@ impl Lake {
         let delta = match (self.open(table).await?, fresh_days) {
             (Some(delta), _) => delta,
             // The day files of a new table are added to an empty one.
-            (None, Some(_)) => self.create_empty(table).await?,
+            (None, Some(_)) => {
+                let empty = RecordBatch::new_empty(table.schema.clone());
+                self.write_new(table, vec![empty], CommitProperties::default())
+                    .await?
+            }
             (None, None) => {
-                self.ensure_local_dir(table)?;
-                let delta = deltalake::DeltaTable::try_from_url(self.table_url(table))
-                    .await
-                    .map_err(commit_err)?;
-                let written = delta
-                    .write(batches)
-                    .with_save_mode(SaveMode::Append)
-                    .with_partition_columns(table.partition)
-                    .with_table_name(table.name)
-                    .with_description(table.description)
-                    .with_commit_properties(properties)
-                    .await
-                    .map_err(commit_err)?;
+                let written = self.write_new(table, batches, properties).await?;
                 return Ok(UpsertStats {
                     inserted: rows,
                     version: written.version().unwrap_or_default(),
@@ -134,9 +126,7 @@ impl Lake {
                         }
                         Ok(_) => {
                             added = count_rows(&fresh);
-                            let delta = self.open(table).await?.ok_or_else(|| {
-                                commit_err(deltalake::DeltaTableError::NotInitialized)
-                            })?;
+                            let delta = self.reopen(table).await?;
                             (delta, rest)
                         }
                         Err(e) if is_conflict(&e) => {
@@ -145,9 +135,7 @@ impl Lake {
                                 table = table.name,
                                 "new days were written meanwhile: {e}"
                             );
-                            let delta = self.open(table).await?.ok_or_else(|| {
-                                commit_err(deltalake::DeltaTableError::NotInitialized)
-                            })?;
+                            let delta = self.reopen(table).await?;
                             (delta, batches)
                         }
                         Err(e) => return Err(commit_err(e)),
@@ -233,21 +221,34 @@ impl Lake {
         })
     }
 
-    /// Creates `table` with no rows (its local directory too).
-    async fn create_empty(&self, table: &TableDef) -> Result<deltalake::DeltaTable> {
+    /// Creates `table` (its local directory too) by appending `batches` with `properties`.
+    async fn write_new(
+        &self,
+        table: &TableDef,
+        batches: Vec<RecordBatch>,
+        properties: CommitProperties,
+    ) -> Result<deltalake::DeltaTable> {
         self.ensure_local_dir(table)?;
         let commit_err = crate::commit_error(table);
         let delta = deltalake::DeltaTable::try_from_url(self.table_url(table))
             .await
             .map_err(&commit_err)?;
         delta
-            .write(vec![RecordBatch::new_empty(table.schema.clone())])
+            .write(batches)
             .with_save_mode(SaveMode::Append)
             .with_partition_columns(table.partition)
             .with_table_name(table.name)
             .with_description(table.description)
+            .with_commit_properties(properties)
             .await
             .map_err(commit_err)
+    }
+
+    /// `table` opened again after a commit of this upsert, which made it exist.
+    async fn reopen(&self, table: &TableDef) -> Result<deltalake::DeltaTable> {
+        self.open(table)
+            .await?
+            .ok_or_else(|| crate::commit_error(table)(deltalake::DeltaTableError::NotInitialized))
     }
 }
 
