@@ -1,6 +1,8 @@
 //! Typed decoding of Bot Insight pages into Arrow, record by record, so that one bad
 //! record is rejected with its reason and raw text while the rest of the page lands.
 
+mod runpage;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -13,6 +15,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+pub(crate) use runpage::parse_run_page;
 
 /// One page of `getbotrundata`, `gettasklogdata` or `getaudittraildata`, with its
 /// records still raw.
@@ -142,11 +146,18 @@ impl BotRunRecord<'_> {
 
 /// The records of a `getbotrundata` page, decoded in the same pass as the page; fails on
 /// the first record that is not a `BotRunRecord`, where [`RunPage`] keeps them raw.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(transparent)]
 pub struct RunRecords<'a>(#[serde(borrow)] Vec<BotRunRecord<'a>>);
 
 impl RunRecords<'_> {
+    /// No records, in the room these took, for records borrowed from other text: a page's
+    /// records take some hundred kilobytes, which need not be allocated (and, once freed,
+    /// faulted in again) for every page.
+    pub fn recycle<'b>(self) -> RunRecords<'b> {
+        RunRecords(recycle(self.0))
+    }
+
     /// How many records the page has.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -156,6 +167,14 @@ impl RunRecords<'_> {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// An empty vector with the allocation of `v`, for items of another lifetime. Collecting
+/// an iterator of a vector into a vector of items of the same size reuses its allocation
+/// (the standard library's in-place iteration).
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// Parses the timestamps Control Rooms send: RFC 3339, or ISO 8601 without an offset
@@ -252,6 +271,8 @@ pub struct RunBatchBuilder {
     success: BooleanBuilder,
     day: Date32Builder,
     rows: usize,
+    /// Room for a page's rows while they are checked, kept from page to page.
+    checked: Vec<RunRow<'static>>,
 }
 
 impl RunBatchBuilder {
@@ -276,6 +297,7 @@ impl RunBatchBuilder {
             success: BooleanBuilder::new(),
             day: Date32Builder::new(),
             rows: 0,
+            checked: Vec::new(),
         }
     }
 }
@@ -352,7 +374,7 @@ impl Rows for RunBatchBuilder {
     fn push_runs(&mut self, runs: &mut RunRecords<'_>) -> bool {
         // Every record is checked before any is appended, so that a page with a bad
         // record can be taken again record by record.
-        let mut rows = Vec::with_capacity(runs.0.len());
+        let mut rows: Vec<RunRow<'_>> = recycle(std::mem::take(&mut self.checked));
         for r in &mut runs.0 {
             match r.typed() {
                 Ok((row, _)) => rows.push(row),
@@ -362,6 +384,7 @@ impl Rows for RunBatchBuilder {
         for row in &rows {
             self.push_run(row);
         }
+        self.checked = recycle(rows);
         true
     }
 

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::botinsight::Endpoint;
-use crate::decode::{Rejected, Rows, RunRecords, record_hash, rejected_batch};
+use crate::decode::{Rejected, Rows, RunRecords, parse_run_page, record_hash, rejected_batch};
 use crate::progress::{Event, Observer};
 use crate::{Error, Result};
 
@@ -92,9 +92,9 @@ struct AnyPage<'a, R> {
 }
 
 /// A page as [`read_pages`] hands it over.
-enum Page<'a> {
+enum Page<'a, 'p> {
     /// Runs decoded while the page was parsed, the fast way for pages that fit.
-    Typed(AnyPage<'a, RunRecords<'a>>),
+    Runs(&'p mut RunRecords<'a>),
     /// Records kept raw, to be decoded (or rejected) one by one.
     Raw(AnyPage<'a, Vec<&'a RawValue>>),
 }
@@ -587,11 +587,8 @@ fn decode_input(
     let mut page_no = 0u64;
     let read = read_pages(input, counters, |page| {
         let page = match page {
-            Page::Typed(AnyPage {
-                runs: Some(mut runs),
-                ..
-            }) => {
-                if !tables.runs.rows.push_runs(&mut runs) {
+            Page::Runs(runs) => {
+                if !tables.runs.rows.push_runs(runs) {
                     return Ok(Next::AgainRaw);
                 }
                 page_no += 1;
@@ -601,11 +598,6 @@ fn decode_input(
                     .fetch_add(runs.len() as u64, Ordering::Relaxed);
                 return tables.runs.send_if_full(tx, config);
             }
-            Page::Typed(p) => AnyPage {
-                runs: None,
-                audit: p.audit,
-                logs: p.logs,
-            },
             Page::Raw(p) => p,
         };
         page_no += 1;
@@ -646,13 +638,15 @@ fn decode_input(
 fn read_pages(
     input: Input,
     counters: &Counters,
-    mut on_page: impl FnMut(Page<'_>) -> Result<Next>,
+    mut on_page: impl FnMut(Page<'_, '_>) -> Result<Next>,
 ) -> Result<bool> {
     let Input { name, mut reader } = input;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     // Offset in the input of buf[0], for error messages.
     let mut base = 0u64;
     let mut eof = false;
+    // The records of the last page of runs, emptied: the next page's go in the same room.
+    let mut spare = RunRecords::default();
     while !eof {
         // Read at least READ_SIZE more, or as much again as is waiting (a long page).
         let want = READ_SIZE.max(buf.len());
@@ -663,19 +657,53 @@ fn read_pages(
             .map_err(|e| Error::Config(format!("cannot read {name}: {e}")))?;
         counters.bytes.fetch_add(read as u64, Ordering::Relaxed);
         eof = read == 0 || buf.len() - before < want;
+        // Checked once here, so that the hand-written parser borrows its strings unchecked.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(text) => text,
+            // Up to a character the read cut in two, or to a byte that is not UTF-8 (a
+            // page holding it goes to serde_json, which says where it is).
+            Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default(),
+        };
         let mut done = 0;
         loop {
             let rest = &buf[done..];
-            let mut typed = serde_json::Deserializer::from_slice(rest)
-                .into_iter::<AnyPage<'_, RunRecords<'_>>>();
-            match typed.next() {
+            // Pages of runs in their common shape by hand, anything else by serde_json.
+            let mut runs = std::mem::take(&mut spare).recycle();
+            let typed = match text.get(done..).and_then(|t| parse_run_page(t, &mut runs)) {
+                Some(end) => Some(Ok((None, end))),
+                None => {
+                    let mut typed =
+                        serde_json::Deserializer::from_slice(rest)
+                            .into_iter::<AnyPage<'_, RunRecords<'_>>>();
+                    typed
+                        .next()
+                        .map(|page| page.map(|page| (Some(page), typed.byte_offset())))
+                }
+            };
+            match typed {
                 None => {
                     done = buf.len();
                     break;
                 }
-                Some(Ok(page)) => {
-                    let end = typed.byte_offset();
-                    match on_page(Page::Typed(page))? {
+                Some(Ok((page, end))) => {
+                    let next = match page {
+                        // By hand.
+                        None => on_page(Page::Runs(&mut runs))?,
+                        Some(AnyPage {
+                            runs: Some(typed), ..
+                        }) => {
+                            runs = typed;
+                            on_page(Page::Runs(&mut runs))?
+                        }
+                        // Audit or log records are decoded one by one in any case.
+                        Some(AnyPage { audit, logs, .. }) => on_page(Page::Raw(AnyPage {
+                            runs: None,
+                            audit,
+                            logs,
+                        }))?,
+                    };
+                    spare = runs.recycle();
+                    match next {
                         Next::Continue => {
                             done += end;
                             continue;
@@ -744,7 +772,7 @@ mod tests {
         let mut sizes = Vec::new();
         read_pages(input, &Counters::default(), |p| {
             sizes.push(match p {
-                Page::Typed(p) => p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()),
+                Page::Runs(r) => r.len(),
                 Page::Raw(p) => p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()),
             });
             Ok(Next::Continue)
