@@ -30,7 +30,9 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::statistics::Statistics;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add};
 use deltalake::protocol::{DeltaOperation, SaveMode};
@@ -59,6 +61,29 @@ pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build()
+}
+
+/// `props`, with dictionaries off for the integer and timestamp columns of `batch` whose
+/// first values are all different (keys, start times): a dictionary of unique values is
+/// larger than the values and costs a hash lookup a value to build.
+fn plain_where_unique(batch: &RecordBatch, props: &WriterProperties) -> WriterProperties {
+    const SAMPLE: usize = 64;
+    let mut builder = props.clone().into_builder();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let values = match column.data_type() {
+            DataType::Int64 => column.as_primitive::<Int64Type>().values(),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                column.as_primitive::<TimestampMicrosecondType>().values()
+            }
+            _ => continue,
+        };
+        let mut sorted = values[..values.len().min(SAMPLE)].to_vec();
+        sorted.sort_unstable();
+        if sorted.len() == SAMPLE && sorted.windows(2).all(|w| w[0] != w[1]) {
+            builder = builder.set_column_dictionary_enabled(field.name().as_str().into(), false);
+        }
+    }
+    builder.build()
 }
 
 /// The rows of one day: slices (or, for rows out of day order, copies) of the batches they
@@ -171,9 +196,10 @@ fn encode_day(
     // No capacity from the batch's size: a slice reports the size of the buffers it shares
     // with every other day.
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props.clone()))?;
+    let props = plain_where_unique(&batch, props);
+    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
     writer.write(&batch)?;
-    writer.close()?;
+    let metadata = writer.close()?;
     let day = format_day(day);
     let path = format!(
         "{partition}={day}/part-00000-{}-c000.snappy.parquet",
@@ -185,7 +211,7 @@ fn encode_day(
         size: out.len() as i64,
         modification_time: chrono::Utc::now().timestamp_millis(),
         data_change: true,
-        stats: Some(stats(&batch).to_string()),
+        stats: Some(stats(&batch, &metadata).to_string()),
         tags: None,
         deletion_vector: None,
         base_row_id: None,
@@ -280,18 +306,34 @@ pub(crate) fn format_day(day: i32) -> String {
         .to_string()
 }
 
-/// Delta's per-file statistics of `batch`: `numRecords`, and per column `nullCount` and,
-/// for scalar columns, `minValues` and `maxValues`.
-fn stats(batch: &RecordBatch) -> Value {
+/// Delta's per-file statistics of `batch`, written as `metadata`: `numRecords`, and per
+/// column `nullCount` and, for scalar columns, `minValues` and `maxValues`. The bounds are
+/// the Parquet writer's own where it has them exact (it compared every value already),
+/// computed again only for floats (NaN) and files of several row groups.
+fn stats(batch: &RecordBatch, metadata: &ParquetMetaData) -> Value {
     let mut min = Map::new();
     let mut max = Map::new();
     let mut nulls = Map::new();
+    let chunks = match metadata.row_groups() {
+        [one] => Some(one.columns()),
+        _ => None,
+    };
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
         if field.data_type().is_nested() {
             continue;
         }
         nulls.insert(field.name().clone(), Value::from(column.null_count()));
-        if let Some((lo, hi)) = min_max(column) {
+        let written = chunks.and_then(|chunks| {
+            chunks
+                .iter()
+                .find(|c| c.column_path().parts() == [field.name().as_str()])?
+                .statistics()
+        });
+        let bounds = match (field.data_type(), written) {
+            (DataType::Float64, _) | (_, None) => min_max(column),
+            (data_type, Some(written)) => written_bounds(data_type, written),
+        };
+        if let Some((lo, hi)) = bounds {
             min.insert(field.name().clone(), lo);
             max.insert(field.name().clone(), hi);
         }
@@ -302,6 +344,45 @@ fn stats(batch: &RecordBatch) -> Value {
         "maxValues": max,
         "nullCount": nulls,
     })
+}
+
+/// Delta's bounds of a column of `data_type` from the statistics Parquet wrote for it, as
+/// [`min_max`] gives them; `None` where they are not exact.
+fn written_bounds(data_type: &DataType, written: &Statistics) -> Option<(Value, Value)> {
+    if !(written.min_is_exact() && written.max_is_exact()) {
+        return None;
+    }
+    match (data_type, written) {
+        (DataType::Utf8, Statistics::ByteArray(s)) => {
+            let (lo, hi) = (s.min_opt()?.as_utf8().ok()?, s.max_opt()?.as_utf8().ok()?);
+            (lo.len() <= MAX_STAT_STRING && hi.len() <= MAX_STAT_STRING)
+                .then(|| (Value::from(lo), Value::from(hi)))
+        }
+        (DataType::Int64, Statistics::Int64(s)) => {
+            Some(((*s.min_opt()?).into(), (*s.max_opt()?).into()))
+        }
+        (DataType::Int32, Statistics::Int32(s)) => {
+            Some(((*s.min_opt()?).into(), (*s.max_opt()?).into()))
+        }
+        (DataType::Boolean, Statistics::Boolean(s)) => {
+            Some(((*s.min_opt()?).into(), (*s.max_opt()?).into()))
+        }
+        (DataType::Date32, Statistics::Int32(s)) => Some((
+            format_day(*s.min_opt()?).into(),
+            format_day(*s.max_opt()?).into(),
+        )),
+        (DataType::Timestamp(TimeUnit::Microsecond, Some(_)), Statistics::Int64(s)) => {
+            millis_bounds(*s.min_opt()?, *s.max_opt()?)
+        }
+        _ => None,
+    }
+}
+
+/// Delta's bounds of microsecond timestamps: milliseconds, the minimum rounded down and the
+/// maximum up, so that both stay bounds.
+fn millis_bounds(lo: i64, hi: i64) -> Option<(Value, Value)> {
+    let (lo, hi) = (lo.div_euclid(1000), (hi + 999).div_euclid(1000));
+    Some((format_millis(lo)?.into(), format_millis(hi)?.into()))
 }
 
 /// The smallest and largest value of `column` as Delta's statistics write them, or `None`
@@ -344,11 +425,7 @@ fn min_max(column: &ArrayRef) -> Option<(Value, Value)> {
         }
         DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
             let a = column.as_primitive::<TimestampMicrosecondType>();
-            // Delta keeps milliseconds: the minimum rounds down and the maximum up, so
-            // that both stay bounds.
-            let lo = compute::min(a)?.div_euclid(1000);
-            let hi = (compute::max(a)? + 999).div_euclid(1000);
-            Some((format_millis(lo)?.into(), format_millis(hi)?.into()))
+            millis_bounds(compute::min(a)?, compute::max(a)?)
         }
         _ => None,
     }
@@ -368,6 +445,8 @@ mod tests {
 
     use datafusion::arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
     use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::parquet::file::reader::FileReader;
+    use datafusion::parquet::file::serialized_reader::SerializedFileReader;
 
     use super::*;
 
@@ -470,5 +549,40 @@ mod tests {
         .unwrap();
         let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
         assert_eq!(rows, 3);
+    }
+
+    #[test]
+    fn unique_integers_and_times_are_written_without_a_dictionary() {
+        let mut rows = batch(&[19000; 100]);
+        // The same time in every row: a dictionary of one.
+        let same = TimestampMicrosecondArray::from(vec![1_700_000_000_000_000; 100]);
+        rows = RecordBatch::try_new(rows.schema(), {
+            let mut columns = rows.columns().to_vec();
+            columns[2] = Arc::new(same.with_timezone("UTC"));
+            columns
+        })
+        .unwrap();
+        let files = encode_days(split_days(&[rows], "day").unwrap(), "day", 1).unwrap();
+        let reader = SerializedFileReader::new(files[0].bytes.clone()).unwrap();
+        let dictionaries: Vec<(String, bool)> = reader
+            .metadata()
+            .row_group(0)
+            .columns()
+            .iter()
+            .map(|c| {
+                (
+                    c.column_path().string(),
+                    c.dictionary_page_offset().is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            dictionaries,
+            [
+                ("id".into(), false),
+                ("name".into(), true),
+                ("at".into(), true)
+            ]
+        );
     }
 }
