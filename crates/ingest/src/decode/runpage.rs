@@ -86,6 +86,20 @@ enum Key {
     Long,
 }
 
+/// The bytes of `x` that are a quote, a backslash or a control character, as their high
+/// bits (the tricks of "Bit Twiddling Hacks": a byte is zero, or less than n). Above the
+/// lowest of them a byte may be marked wrongly; the lowest is always right.
+const fn special_bytes(x: u128) -> u128 {
+    const ONES: u128 = u128::from_ne_bytes([1; 16]);
+    const HIGH: u128 = ONES << 7;
+    let quote = x ^ (ONES * b'"' as u128);
+    let backslash = x ^ (ONES * b'\\' as u128);
+    ((quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (x.wrapping_sub(ONES * 0x20) & !x))
+        & HIGH
+}
+
 /// A position in the text being parsed.
 struct Cursor<'a> {
     text: &'a str,
@@ -132,9 +146,9 @@ impl<'a> Cursor<'a> {
         self.next_of(b'}')
     }
 
-    /// The bytes of a string without escapes, the cursor at its opening quote.
-    fn string_span(&mut self) -> Option<(usize, usize)> {
-        let start = self.at + 1;
+    /// The bytes of a string without escapes that starts at `start`, after its opening
+    /// quote; the cursor goes past its closing quote.
+    fn string_span_from(&mut self, start: usize) -> Option<(usize, usize)> {
         let end = self.plain_end(start)?;
         if self.bytes[end] != b'"' {
             return None;
@@ -145,22 +159,15 @@ impl<'a> Cursor<'a> {
 
     /// Where the unescaped text from `from` ends: at a quote or a backslash.
     fn plain_end(&self, from: usize) -> Option<usize> {
-        const ONES: u64 = u64::from_ne_bytes([1; 8]);
-        const HIGH: u64 = ONES << 7;
         let mut end = from;
-        // Eight bytes at a time while none is a quote, a backslash or a control character
-        // (the bit tricks of "Bit Twiddling Hacks": a byte is zero, or less than n).
-        while let Some(chunk) = self.bytes.get(end..end + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().ok()?);
-            let quote = x ^ (ONES * u64::from(b'"'));
-            let backslash = x ^ (ONES * u64::from(b'\\'));
-            let special = (quote.wrapping_sub(ONES) & !quote)
-                | (backslash.wrapping_sub(ONES) & !backslash)
-                | (x.wrapping_sub(ONES * 0x20) & !x);
-            if special & HIGH != 0 {
+        // Sixteen bytes at a time while none is special.
+        while let Some(window) = self.bytes.get(end..end + 16) {
+            let special = special_bytes(u128::from_le_bytes(window.try_into().ok()?));
+            if special != 0 {
+                end += (special.trailing_zeros() / 8) as usize;
                 break;
             }
-            end += 8;
+            end += 16;
         }
         loop {
             match *self.bytes.get(end)? {
@@ -243,22 +250,43 @@ impl<'a> Cursor<'a> {
     /// A member's key and its colon.
     fn key(&mut self) -> Option<Key> {
         self.expect(b'"')?;
-        self.at -= 1;
-        let (start, end) = self.string_span()?;
-        let len = end - start;
-        let key = if len > 16 {
-            Key::Long
-        } else {
-            // Sixteen bytes at once where the text has them, masked to the key's length.
-            let packed = match self.bytes.get(start..start + 16) {
-                Some(window) => u128::from_le_bytes(window.try_into().ok()?),
-                None => self.bytes[start..end]
-                    .iter()
-                    .rev()
-                    .fold(0u128, |packed, &b| packed << 8 | u128::from(b)),
-            };
-            let mask = u128::MAX.checked_shr(8 * (16 - len) as u32).unwrap_or(0);
-            Key::Packed(packed & mask)
+        let start = self.at;
+        let key = match self.bytes.get(start..start + 16) {
+            // Sixteen bytes at once where the text has them: the key ends at the first
+            // special byte among them, which must be its closing quote.
+            Some(window) => {
+                let window = u128::from_le_bytes(window.try_into().ok()?);
+                let len = (special_bytes(window).trailing_zeros() / 8) as usize;
+                match self.bytes.get(start + len)? {
+                    b'"' => {
+                        self.at = start + len + 1;
+                        let mask = u128::MAX.checked_shr(8 * (16 - len) as u32).unwrap_or(0);
+                        Key::Packed(window & mask)
+                    }
+                    // Longer than sixteen bytes, or an escape or a control character.
+                    _ if len == 16 => {
+                        let (_, end) = self.string_span_from(start)?;
+                        if end - start == 16 {
+                            Key::Packed(window)
+                        } else {
+                            Key::Long
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            None => {
+                let (start, end) = self.string_span_from(start)?;
+                match end - start {
+                    0..=16 => Key::Packed(
+                        self.bytes[start..end]
+                            .iter()
+                            .rev()
+                            .fold(0u128, |packed, &b| packed << 8 | u128::from(b)),
+                    ),
+                    _ => Key::Long,
+                }
+            }
         };
         self.expect(b':')?;
         Some(key)
@@ -558,6 +586,8 @@ mod tests {
             r#" {"a":1} "#.replace(r#""a":1"#, r#""botRunDataList":[{"id":0,"startTime":""}]"#),
             r#"{"botRunDataList":[{"id":1,"startTime":"a\"b\\c\/d\b\f\n\r\t","status":"\u00e9\u0041x\ud83d\ude00y\u20AC","n":"\\"}]}"#.to_string(),
             r#"{"botRunDataList":[{"id":1,"startTime":"\\\\","hostName":"\"","fileName":"é\\é"}]}"#.to_string(),
+            // Keys of 15, 16 and 17 bytes, and a long one with a character past ASCII.
+            r#"{"botRunDataList":[{"id":1,"startTime":"t","fifteen_bytes_k":1,"sixteen_bytes_ke":2,"seventeen_bytes_k":3,"clé_très_longue_à_lire":4}]}"#.to_string(),
         ] {
             assert!(agrees(&page), "{page}");
         }
@@ -576,6 +606,9 @@ mod tests {
             r#"{"botRunDataList":[{"id":1,"startTime":"a\"#,
             r#"{"botRunDataList":[{"i\u0064":1,"startTime":"t"}]}"#,
             "{\"botRunDataList\":[{\"id\":1,\"startTime\":\"a\tb\"}]}",
+            "{\"botRunDataList\":[{\"id\":1,\"startTime\":\"t\",\"a\tb\":1}]}",
+            "{\"botRunDataList\":[{\"id\":1,\"startTime\":\"t\",\"a_rather_long_key\nwith_a_newline\":1}]}",
+            r#"{"botRunDataList":[{"id":1,"startTime":"t","a_rather_long_key\u0041":1}]}"#,
             r#"{"botRunDataList":[{"id":1,"id":2,"startTime":"t"}]}"#,
             r#"{"botRunDataList":[{"id":1}]}"#,
             r#"{"botRunDataList":[{"startTime":"t"}]}"#,
