@@ -24,7 +24,8 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::{self, take_record_batch};
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Float64Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+    DataType, Date32Type, Float64Type, Int32Type, Int64Type, Schema, TimeUnit,
+    TimestampMicrosecondType,
 };
 use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -182,23 +183,20 @@ fn encode_day(
     partition: &str,
     props: &WriterProperties,
 ) -> Result<DayFile, ParquetError> {
-    // A day is small (its rows of one commit): one batch of it costs little.
-    let batch = match parts {
-        [one] => one.clone(),
-        _ => {
-            let schema = parts
-                .first()
-                .map(RecordBatch::schema)
-                .ok_or_else(|| ParquetError::General("a day without rows".into()))?;
-            compute::concat_batches(&schema, parts)?
-        }
+    // Its largest part tells the columns of unique values.
+    let Some(sample) = parts.iter().max_by_key(|p| p.num_rows()) else {
+        return Err(ParquetError::General("a day without rows".into()));
     };
-    // No capacity from the batch's size: a slice reports the size of the buffers it shares
-    // with every other day.
+    let schema = sample.schema();
+    let props = plain_where_unique(sample, props);
+    // The parts go in one after another, into one row group: no copy of the day's rows.
+    // No capacity from the parts' sizes: a slice reports the size of the buffers it
+    // shares with every other day.
     let mut out = Vec::new();
-    let props = plain_where_unique(&batch, props);
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
-    writer.write(&batch)?;
+    let mut writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(props))?;
+    for part in parts {
+        writer.write(part)?;
+    }
     let metadata = writer.close()?;
     let day = format_day(day);
     let path = format!(
@@ -211,7 +209,7 @@ fn encode_day(
         size: out.len() as i64,
         modification_time: chrono::Utc::now().timestamp_millis(),
         data_change: true,
-        stats: Some(stats(&batch, &metadata).to_string()),
+        stats: Some(stats(&schema, parts, &metadata)?.to_string()),
         tags: None,
         deletion_vector: None,
         base_row_id: None,
@@ -310,7 +308,11 @@ pub(crate) fn format_day(day: i32) -> String {
 /// column `nullCount` and, for scalar columns, `minValues` and `maxValues`. The bounds are
 /// the Parquet writer's own where it has them exact (it compared every value already),
 /// computed again only for floats (NaN) and files of several row groups.
-fn stats(batch: &RecordBatch, metadata: &ParquetMetaData) -> Value {
+fn stats(
+    schema: &Schema,
+    parts: &[RecordBatch],
+    metadata: &ParquetMetaData,
+) -> Result<Value, ArrowError> {
     let mut min = Map::new();
     let mut max = Map::new();
     let mut nulls = Map::new();
@@ -318,11 +320,12 @@ fn stats(batch: &RecordBatch, metadata: &ParquetMetaData) -> Value {
         [one] => Some(one.columns()),
         _ => None,
     };
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+    for (i, field) in schema.fields().iter().enumerate() {
         if field.data_type().is_nested() {
             continue;
         }
-        nulls.insert(field.name().clone(), Value::from(column.null_count()));
+        let null_count: usize = parts.iter().map(|p| p.column(i).null_count()).sum();
+        nulls.insert(field.name().clone(), Value::from(null_count));
         let written = chunks.and_then(|chunks| {
             chunks
                 .iter()
@@ -330,7 +333,10 @@ fn stats(batch: &RecordBatch, metadata: &ParquetMetaData) -> Value {
                 .statistics()
         });
         let bounds = match (field.data_type(), written) {
-            (DataType::Float64, _) | (_, None) => min_max(column),
+            (DataType::Float64, _) | (_, None) => {
+                let columns: Vec<&dyn Array> = parts.iter().map(|p| p.column(i).as_ref()).collect();
+                min_max(&compute::concat(&columns)?)
+            }
             (data_type, Some(written)) => written_bounds(data_type, written),
         };
         if let Some((lo, hi)) = bounds {
@@ -338,12 +344,12 @@ fn stats(batch: &RecordBatch, metadata: &ParquetMetaData) -> Value {
             max.insert(field.name().clone(), hi);
         }
     }
-    serde_json::json!({
-        "numRecords": batch.num_rows(),
+    Ok(serde_json::json!({
+        "numRecords": parts.iter().map(RecordBatch::num_rows).sum::<usize>(),
         "minValues": min,
         "maxValues": max,
         "nullCount": nulls,
-    })
+    }))
 }
 
 /// Delta's bounds of a column of `data_type` from the statistics Parquet wrote for it, as
