@@ -87,17 +87,38 @@ async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64>
     Ok(summary.rejected)
 }
 
+/// A page file (or standard input), opened plain or gzip when first read.
+struct OpenOnRead {
+    path: String,
+    reader: Option<Box<dyn std::io::BufRead + Send>>,
+}
+
+impl std::io::Read for OpenOnRead {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let reader = match &mut self.reader {
+            Some(reader) => reader,
+            None => self.reader.insert(uipath::open_ndjson(&self.path)?),
+        };
+        reader.read(out)
+    }
+}
+
 /// Ingests Bot Insight page files; returns the number of rejected records.
 async fn page_files(g: &Globals, lake: &Lake, args: PagesArgs) -> Result<u64> {
     let mut inputs = Vec::with_capacity(args.files.len());
     for file in &args.files {
         let name = if file == "-" { "stdin" } else { file.as_str() };
-        // Every file opens before anything is read, so a typo fails fast.
-        let reader =
-            uipath::open_ndjson(file).map_err(|e| UserError(format!("cannot read {name}: {e}")))?;
+        // Every file opens before anything is read, so a typo fails fast; its buffers come
+        // when it is read, so that a hundred files do not hold a hundred of them.
+        if file != "-" {
+            std::fs::File::open(file).map_err(|e| UserError(format!("cannot read {name}: {e}")))?;
+        }
         inputs.push(pages::Input {
             name: name.to_string(),
-            reader: Box::new(reader),
+            reader: Box::new(OpenOnRead {
+                path: file.clone(),
+                reader: None,
+            }),
         });
     }
     g.info(format!(
