@@ -304,8 +304,8 @@ pub(crate) fn format_day(day: i32) -> String {
         .to_string()
 }
 
-/// Delta's per-file statistics of `batch`, written as `metadata`: `numRecords`, and per
-/// column `nullCount` and, for scalar columns, `minValues` and `maxValues`. The bounds are
+/// Delta's per-file statistics of a day's `parts`, written as `metadata`: `numRecords`, and
+/// per column `nullCount` and, for scalar columns, `minValues` and `maxValues`. The bounds are
 /// the Parquet writer's own where it has them exact (it compared every value already),
 /// computed again only for floats (NaN) and files of several row groups.
 fn stats(
