@@ -337,9 +337,7 @@ impl<'a> Cursor<'a> {
             self.at += 1;
         }
         let (magnitude, digits) = self.digits()?;
-        if digits > 1 && self.bytes[self.at - digits] == b'0' {
-            return None;
-        }
+        self.no_leading_zero(self.at - digits)?;
         if let Some(b'.' | b'e' | b'E') = self.bytes.get(self.at) {
             return None;
         }
@@ -384,13 +382,8 @@ impl<'a> Cursor<'a> {
             self.at += 1;
         }
         let start = self.at;
-        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
-            self.at += 1;
-        }
-        let digits = self.at - start;
-        if digits == 0 || (digits > 1 && self.bytes[start] == b'0') {
-            return None;
-        }
+        self.skip_some_digits()?;
+        self.no_leading_zero(start)?;
         if self.bytes.get(self.at) == Some(&b'.') {
             self.at += 1;
             self.skip_some_digits()?;
@@ -403,6 +396,12 @@ impl<'a> Cursor<'a> {
             self.skip_some_digits()?;
         }
         Some(())
+    }
+
+    /// Whether the integer digits from `start` to the cursor have no leading zero, as JSON
+    /// requires (`0` itself is fine).
+    fn no_leading_zero(&self, start: usize) -> Option<()> {
+        (self.at - start == 1 || self.bytes[start] != b'0').then_some(())
     }
 
     fn skip_some_digits(&mut self) -> Option<()> {
