@@ -1,6 +1,7 @@
 //! The `botlake` binary: parses arguments, runs a command, and maps failures to exit codes
 //! (1 internal failure, 2 a mistake the user can fix, 3 done but some records rejected).
 
+mod alloc;
 mod args;
 mod commands;
 mod config;
@@ -12,28 +13,8 @@ use clap::Parser;
 
 use crate::args::Args;
 
-/// mimalloc rather than the system's allocator: a query opens a Parquet reader per day file
-/// and allocates small objects for each, and glibc's malloc spent a third of the time of
-/// such scans in its own bookkeeping (`perf record`, 730 day files). Built without transparent
-/// huge pages (the `no_thp` feature): with them, zeroing fresh 2 MB pages took half of the
-/// opening of a lake, and peak RSS was twice as high, for no gain in hot queries.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc's `mi_option_purge_delay` (`mimalloc.h`; the crate exports no constant for it).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Has mimalloc give freed memory back to the system at once rather than after its default
-/// second. Commands that stream data through (ingest, listen) promise a bounded footprint,
-/// and with the delay the pages of batches already committed were still resident: peak
-/// RSS of a 1M-run page ingest was 390 MB with it, 245 MB without, in the same time
-/// within noise (`/usr/bin/time -v botlake ingest aa-pages ...`). Queries keep the delay:
-/// they reuse what they free.
-#[expect(unsafe_code, reason = "mimalloc's options are set through its C API")]
-fn purge_freed_memory_at_once() {
-    // SAFETY: sets an option's value; mimalloc reads options atomically.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-}
+static GLOBAL: alloc::Switch = alloc::Switch;
 
 /// A mistake of the user's (bad input, missing lake), as opposed to an internal failure.
 #[derive(Debug)]
@@ -58,7 +39,7 @@ fn main() -> ExitCode {
         args.command,
         args::Command::Ingest(_) | args::Command::Listen(_)
     ) {
-        purge_freed_memory_at_once();
+        alloc::use_system_allocator();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -116,29 +97,4 @@ fn is_user_error(err: &anyhow::Error) -> bool {
             Some(botlake_lake::Error::InvalidLocation { .. })
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    #[expect(unsafe_code, reason = "reads mimalloc's options through its C API")]
-    fn the_purge_delay_option_is_the_one_mimalloc_documents() {
-        // mimalloc.h: "memory purging is delayed by N milli seconds"; 1000 by default in
-        // mimalloc 3 unless MIMALLOC_PURGE_DELAY says otherwise.
-        let expected = std::env::var("MIMALLOC_PURGE_DELAY")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1000);
-        // SAFETY: reads an option.
-        let delay = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-        assert_eq!(delay, expected);
-        purge_freed_memory_at_once();
-        // SAFETY: reads an option.
-        assert_eq!(
-            unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) },
-            0
-        );
-    }
 }

@@ -651,6 +651,8 @@ fn read_pages(
         // Read at least READ_SIZE more, or as much again as is waiting (a long page).
         let want = READ_SIZE.max(buf.len());
         let before = buf.len();
+        // Room for exactly that, so that `read_to_end` need not double the buffer.
+        buf.reserve_exact(want);
         let read = (&mut reader)
             .take(want as u64)
             .read_to_end(&mut buf)

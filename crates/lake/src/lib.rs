@@ -35,6 +35,13 @@ use url::Url;
 pub use catalog::TableDef;
 pub use upsert::{Checkpoint, UpsertStats};
 
+/// Delta table properties every table is created with: a checkpoint every 10 commits
+/// (Delta's default is 100). Opening a table replays the commits since its last checkpoint,
+/// and an ingest opens its table once a commit, so with the default the replay, and the
+/// JSON decoders it holds at once, grew with every commit.
+pub(crate) const TABLE_PROPERTIES: [(&str, Option<&str>); 1] =
+    [("delta.checkpointInterval", Some("10"))];
+
 /// What can go wrong in the lake.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -285,6 +292,7 @@ impl Lake {
             .with_partition_columns(table.partition)
             .with_table_name(table.name)
             .with_description(table.description)
+            .with_configuration(TABLE_PROPERTIES)
             .await
             .map_err(commit_err)?;
         Ok(written.version().unwrap_or_default())
@@ -307,6 +315,7 @@ impl Lake {
             .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
             .with_table_name(table.name)
             .with_description(table.description)
+            .with_configuration(TABLE_PROPERTIES)
             .with_commit_properties(
                 deltalake::kernel::transaction::CommitProperties::default().with_metadata(metadata),
             )

@@ -239,6 +239,7 @@ impl Lake {
             .with_partition_columns(table.partition)
             .with_table_name(table.name)
             .with_description(table.description)
+            .with_configuration(crate::TABLE_PROPERTIES)
             .with_commit_properties(properties)
             .await
             .map_err(commit_err)

@@ -188,7 +188,12 @@ impl<'a> Cursor<'a> {
             // Quotes are ASCII, so these are character boundaries of the checked text.
             return self.text.get(start..end).map(Cow::Borrowed);
         }
-        let mut owned = String::with_capacity(end - start + 16);
+        // Unescaped it is no longer than escaped: room up to its closing quote is enough.
+        let mut close = end;
+        while self.bytes[close] == b'\\' {
+            close = self.plain_end(close + 2)?;
+        }
+        let mut owned = String::with_capacity(close - start);
         let mut from = start;
         loop {
             owned.push_str(self.text.get(from..end)?);
