@@ -547,6 +547,37 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn tables_are_checkpointed_every_ten_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let last_checkpoint = dir.path().join(t.name).join("_delta_log/_last_checkpoint");
+        // Version 0 creates the table; each upsert of a new day commits once more.
+        for run in 1..=8 {
+            let batch = runs(&[(run, "COMPLETED", 20000 + run as i32)]);
+            lake.upsert(t, vec![batch], None).await.unwrap();
+        }
+        assert!(!last_checkpoint.exists(), "no checkpoint before version 9");
+        let batch = runs(&[(9, "COMPLETED", 20009)]);
+        let s = lake.upsert(t, vec![batch], None).await.unwrap();
+        assert_eq!(s.version, 9);
+        assert!(last_checkpoint.exists(), "a checkpoint at version 9");
+
+        // The table read through its checkpoint holds every run.
+        let ctx = SessionContext::new();
+        let provider = lake.table_provider(t, &ctx.state()).await.unwrap().unwrap();
+        ctx.register_table("runs", provider).unwrap();
+        let out = ctx
+            .sql("SELECT count(*) AS n FROM runs")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        datafusion::assert_batches_eq!(["+---+", "| n |", "+---+", "| 9 |", "+---+"], &out);
+    }
+
     fn logs(rows: &[(i64, &str)]) -> RecordBatch {
         use datafusion::arrow::array::{
             Date32Array, MapBuilder, StringBuilder, TimestampMicrosecondArray,
