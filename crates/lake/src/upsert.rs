@@ -457,6 +457,18 @@ mod tests {
         );
     }
 
+    /// `sql` over `table`, registered as `name`.
+    async fn query(lake: &Lake, table: &TableDef, name: &str, sql: &str) -> Vec<RecordBatch> {
+        let ctx = SessionContext::new();
+        let provider = lake
+            .table_provider(table, &ctx.state())
+            .await
+            .unwrap()
+            .unwrap();
+        ctx.register_table(name, provider).unwrap();
+        ctx.sql(sql).await.unwrap().collect().await.unwrap()
+    }
+
     fn runs(rows: &[(i64, &str, i32)]) -> RecordBatch {
         use datafusion::arrow::array::{BooleanArray, Date32Array, TimestampMicrosecondArray};
         let t = &crate::catalog::AA_BOT_RUNS;
@@ -523,16 +535,13 @@ mod tests {
         assert_eq!(s.inserted, 0);
         assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), Some(9));
 
-        let ctx = SessionContext::new();
-        let provider = lake.table_provider(t, &ctx.state()).await.unwrap().unwrap();
-        ctx.register_table("runs", provider).unwrap();
-        let out = ctx
-            .sql("SELECT run_id, status FROM runs ORDER BY run_id")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        let out = query(
+            &lake,
+            t,
+            "runs",
+            "SELECT run_id, status FROM runs ORDER BY run_id",
+        )
+        .await;
         datafusion::assert_batches_eq!(
             [
                 "+--------+-----------+",
@@ -565,16 +574,7 @@ mod tests {
         assert!(last_checkpoint.exists(), "a checkpoint at version 9");
 
         // The table read through its checkpoint holds every run.
-        let ctx = SessionContext::new();
-        let provider = lake.table_provider(t, &ctx.state()).await.unwrap().unwrap();
-        ctx.register_table("runs", provider).unwrap();
-        let out = ctx
-            .sql("SELECT count(*) AS n FROM runs")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        let out = query(&lake, t, "runs", "SELECT count(*) AS n FROM runs").await;
         datafusion::assert_batches_eq!(["+---+", "| n |", "+---+", "| 9 |", "+---+"], &out);
     }
 
@@ -623,16 +623,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((s.inserted, s.updated, s.unchanged), (0, 1, 1));
-        let ctx = SessionContext::new();
-        let provider = lake.table_provider(t, &ctx.state()).await.unwrap().unwrap();
-        ctx.register_table("logs", provider).unwrap();
-        let out = ctx
-            .sql("SELECT log_id, variables['amount'] AS amount FROM logs ORDER BY log_id")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        let out = query(
+            &lake,
+            t,
+            "logs",
+            "SELECT log_id, variables['amount'] AS amount FROM logs ORDER BY log_id",
+        )
+        .await;
         datafusion::assert_batches_eq!(
             [
                 "+--------+--------+",
