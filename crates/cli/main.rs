@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if matches!(
         args.command,
-        args::Command::Ingest(_) | args::Command::Listen(_)
+        args::Command::Ingest(_) | args::Command::Listen(_) | args::Command::Rollup
     ) {
         alloc::use_system_allocator();
     }

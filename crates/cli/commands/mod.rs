@@ -67,6 +67,7 @@ impl Globals {
     /// Brings the rollups up to date after a command committed, unless --no-rollups.
     async fn refresh_rollups(&self, lake: &Lake) -> Result<()> {
         if self.session_options.rollups {
+            crate::alloc::give_back_free_memory();
             maintain::refresh(self, lake).await?;
         }
         Ok(())

@@ -72,10 +72,18 @@ pub struct PagesSummary {
     pub updated: BTreeMap<&'static str, u64>,
     /// Records that did not fit (kept in `rejected_records`).
     pub rejected: u64,
-    /// Commits made.
+    /// Commits made (an upsert whose rows were all there already makes none).
     pub commits: u64,
     /// Wall time.
     pub elapsed: Duration,
+}
+
+impl PagesSummary {
+    fn count_commit(&mut self, stats: &botlake_lake::UpsertStats) {
+        if stats.inserted + stats.updated > 0 {
+            self.commits += 1;
+        }
+    }
 }
 
 /// A page of any of the three paged endpoints; unknown properties are ignored. `R` is
@@ -369,7 +377,7 @@ async fn commit(
             table: REJECTED_RECORDS.name,
             stats,
         });
-        summary.commits += 1;
+        summary.count_commit(&stats);
     }
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     if rows > 0 {
@@ -381,7 +389,7 @@ async fn commit(
             table: table.name,
             stats,
         });
-        summary.commits += 1;
+        summary.count_commit(&stats);
     }
     Ok(())
 }

@@ -23,12 +23,19 @@ pub mod scan;
 mod upsert;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::TableProvider;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::{DeltaTable, DeltaTableError};
 use url::Url;
 
@@ -298,19 +305,28 @@ impl Lake {
         Ok(written.version().unwrap_or_default())
     }
 
-    /// Replaces every row of `table` with `batches` in one commit (creating the table, the
-    /// schema taken from the batches), with `metadata` in the commit's information: for
-    /// derived tables that are recomputed as a whole (the rollups). Returns the version.
+    /// Replaces every row of `table` with the rows of `rows` in one commit (creating the
+    /// table, the schema taken from the stream), with `metadata` in the commit's
+    /// information: for derived tables that are recomputed as a whole (the rollups). The
+    /// rows are encoded as they come, so a stream that computes them a part at a time never
+    /// holds them all. Returns the version.
     pub async fn overwrite(
         &self,
         table: &TableDef,
-        batches: Vec<RecordBatch>,
+        rows: SendableRecordBatchStream,
         metadata: serde_json::Map<String, serde_json::Value>,
     ) -> Result<u64> {
         let commit_err = commit_error(table);
+        let schema = rows.schema();
+        let source = StreamingTable::try_new(schema, vec![Arc::new(OneStream::new(rows))])
+            .map_err(|e| commit_err(e.into()))?;
+        let plan = LogicalPlanBuilder::scan("rows", provider_as_source(Arc::new(source)), None)
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| commit_err(e.into()))?;
         let delta = self.open_for_write(table).await?;
         let written = delta
-            .write(batches)
+            .write(Vec::new())
+            .with_input_plan(plan)
             .with_save_mode(deltalake::protocol::SaveMode::Overwrite)
             .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
             .with_table_name(table.name)
@@ -482,6 +498,44 @@ fn maintenance_error(
         operation,
         table: name.clone(),
         source: Box::new(source),
+    }
+}
+
+/// A stream handed to DataFusion as the one partition of a table, to be read once.
+struct OneStream {
+    schema: SchemaRef,
+    stream: Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl OneStream {
+    fn new(stream: SendableRecordBatchStream) -> OneStream {
+        OneStream {
+            schema: stream.schema(),
+            stream: Mutex::new(Some(stream)),
+        }
+    }
+}
+
+impl std::fmt::Debug for OneStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneStream").finish_non_exhaustive()
+    }
+}
+
+impl PartitionStream for OneStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let taken = self.stream.lock().unwrap_or_else(|e| e.into_inner()).take();
+        taken.unwrap_or_else(|| {
+            let err = DataFusionError::Internal("a one-time stream was read twice".into());
+            Box::pin(RecordBatchStreamAdapter::new(
+                self.schema.clone(),
+                futures::stream::once(async move { Err(err) }),
+            ))
+        })
     }
 }
 

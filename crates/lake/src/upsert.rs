@@ -2,18 +2,25 @@
 //! the same Delta commit as a Delta application transaction.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::kernels::boolean::not;
-use datafusion::arrow::compute::{filter_record_batch, take_record_batch};
-use datafusion::arrow::datatypes::{Date32Type, SchemaRef};
+use datafusion::arrow::compute::kernels::boolean::{and, not};
+use datafusion::arrow::compute::kernels::cmp::not_distinct;
+use datafusion::arrow::compute::{cast, filter_record_batch, interleave, take, take_record_batch};
+use datafusion::arrow::datatypes::{Date32Type, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::row::{RowConverter, SortField};
-use datafusion::prelude::SessionContext;
+use datafusion::common::ScalarValue;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::{SessionContext, col, lit};
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
+use futures::StreamExt;
 
+use crate::scan::DayFilesTable;
 use crate::{Error, Lake, Result, TableDef, dayfiles};
 
 /// An ingest cursor to commit with the rows: Delta keeps the latest `version` per
@@ -143,6 +150,26 @@ impl Lake {
                 }
             }
         };
+        // Rows equal to the stored ones (a page fetched again) need no merge: drop them, and
+        // when nothing is left, commit the checkpoint alone (or nothing).
+        let (batches, same) = match table.partition.filter(|_| table.partition_follows_key) {
+            Some(partition) => drop_unchanged(&delta, table, partition, batches).await?,
+            None => (batches, 0),
+        };
+        if batches.is_empty() {
+            let version = match checkpoint {
+                Some(_) => commit_checkpoint_only(delta, table, properties)
+                    .await
+                    .map_err(commit_err)?,
+                None => delta.version().unwrap_or_default(),
+            };
+            return Ok(UpsertStats {
+                inserted: added,
+                unchanged: same,
+                version,
+                ..UpsertStats::default()
+            });
+        }
         let rows = count_rows(&batches);
         let version_before = delta.version();
 
@@ -216,7 +243,7 @@ impl Lake {
         Ok(UpsertStats {
             inserted: added + inserted,
             updated,
-            unchanged: rows.saturating_sub(inserted + updated),
+            unchanged: same + rows.saturating_sub(inserted + updated),
             version,
         })
     }
@@ -293,6 +320,202 @@ fn split_fresh_days(
     fresh.retain(|b| b.num_rows() > 0);
     rest.retain(|b| b.num_rows() > 0);
     Ok((fresh, rest))
+}
+
+/// `batches` without the rows that equal the row stored under their key in `delta`, and the
+/// number of rows left out. Only the files of the days the rows fall on are read (the day
+/// follows from the key), a file at a time. Values count as equal as `IS NOT DISTINCT FROM`
+/// counts them, except that floats must match bit for bit; `ingested_at` is not compared,
+/// as the merge does not compare it. Where the stored rows cannot be read or a column's
+/// type cannot be compared this way, every row is kept and the merge decides.
+///
+/// The rows left out are those that equal the snapshot the merge would read; a commit made
+/// since by another writer that changed them is kept, as if it had been made after this one.
+async fn drop_unchanged(
+    delta: &deltalake::DeltaTable,
+    table: &TableDef,
+    partition: &str,
+    batches: Vec<RecordBatch>,
+) -> Result<(Vec<RecordBatch>, u64)> {
+    let same = match unchanged_rows(delta, table, partition, &batches).await {
+        Ok(Some(same)) => same,
+        Ok(None) => return Ok((batches, 0)),
+        Err(e) => {
+            tracing::debug!(table = table.name, "rows left to the merge to compare: {e}");
+            return Ok((batches, 0));
+        }
+    };
+    let mut kept = Vec::with_capacity(batches.len());
+    let mut left_out = 0;
+    for (batch, same) in batches.into_iter().zip(same) {
+        let n = same.iter().filter(|s| **s).count();
+        left_out += n as u64;
+        if n == 0 {
+            kept.push(batch);
+        } else if n < batch.num_rows() {
+            let keep: BooleanArray = same.iter().map(|s| Some(!s)).collect();
+            kept.push(
+                filter_record_batch(&batch, &keep).map_err(|source| Error::Schema {
+                    table: table.name.to_string(),
+                    source,
+                })?,
+            );
+        }
+    }
+    Ok((kept, left_out))
+}
+
+/// For each row of `batches`, whether `delta` holds an equal row under its key (see
+/// [`drop_unchanged`]); `None` when it holds no row on their days.
+async fn unchanged_rows(
+    delta: &deltalake::DeltaTable,
+    table: &TableDef,
+    partition: &str,
+    batches: &[RecordBatch],
+) -> Result<Option<Vec<Vec<bool>>>, DataFusionError> {
+    let compared: Vec<&str> = table
+        .key
+        .iter()
+        .copied()
+        .chain(
+            table
+                .value_columns()
+                .filter(|c| *c != crate::catalog::INGESTED_AT),
+        )
+        .collect();
+    let Some(mut stored) = stored_rows(delta, table, partition, batches, &compared).await? else {
+        return Ok(None);
+    };
+    let key_fields = table
+        .key
+        .iter()
+        .map(|k| {
+            Ok(SortField::new(
+                table.schema.field_with_name(k)?.data_type().clone(),
+            ))
+        })
+        .collect::<Result<Vec<_>, ArrowError>>()?;
+    let converter = RowConverter::new(key_fields)?;
+    let keys = |batch: &RecordBatch| -> Result<_, ArrowError> {
+        let columns = table
+            .key
+            .iter()
+            .map(|c| column(batch, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        converter.convert_columns(&columns)
+    };
+    let incoming = batches.iter().map(keys).collect::<Result<Vec<_>, _>>()?;
+    let mut index: datafusion::common::HashMap<&[u8], (usize, usize)> =
+        datafusion::common::HashMap::with_capacity(count_rows(batches) as usize);
+    for (b, rows) in incoming.iter().enumerate() {
+        for (r, row) in rows.iter().enumerate() {
+            index.insert(row.data(), (b, r));
+        }
+    }
+    let mut same: Vec<Vec<bool>> = batches.iter().map(|b| vec![false; b.num_rows()]).collect();
+    while let Some(theirs) = stored.next().await {
+        let theirs = theirs?;
+        let (mut ours, mut at) = (Vec::new(), Vec::new());
+        for (i, row) in keys(&theirs)?.iter().enumerate() {
+            if let Some(&pair) = index.get(row.data()) {
+                ours.push(pair);
+                at.push(i as u32);
+            }
+        }
+        if ours.is_empty() {
+            continue;
+        }
+        let at = UInt32Array::from(at);
+        let mut equal: Option<BooleanArray> = None;
+        for c in &compared {
+            let columns = batches
+                .iter()
+                .map(|b| column(b, c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let a = interleave(
+                &columns.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
+                &ours,
+            )?;
+            let b = take(column(&theirs, c)?.as_ref(), &at, None)?;
+            let b = if b.data_type() == a.data_type() {
+                b
+            } else {
+                cast(&b, a.data_type())?
+            };
+            let eq = not_distinct(&a, &b)?;
+            equal = Some(match equal {
+                Some(e) => and(&e, &eq)?,
+                None => eq,
+            });
+        }
+        if let Some(equal) = equal {
+            for (&(b, r), eq) in ours.iter().zip(equal.iter()) {
+                same[b][r] = eq == Some(true);
+            }
+        }
+    }
+    Ok(Some(same))
+}
+
+/// The `columns` of the rows `delta` holds on the days of `batches` (cast to the table's
+/// types), streamed, or `None` when the table's files need Delta's own reader.
+async fn stored_rows(
+    delta: &deltalake::DeltaTable,
+    table: &TableDef,
+    partition: &str,
+    batches: &[RecordBatch],
+    columns: &[&str],
+) -> Result<Option<SendableRecordBatchStream>, DataFusionError> {
+    let mut days = HashSet::new();
+    for batch in batches {
+        let values = batch
+            .column_by_name(partition)
+            .and_then(|c| c.as_primitive_opt::<Date32Type>())
+            .ok_or_else(|| DataFusionError::Plan(format!("{partition} is not a date column")))?;
+        days.extend(values.iter().flatten());
+    }
+    // The scan wants the partition column last, as Delta's provider gives it.
+    let fields = table
+        .schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != partition)
+        .chain(
+            table
+                .schema
+                .fields()
+                .iter()
+                .filter(|f| f.name() == partition),
+        )
+        .cloned()
+        .collect::<Vec<_>>();
+    let schema = Arc::new(Schema::new(fields));
+    let Some(files) = DayFilesTable::try_new(delta, schema, Some(partition)) else {
+        return Ok(None);
+    };
+    let mut days: Vec<i32> = days.into_iter().collect();
+    days.sort_unstable();
+    let on_days = col(partition).in_list(
+        days.into_iter()
+            .map(|d| lit(ScalarValue::Date32(Some(d))))
+            .collect(),
+        false,
+    );
+    let stream = SessionContext::new()
+        .read_table(Arc::new(files))?
+        .filter(on_days)?
+        .select_columns(columns)?
+        .execute_stream()
+        .await?;
+    Ok(Some(stream))
+}
+
+/// The column `name` of `batch`.
+fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, ArrowError> {
+    batch
+        .column_by_name(name)
+        .cloned()
+        .ok_or_else(|| ArrowError::SchemaError(format!("column {name} is missing")))
 }
 
 fn count_rows(batches: &[RecordBatch]) -> u64 {
@@ -388,7 +611,7 @@ mod tests {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{Int64Array, StringArray};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 
     use super::*;
 
@@ -551,6 +774,70 @@ mod tests {
                 "| 2      | COMPLETED |",
                 "| 3      | FAILED    |",
                 "+--------+-----------+",
+            ],
+            &out
+        );
+    }
+
+    #[tokio::test]
+    async fn rows_equal_to_the_stored_ones_make_no_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let first = runs(&[
+            (1, "COMPLETED", 20000),
+            (2, "FAILED", 20000),
+            (3, "RUN", 20001),
+        ]);
+        let before = lake.upsert(t, vec![first.clone()], None).await.unwrap();
+
+        let s = lake.upsert(t, vec![first], None).await.unwrap();
+        assert_eq!((s.inserted, s.updated, s.unchanged), (0, 0, 3));
+        assert_eq!(s.version, before.version, "nothing to commit");
+
+        // Of a day's rows, the equal ones are left out and the others merged; a new day
+        // is added beside them.
+        let next = runs(&[
+            (1, "COMPLETED", 20000),
+            (2, "COMPLETED", 20000),
+            (4, "RUN", 20000),
+            (5, "RUN", 20002),
+        ]);
+        let delta = lake.open(t).await.unwrap().unwrap();
+        let (kept, same) = drop_unchanged(&delta, t, "day", vec![next.clone()])
+            .await
+            .unwrap();
+        let kept_ids: Vec<i64> = kept
+            .iter()
+            .flat_map(|b| {
+                let ids = b
+                    .column_by_name("run_id")
+                    .unwrap()
+                    .as_primitive::<Int64Type>();
+                ids.values().to_vec()
+            })
+            .collect();
+        assert_eq!((kept_ids, same), (vec![2, 4, 5], 1));
+        let s = lake.upsert(t, vec![next], None).await.unwrap();
+        assert_eq!((s.inserted, s.updated, s.unchanged), (2, 1, 1));
+        let out = query(
+            &lake,
+            t,
+            "runs",
+            "SELECT run_id, status, day FROM runs ORDER BY run_id",
+        )
+        .await;
+        datafusion::assert_batches_eq!(
+            [
+                "+--------+-----------+------------+",
+                "| run_id | status    | day        |",
+                "+--------+-----------+------------+",
+                "| 1      | COMPLETED | 2024-10-04 |",
+                "| 2      | COMPLETED | 2024-10-04 |",
+                "| 3      | RUN       | 2024-10-05 |",
+                "| 4      | RUN       | 2024-10-04 |",
+                "| 5      | RUN       | 2024-10-06 |",
+                "+--------+-----------+------------+",
             ],
             &out
         );

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use botlake_lake::catalog::{
@@ -20,10 +21,15 @@ use botlake_lake::catalog::{
 use botlake_lake::{Lake, Snapshot, TableDef};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::SessionContext;
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, Session, SessionOptions};
+use crate::{Result, Session, SessionOptions};
 
 /// The commit information key under which a rollup records its coverage.
 const COVERAGE_KEY: &str = "botlake.rollup";
@@ -177,34 +183,57 @@ pub struct Split {
     rollup_filter: Option<String>,
     /// Over `runs`: the stale parts (`None`: none).
     raw_filter: Option<String>,
+    /// The stale parts again, as filters of at most [`REFRESH_DAYS`] days each.
+    raw_chunks: Vec<String>,
 }
 
-/// `day BETWEEN a AND b OR …` covering the days among `days` that `wanted` says yes to and
-/// none it says no to; a day it has no opinion on (`None`: no rows there) neither opens
-/// nor breaks a range, so ranges stay few.
-fn day_ranges(days: &BTreeSet<&String>, wanted: impl Fn(&str) -> Option<bool>) -> Vec<String> {
-    let mut ranges = Vec::new();
+/// Stale days a refresh recomputes at a time. The aggregation holds a group per key and
+/// day it reads, so this bounds its memory whatever the lake's history: for 10M runs over
+/// two years (710,418 bot-days), `botlake rollup` peaked at 635 MB computing all days in
+/// one query.
+const REFRESH_DAYS: usize = 32;
+
+/// `day BETWEEN a AND b` ranges covering the days among `days` that `wanted` says yes to
+/// and none it says no to, in groups of at most `max` wanted days; a day it has no opinion
+/// on (`None`: no rows there) neither opens nor breaks a range, so ranges stay few.
+fn day_ranges(
+    days: &BTreeSet<&String>,
+    wanted: impl Fn(&str) -> Option<bool>,
+    max: usize,
+) -> Vec<Vec<String>> {
+    let mut groups = Vec::new();
+    let mut group = Vec::new();
+    let mut in_group = 0;
+    // The range open: its first and last day.
     let mut open: Option<(&str, &str)> = None;
+    let close = |open: &mut Option<(&str, &str)>, group: &mut Vec<String>| {
+        if let Some((a, b)) = open.take() {
+            group.push(format!("day BETWEEN DATE '{a}' AND DATE '{b}'"));
+        }
+    };
     for day in days {
         match wanted(day) {
             Some(true) => {
                 open = Some(match open {
-                    Some((first, _)) => (first, day),
-                    None => (day, day),
-                })
-            }
-            Some(false) => {
-                if let Some((a, b)) = open.take() {
-                    ranges.push(format!("day BETWEEN DATE '{a}' AND DATE '{b}'"));
+                    Some((first, _)) => (first, day.as_str()),
+                    None => (day.as_str(), day.as_str()),
+                });
+                in_group += 1;
+                if in_group == max {
+                    close(&mut open, &mut group);
+                    groups.push(std::mem::take(&mut group));
+                    in_group = 0;
                 }
             }
+            Some(false) => close(&mut open, &mut group),
             None => {}
         }
     }
-    if let Some((a, b)) = open {
-        ranges.push(format!("day BETWEEN DATE '{a}' AND DATE '{b}'"));
+    close(&mut open, &mut group);
+    if !group.is_empty() {
+        groups.push(group);
     }
-    ranges
+    groups
 }
 
 fn or(terms: Vec<String>) -> Option<String> {
@@ -237,19 +266,31 @@ impl Split {
                 .filter(|p| !is_fresh(p))
                 .count();
             let vendor = format!("vendor = '{}'", s.vendor);
-            let (fresh, stale) = if s.by_day {
+            let (fresh, stale, chunks): (_, _, Vec<String>) = if s.by_day {
                 let in_rollup = |p: &str| then.is_some_and(|v| v.parts.contains_key(p));
                 let in_raw = |p: &str| now_parts.is_some_and(|n| n.contains_key(p));
+                let stale = |p: &str| in_raw(p).then(|| !is_fresh(p));
+                let all_in_one = |ranges: Vec<Vec<String>>| or(ranges.concat());
                 (
-                    or(day_ranges(&all, |p| in_rollup(p).then(|| is_fresh(p)))),
-                    or(day_ranges(&all, |p| in_raw(p).then(|| !is_fresh(p)))),
+                    all_in_one(day_ranges(
+                        &all,
+                        |p| in_rollup(p).then(|| is_fresh(p)),
+                        usize::MAX,
+                    )),
+                    all_in_one(day_ranges(&all, stale, usize::MAX)),
+                    day_ranges(&all, stale, REFRESH_DAYS)
+                        .into_iter()
+                        .filter_map(or)
+                        .collect(),
                 )
             } else {
                 let fresh = is_fresh("*");
                 let any = !all.is_empty();
+                let stale = (!fresh && any).then(|| "TRUE".to_string());
                 (
                     (fresh && any).then(|| "TRUE".to_string()),
-                    (!fresh && any).then(|| "TRUE".to_string()),
+                    stale.clone(),
+                    stale.into_iter().collect(),
                 )
             };
             if let Some(f) = fresh {
@@ -258,6 +299,9 @@ impl Split {
             if let Some(f) = stale {
                 stale_terms.push(format!("({vendor} AND {f})"));
             }
+            split
+                .raw_chunks
+                .extend(chunks.into_iter().map(|f| format!("({vendor} AND {f})")));
         }
         split.rollup_filter = or(fresh_terms);
         split.raw_filter = or(stale_terms);
@@ -272,22 +316,36 @@ impl Split {
     /// The view `view_sql` answered from `rollup_table` for the fresh parts and from the
     /// raw rows of `runs` for the others.
     pub(crate) fn sql(&self, rollup_table: &str, view_sql: &str) -> String {
+        let branches = match &self.raw_filter {
+            Some(f) => self.branches(rollup_table, view_sql, std::slice::from_ref(f)),
+            None => self.branches(rollup_table, view_sql, &[]),
+        };
+        branches.join("\nUNION ALL\n")
+    }
+
+    /// [`Split::sql`] as queries whose rows, one after another, are the view: the fresh
+    /// parts from `rollup_table`, then the stale parts [`REFRESH_DAYS`] days at a time.
+    fn refresh_sql(&self, rollup_table: &str, view_sql: &str) -> Vec<String> {
+        self.branches(rollup_table, view_sql, &self.raw_chunks)
+    }
+
+    /// The branch over the rollup, then one over the raw rows for each of `raw_filters`.
+    fn branches(&self, rollup_table: &str, view_sql: &str, raw_filters: &[String]) -> Vec<String> {
         let mut branches = Vec::new();
         if let Some(f) = &self.rollup_filter {
             branches.push(format!("SELECT * FROM {rollup_table} WHERE {f}"));
         }
-        match &self.raw_filter {
-            Some(f) => branches.push(format!(
+        branches.extend(raw_filters.iter().map(|f| {
+            format!(
                 "SELECT * FROM (WITH runs AS (SELECT * FROM botlake.lake.runs WHERE {f}) \
                  SELECT * FROM (\n{view_sql}\n) AS v) AS raw"
-            )),
+            )
+        }));
+        if branches.is_empty() {
             // Nothing at all: the view over no rows keeps its columns.
-            None if branches.is_empty() => {
-                branches.push(format!("SELECT * FROM (\n{view_sql}\n) AS v WHERE FALSE"))
-            }
-            None => {}
+            branches.push(format!("SELECT * FROM (\n{view_sql}\n) AS v WHERE FALSE"));
         }
-        branches.join("\nUNION ALL\n")
+        branches
     }
 }
 
@@ -375,36 +433,21 @@ pub async fn refresh(lake: &Lake, options: &SessionOptions) -> Result<Vec<Refres
             });
             continue;
         }
-        let sql = split.sql(found.rollup.table.name, crate::builtin_sql(view));
-        let mut batches = session.sql(&sql).await?.collect().await?;
-        let schema = found.rollup.table.schema.clone();
-        if batches.is_empty() {
-            // Runs whose view holds no rows (UiPath jobs none of which finished): a rollup
-            // with no rows still records what it covers.
-            batches.push(RecordBatch::new_empty(schema.clone()));
-        }
-        let batches = batches
-            .iter()
-            .map(|b| {
-                let columns = schema
-                    .fields()
-                    .iter()
-                    .zip(b.columns())
-                    .map(|(f, c)| cast(c, f.data_type()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                RecordBatch::try_new(schema.clone(), columns)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::DataFusion(e.into()))?;
-        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let queries = split.refresh_sql(found.rollup.table.name, crate::builtin_sql(view));
+        let rows = Arc::new(AtomicUsize::new(0));
+        let stream = one_after_another(
+            session.context().clone(),
+            queries,
+            found.rollup.table.schema.clone(),
+            rows.clone(),
+        );
         let mut metadata = serde_json::Map::new();
         metadata.insert(
             COVERAGE_KEY.to_string(),
             serde_json::to_value(&found.current).expect("coverage serializes"),
         );
-        let version = lake
-            .overwrite(found.rollup.table, batches, metadata)
-            .await?;
+        let version = lake.overwrite(found.rollup.table, stream, metadata).await?;
+        let rows = rows.load(Ordering::Relaxed);
         out.push(Refreshed {
             view,
             reused: split.fresh,
@@ -417,8 +460,39 @@ pub async fn refresh(lake: &Lake, options: &SessionOptions) -> Result<Vec<Refres
     Ok(out)
 }
 
+/// The rows of `queries`, run one after another (so that only one aggregation holds its
+/// groups at a time), cast to `schema`; `rows` counts them.
+fn one_after_another(
+    ctx: SessionContext,
+    queries: Vec<String>,
+    schema: SchemaRef,
+    rows: Arc<AtomicUsize>,
+) -> SendableRecordBatchStream {
+    let target = schema.clone();
+    let stream = futures::stream::iter(queries)
+        .then(move |sql| {
+            let ctx = ctx.clone();
+            async move { ctx.sql(&sql).await?.execute_stream().await }
+        })
+        .try_flatten()
+        .map(move |batch| {
+            let batch = batch?;
+            let columns = target
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(f, c)| cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.fetch_add(batch.num_rows(), Ordering::Relaxed);
+            Ok(RecordBatch::try_new(target.clone(), columns)?)
+        });
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
+}
+
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
 
     fn coverage(aa: &[(&str, &str)], uipath: Option<&str>) -> Coverage {
@@ -534,6 +608,50 @@ mod tests {
             Some(
                 "((vendor = 'automation_anywhere' AND (day BETWEEN DATE '2026-10-07' AND DATE '2026-10-09')))"
             )
+        );
+    }
+
+    #[test]
+    fn a_refresh_reads_a_bounded_number_of_days_at_a_time() {
+        let day =
+            |d: usize| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(d as u64);
+        let days: Vec<(String, String)> = (0..100)
+            .map(|d| (day(d).to_string(), format!("f{d}")))
+            .collect();
+        // Days 10 to 19 are unchanged, the others new or rewritten.
+        let stored: Vec<(&str, &str)> = days[10..20]
+            .iter()
+            .map(|(d, f)| (d.as_str(), f.as_str()))
+            .chain([("2026-01-01", "old")])
+            .collect();
+        let now: Vec<(&str, &str)> = days.iter().map(|(d, f)| (d.as_str(), f.as_str())).collect();
+        let split = Split::new(Some(&coverage(&stored, None)), &coverage(&now, None));
+        assert_eq!((split.fresh, split.stale), (10, 90));
+        let range =
+            |a: usize, b: usize| format!("day BETWEEN DATE '{}' AND DATE '{}'", day(a), day(b));
+        let chunk = |terms: Vec<String>| {
+            format!(
+                "(vendor = 'automation_anywhere' AND ({}))",
+                terms.join(" OR ")
+            )
+        };
+        assert_eq!(
+            split.raw_chunks,
+            [
+                // 10 days before the fresh ones and 22 after: 32.
+                chunk(vec![range(0, 9), range(20, 41)]),
+                chunk(vec![range(42, 73)]),
+                chunk(vec![range(74, 99)]),
+            ]
+        );
+        let queries = split.refresh_sql("rollup", "SELECT * FROM runs");
+        assert_eq!(queries.len(), 4);
+        assert!(queries[0].starts_with("SELECT * FROM rollup WHERE"));
+        assert!(
+            queries[1..]
+                .iter()
+                .zip(&split.raw_chunks)
+                .all(|(q, c)| q.contains(c.as_str()))
         );
     }
 
