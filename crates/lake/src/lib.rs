@@ -421,6 +421,15 @@ pub struct Snapshot {
     pub provider: Arc<dyn TableProvider>,
 }
 
+/// A data file of a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    /// Its path under the table's directory.
+    pub path: String,
+    /// Its rows, if the log records them.
+    pub rows: Option<u64>,
+}
+
 impl Snapshot {
     /// The version read.
     pub fn version(&self) -> u64 {
@@ -428,13 +437,17 @@ impl Snapshot {
     }
 
     /// The data files of this version, as paths under the table's directory (Hive
-    /// partitions first: `day=2026-10-01/part-….parquet`).
-    pub fn files(&self) -> Result<Vec<String>> {
+    /// partitions first: `day=2026-10-01/part-….parquet`), with their row counts where the
+    /// log records them.
+    pub fn files(&self) -> Result<Vec<DataFile>> {
         let state = self.delta.snapshot().map_err(|e| self.error(e))?;
         Ok(state
             .log_data()
             .into_iter()
-            .map(|add| add.object_store_path().to_string())
+            .map(|add| DataFile {
+                path: add.object_store_path().to_string(),
+                rows: add.num_records().map(|n| n as u64),
+            })
             .collect())
     }
 
