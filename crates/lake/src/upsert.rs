@@ -366,7 +366,7 @@ async fn drop_unchanged(
 }
 
 /// For each row of `batches`, whether `delta` holds an equal row under its key (see
-/// [`drop_unchanged`]); `None` when it holds no row on their days.
+/// [`drop_unchanged`]); `None` when it holds none of their keys.
 async fn unchanged_rows(
     delta: &deltalake::DeltaTable,
     table: &TableDef,
@@ -383,9 +383,6 @@ async fn unchanged_rows(
                 .filter(|c| *c != crate::catalog::INGESTED_AT),
         )
         .collect();
-    let Some(mut stored) = stored_rows(delta, table, partition, batches, &compared).await? else {
-        return Ok(None);
-    };
     let key_fields = table
         .key
         .iter()
@@ -412,6 +409,29 @@ async fn unchanged_rows(
             index.insert(row.data(), (b, r));
         }
     }
+    // The keys alone first: where every row is new (events as they arrive), that is all
+    // there is to read.
+    let Some(mut stored_keys) = stored_rows(delta, table, partition, batches, table.key).await?
+    else {
+        return Ok(None);
+    };
+    let mut any_stored = false;
+    while let Some(theirs) = stored_keys.next().await {
+        if keys(&theirs?)?
+            .iter()
+            .any(|row| index.contains_key(row.data()))
+        {
+            any_stored = true;
+            break;
+        }
+    }
+    drop(stored_keys);
+    if !any_stored {
+        return Ok(None);
+    }
+    let Some(mut stored) = stored_rows(delta, table, partition, batches, &compared).await? else {
+        return Ok(None);
+    };
     let mut same: Vec<Vec<bool>> = batches.iter().map(|b| vec![false; b.num_rows()]).collect();
     while let Some(theirs) = stored.next().await {
         let theirs = theirs?;
