@@ -13,8 +13,7 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
-use datafusion::execution::SendableRecordBatchStream;
-use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::prelude::{DataFrame, SessionContext, col, lit};
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
@@ -411,10 +410,14 @@ async fn unchanged_rows(
     }
     // The keys alone first: where every row is new (events as they arrive), that is all
     // there is to read.
-    let Some(mut stored_keys) = stored_rows(delta, table, partition, batches, table.key).await?
-    else {
+    let Some(stored) = stored_rows(delta, table, partition, batches)? else {
         return Ok(None);
     };
+    let mut stored_keys = stored
+        .clone()
+        .select_columns(table.key)?
+        .execute_stream()
+        .await?;
     let mut any_stored = false;
     while let Some(theirs) = stored_keys.next().await {
         if keys(&theirs?)?
@@ -429,9 +432,7 @@ async fn unchanged_rows(
     if !any_stored {
         return Ok(None);
     }
-    let Some(mut stored) = stored_rows(delta, table, partition, batches, &compared).await? else {
-        return Ok(None);
-    };
+    let mut stored = stored.select_columns(&compared)?.execute_stream().await?;
     let mut same: Vec<Vec<bool>> = batches.iter().map(|b| vec![false; b.num_rows()]).collect();
     while let Some(theirs) = stored.next().await {
         let theirs = theirs?;
@@ -477,15 +478,14 @@ async fn unchanged_rows(
     Ok(Some(same))
 }
 
-/// The `columns` of the rows `delta` holds on the days of `batches` (cast to the table's
-/// types), streamed, or `None` when the table's files need Delta's own reader.
-async fn stored_rows(
+/// The rows `delta` holds on the days of `batches` (with the table's types), or `None` when
+/// the table's files need Delta's own reader.
+fn stored_rows(
     delta: &deltalake::DeltaTable,
     table: &TableDef,
     partition: &str,
     batches: &[RecordBatch],
-    columns: &[&str],
-) -> Result<Option<SendableRecordBatchStream>, DataFusionError> {
+) -> Result<Option<DataFrame>, DataFusionError> {
     let mut days = HashSet::new();
     for batch in batches {
         let values = batch
@@ -521,13 +521,10 @@ async fn stored_rows(
             .collect(),
         false,
     );
-    let stream = SessionContext::new()
+    let rows = SessionContext::new()
         .read_table(Arc::new(files))?
-        .filter(on_days)?
-        .select_columns(columns)?
-        .execute_stream()
-        .await?;
-    Ok(Some(stream))
+        .filter(on_days)?;
+    Ok(Some(rows))
 }
 
 /// The column `name` of `batch`.
