@@ -10,7 +10,7 @@ use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::compute::{cast, filter_record_batch, interleave, take, take_record_batch};
 use datafusion::arrow::datatypes::{Date32Type, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{DataFrame, SessionContext, col, lit};
@@ -382,25 +382,11 @@ async fn unchanged_rows(
                 .filter(|c| *c != crate::catalog::INGESTED_AT),
         )
         .collect();
-    let key_fields = table
-        .key
+    let keys = Keys::new(&table.schema, table.key)?;
+    let incoming = batches
         .iter()
-        .map(|k| {
-            Ok(SortField::new(
-                table.schema.field_with_name(k)?.data_type().clone(),
-            ))
-        })
-        .collect::<Result<Vec<_>, ArrowError>>()?;
-    let converter = RowConverter::new(key_fields)?;
-    let keys = |batch: &RecordBatch| -> Result<_, ArrowError> {
-        let columns = table
-            .key
-            .iter()
-            .map(|c| column(batch, c))
-            .collect::<Result<Vec<_>, _>>()?;
-        converter.convert_columns(&columns)
-    };
-    let incoming = batches.iter().map(keys).collect::<Result<Vec<_>, _>>()?;
+        .map(|b| keys.of(b))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut index: datafusion::common::HashMap<&[u8], (usize, usize)> =
         datafusion::common::HashMap::with_capacity(count_rows(batches) as usize);
     for (b, rows) in incoming.iter().enumerate() {
@@ -420,7 +406,8 @@ async fn unchanged_rows(
         .await?;
     let mut any_stored = false;
     while let Some(theirs) = stored_keys.next().await {
-        if keys(&theirs?)?
+        if keys
+            .of(&theirs?)?
             .iter()
             .any(|row| index.contains_key(row.data()))
         {
@@ -437,7 +424,7 @@ async fn unchanged_rows(
     while let Some(theirs) = stored.next().await {
         let theirs = theirs?;
         let (mut ours, mut at) = (Vec::new(), Vec::new());
-        for (i, row) in keys(&theirs)?.iter().enumerate() {
+        for (i, row) in keys.of(&theirs)?.iter().enumerate() {
             if let Some(&pair) = index.get(row.data()) {
                 ours.push(pair);
                 at.push(i as u32);
@@ -527,6 +514,39 @@ fn stored_rows(
     Ok(Some(rows))
 }
 
+/// The key columns of a table's batches in Arrow's row format, to hash and compare.
+struct Keys<'k> {
+    converter: RowConverter,
+    key: &'k [&'k str],
+}
+
+impl<'k> Keys<'k> {
+    fn new(schema: &Schema, key: &'k [&'k str]) -> Result<Keys<'k>, ArrowError> {
+        let fields = key
+            .iter()
+            .map(|k| {
+                Ok(SortField::new(
+                    schema.field_with_name(k)?.data_type().clone(),
+                ))
+            })
+            .collect::<Result<Vec<_>, ArrowError>>()?;
+        Ok(Keys {
+            converter: RowConverter::new(fields)?,
+            key,
+        })
+    }
+
+    /// The keys of `batch`'s rows.
+    fn of(&self, batch: &RecordBatch) -> Result<Rows, ArrowError> {
+        let columns = self
+            .key
+            .iter()
+            .map(|k| column(batch, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.converter.convert_columns(&columns)
+    }
+}
+
 /// The column `name` of `batch`.
 fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, ArrowError> {
     batch
@@ -573,28 +593,10 @@ fn dedupe_last(
     batches: Vec<RecordBatch>,
     key: &[&str],
 ) -> Result<Vec<RecordBatch>, ArrowError> {
-    let fields = key
-        .iter()
-        .map(|k| {
-            Ok(SortField::new(
-                schema.field_with_name(k)?.data_type().clone(),
-            ))
-        })
-        .collect::<Result<Vec<_>, ArrowError>>()?;
-    let converter = RowConverter::new(fields)?;
+    let keys = Keys::new(schema, key)?;
     let rows = batches
         .iter()
-        .map(|batch| {
-            let columns = key
-                .iter()
-                .map(|k| {
-                    batch.column_by_name(k).cloned().ok_or_else(|| {
-                        ArrowError::SchemaError(format!("key column {k} is missing"))
-                    })
-                })
-                .collect::<Result<Vec<ArrayRef>, _>>()?;
-            converter.convert_columns(&columns)
-        })
+        .map(|batch| keys.of(batch))
         .collect::<Result<Vec<_>, ArrowError>>()?;
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut last: datafusion::common::HashMap<&[u8], (u32, u32)> =

@@ -331,11 +331,8 @@ impl Split {
     /// The view `view_sql` answered from `rollup_table` for the fresh parts and from the
     /// raw rows of `runs` for the others.
     pub(crate) fn sql(&self, rollup_table: &str, view_sql: &str) -> String {
-        let branches = match &self.raw_filter {
-            Some(f) => self.branches(rollup_table, view_sql, std::slice::from_ref(f)),
-            None => self.branches(rollup_table, view_sql, &[]),
-        };
-        branches.join("\nUNION ALL\n")
+        self.branches(rollup_table, view_sql, self.raw_filter.as_slice())
+            .join("\nUNION ALL\n")
     }
 
     /// [`Split::sql`] as queries whose rows, one after another, are the view: the fresh
