@@ -16,7 +16,7 @@ use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-pub(crate) use runpage::parse_run_page;
+pub(crate) use runpage::{ends_inside_value, parse_run_page};
 
 /// One page of `getbotrundata`, `gettasklogdata` or `getaudittraildata`, with its
 /// records still raw.
@@ -94,9 +94,10 @@ struct BotRunRecord<'a> {
 }
 
 impl BotRunRecord<'_> {
-    /// The record as a row, or why it does not fit. Upper-cases `status` in place.
-    fn typed(&mut self) -> Result<(RunRow<'_>, Decoded), String> {
-        let start = parse_timestamp(&self.start_time).ok_or_else(|| {
+    /// The record as a row and whether the run may still change (not finished), or why
+    /// it does not fit. Upper-cases `status` in place.
+    fn typed(&mut self) -> Result<(RunRow<'_>, bool), String> {
+        let start = Stamp::parse(&self.start_time).ok_or_else(|| {
             format!(
                 "startTime {:?} is not an ISO 8601 date-time",
                 self.start_time
@@ -105,7 +106,7 @@ impl BotRunRecord<'_> {
         let end = match self.end_time.as_deref() {
             None | Some("") => None,
             Some(s) => Some(
-                parse_timestamp(s)
+                Stamp::parse(s)
                     .ok_or_else(|| format!("endTime {s:?} is not an ISO 8601 date-time"))?,
             ),
         };
@@ -118,7 +119,7 @@ impl BotRunRecord<'_> {
         let in_progress = !matches!(status, Some("COMPLETED" | "FAILED" | "STOPPED"));
         let time_taken = self
             .time_taken
-            .or_else(|| end.map(|e| (e - start).num_milliseconds()));
+            .or_else(|| end.map(|e| e.millis_since(start)));
         let row = RunRow {
             id: self.id,
             user_name: self.user_name.as_deref(),
@@ -128,19 +129,14 @@ impl BotRunRecord<'_> {
             host_name: self.host_name.as_deref(),
             ip_address: self.ip_address.as_deref(),
             file_name: self.file_name.as_deref(),
-            start_micros: start.timestamp_micros(),
-            end_micros: end.map(|e| e.timestamp_micros()),
+            start_micros: start.micros,
+            end_micros: end.map(|e| e.micros),
             status,
             total_lines: self.total_lines,
             time_taken_ms: time_taken,
             success: self.success_indicator,
         };
-        let decoded = Decoded {
-            id: self.id,
-            day: start.date_naive(),
-            in_progress,
-        };
-        Ok((row, decoded))
+        Ok((row, in_progress))
     }
 }
 
@@ -195,7 +191,45 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
 /// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, parsed without chrono's general
 /// parser; anything else (offsets, leap seconds, other shapes) is left to it.
 fn parse_utc_z(s: &str) -> Option<DateTime<Utc>> {
-    let b = s.as_bytes();
+    let t = utc_z_stamp(s.as_bytes())?;
+    let (secs, micros) = (
+        t.micros.div_euclid(1_000_000),
+        t.micros.rem_euclid(1_000_000),
+    );
+    DateTime::from_timestamp(secs, micros as u32 * 1000 + t.nanos)
+}
+
+/// An instant to the nanosecond: microseconds since the epoch (what the tables keep) and
+/// the nanoseconds past them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    micros: i64,
+    nanos: u32,
+}
+
+impl Stamp {
+    /// A timestamp as [`parse_timestamp`] reads it, the common shape without chrono.
+    fn parse(s: &str) -> Option<Stamp> {
+        utc_z_stamp(s.as_bytes()).or_else(|| {
+            let t = parse_timestamp(s)?;
+            Some(Stamp {
+                micros: t.timestamp_micros(),
+                nanos: t.timestamp_subsec_nanos() % 1000,
+            })
+        })
+    }
+
+    /// Whole milliseconds from `earlier` to this, truncated toward zero as chrono's
+    /// `TimeDelta::num_milliseconds` does.
+    fn millis_since(self, earlier: Stamp) -> i64 {
+        let nanos = |t: Stamp| i128::from(t.micros) * 1000 + i128::from(t.nanos);
+        ((nanos(self) - nanos(earlier)) / 1_000_000) as i64
+    }
+}
+
+/// [`parse_utc_z`]'s shape, straight to a [`Stamp`]; `None` for anything else, and for
+/// what is not a date and time (February 30th, hour 24, second 60).
+fn utc_z_stamp(b: &[u8]) -> Option<Stamp> {
     if b.len() < 20
         || b[b.len() - 1] != b'Z'
         || b[4] != b'-'
@@ -206,23 +240,66 @@ fn parse_utc_z(s: &str) -> Option<DateTime<Utc>> {
     {
         return None;
     }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        b[from..to].iter().try_fold(0u32, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
+    let two = |i: usize| Some(digit_of(b[i])? * 10 + digit_of(b[i + 1])?);
+    let (year, month, day) = (two(0)? * 100 + two(2)?, two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
     };
-    let nanos = match &b[19..b.len() - 1] {
+    if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let fraction = match &b[19..b.len() - 1] {
         [] => 0,
         [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
-            num(20, b.len() - 1)? * 10u32.pow(9 - digits.len() as u32)
+            let n = digits
+                .iter()
+                .try_fold(0u32, |n, &c| Some(n * 10 + digit_of(c)?))?;
+            const SCALE: [u32; 10] = [
+                1,
+                10,
+                100,
+                1000,
+                10_000,
+                100_000,
+                1_000_000,
+                10_000_000,
+                100_000_000,
+                1_000_000_000,
+            ];
+            n * SCALE[9 - digits.len()]
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
-    let time =
-        chrono::NaiveTime::from_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)
-            .filter(|_| num(17, 19) != Some(60))?;
-    Some(date.and_time(time).and_utc())
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(Stamp {
+        micros: secs * 1_000_000 + i64::from(fraction / 1000),
+        nanos: fraction % 1000,
+    })
+}
+
+fn digit_of(c: u8) -> Option<u32> {
+    let d = c.wrapping_sub(b'0');
+    (d < 10).then_some(u32::from(d))
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar from year 0 on
+/// (Howard Hinnant's `days_from_civil`, counted from 400 years earlier so that it needs no
+/// signed division).
+#[inline]
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    let year = year + 400 - u32::from(month <= 2);
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    i64::from(era * 146_097 + day_of_era) - 719_468 - 146_097
 }
 
 pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
@@ -366,9 +443,17 @@ impl Rows for RunBatchBuilder {
     fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
         let mut r: BotRunRecord<'_> =
             serde_json::from_str(raw.get()).map_err(|e| format!("not a BotRunRecord: {e}"))?;
-        let (row, decoded) = r.typed()?;
+        let (row, in_progress) = r.typed()?;
+        // Every time chrono parses has a date.
+        let day = DateTime::from_timestamp_micros(row.start_micros)
+            .ok_or("startTime is out of range")?
+            .date_naive();
         self.push_run(&row);
-        Ok(decoded)
+        Ok(Decoded {
+            id: row.id,
+            day,
+            in_progress,
+        })
     }
 
     fn push_runs(&mut self, runs: &mut RunRecords<'_>) -> bool {
@@ -513,6 +598,68 @@ mod tests {
             if let Some(fast) = parse_utc_z(text) {
                 assert_eq!(Some(fast), chrono, "{text}");
             }
+        }
+    }
+
+    /// chrono's reading of `text` as a [`Stamp`].
+    fn by_chrono(text: &str) -> Option<Stamp> {
+        let t = DateTime::parse_from_rfc3339(text).ok()?;
+        Some(Stamp {
+            micros: t.timestamp_micros(),
+            nanos: t.timestamp_subsec_nanos() % 1000,
+        })
+    }
+
+    #[test]
+    fn stamps_agree_with_chrono_on_every_day_and_on_the_edges() {
+        // Every day of 1599 to 2401 (leap centuries and not), and days that do not exist.
+        for year in 1599..=2401 {
+            for month in 1..=13 {
+                for day in [0, 1, 15, 28, 29, 30, 31, 32] {
+                    let text = format!("{year:04}-{month:02}-{day:02}T23:59:58.5Z");
+                    assert_eq!(utc_z_stamp(text.as_bytes()), by_chrono(&text), "{text}");
+                }
+            }
+        }
+        for text in [
+            "0000-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.999999999Z",
+            "1970-01-01T00:00:00.000001Z",
+            "9999-12-31T23:59:59.123456789Z",
+            "2026-11-01T08:15:03.0000005Z",
+            "2026-11-01T23:60:00Z",
+            "2026-11-01T08:15:60Z",
+            "2026-11-01T08:15:03.12a4Z",
+            "2026-11-01t08:15:03Z",
+            "+2026-11-01T08:15:03Z",
+        ] {
+            // A leap second is chrono's to read.
+            if let Some(fast) = utc_z_stamp(text.as_bytes()) {
+                assert_eq!(Some(fast), by_chrono(text), "{text}");
+            }
+            assert_eq!(Stamp::parse(text), by_chrono(text), "{text}");
+        }
+        // Durations to the nanosecond, truncated toward zero as chrono's are.
+        for (from, to) in [
+            (
+                "2026-11-01T08:00:00.0000005Z",
+                "2026-11-01T08:00:00.0010004Z",
+            ),
+            (
+                "2026-11-01T08:00:00.0010004Z",
+                "2026-11-01T08:00:00.0000005Z",
+            ),
+            (
+                "1969-12-31T23:59:59.9999Z",
+                "1970-01-01T00:00:00.0015+00:00",
+            ),
+            ("2026-11-01T08:00:00Z", "2026-11-01T10:00:00.25+02:00"),
+        ] {
+            let chrono = (DateTime::parse_from_rfc3339(to).unwrap()
+                - DateTime::parse_from_rfc3339(from).unwrap())
+            .num_milliseconds();
+            let (from, to) = (Stamp::parse(from).unwrap(), Stamp::parse(to).unwrap());
+            assert_eq!(to.millis_since(from), chrono);
         }
     }
 

@@ -598,6 +598,14 @@ fn dedupe_last(
         .iter()
         .map(|batch| keys.of(batch))
         .collect::<Result<Vec<_>, ArrowError>>()?;
+    // Keys in ascending order (ids as pages bring them) repeat none: no table needed.
+    let mut ordered = rows.iter().flat_map(|rows| rows.iter());
+    if let Some(first) = ordered.next() {
+        let mut previous = first;
+        if ordered.all(|row| std::mem::replace(&mut previous, row) < row) {
+            return Ok(batches);
+        }
+    }
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut last: datafusion::common::HashMap<&[u8], (u32, u32)> =
         datafusion::common::HashMap::with_capacity(total);
@@ -689,14 +697,22 @@ mod tests {
                 .ptr_eq(&second.column(1).to_data())
         );
 
-        let unique = keyed(&schema, &[7, 8], &["x", "y"]);
-        let out = dedupe_last(&schema, vec![unique.clone()], &["k"]).unwrap();
-        assert!(
-            out[0]
-                .column(0)
-                .to_data()
-                .ptr_eq(&unique.column(0).to_data())
-        );
+        // Unique keys, ascending or not, leave every batch as it is.
+        for order in [[7, 8, 9], [8, 9, 7]] {
+            let unique = keyed(&schema, &order, &["x", "y", "z"]);
+            let out = dedupe_last(&schema, vec![unique.clone()], &["k"]).unwrap();
+            assert!(
+                out[0]
+                    .column(0)
+                    .to_data()
+                    .ptr_eq(&unique.column(0).to_data())
+            );
+        }
+        // Ascending up to a key that comes again.
+        let rising = keyed(&schema, &[1, 2, 3], &["a", "b", "c"]);
+        let again = keyed(&schema, &[3], &["d"]);
+        let out = dedupe_last(&schema, vec![rising, again], &["k"]).unwrap();
+        assert_eq!(values(&out), ["a", "b", "d"]);
     }
 
     /// `sql` over `table`, registered as `name`.
