@@ -458,6 +458,17 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
         // A lake is many small day files: split even small scans across the cores
         // (the default waits for 10 MB), which halves the time of the UiPath views.
         .with_repartition_file_min_size(0);
+    if let Some(limit) = options.memory_limit {
+        // Each partition's sort sets aside this much, which it cannot spill, to merge its
+        // spilled runs: DataFusion's 10 MB, four times over on two cores, left the other
+        // operators' fair shares smaller than one batch under `--memory-limit 64M`, and
+        // sorts of a 30,000-run lake failed. An eighth of the limit across the partitions
+        // keeps the rest for the operators that spill.
+        let execution = &mut config.options_mut().execution;
+        execution.sort_spill_reservation_bytes = execution
+            .sort_spill_reservation_bytes
+            .min(limit / (8 * 2 * cores));
+    }
     // Day files hold a few pages per column: reading their page index costs a read per
     // file and prunes nothing. Both settings measured with `cargo bench --bench compare`.
     config.options_mut().execution.parquet.enable_page_index = false;
