@@ -451,8 +451,9 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
     // compare bench's 1M-run lake (2 cores, each view's best of 5): 20 to 30 % faster than
     // one partition per core, no faster with three or four.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let partitions = 2 * cores;
     let mut config = SessionConfig::new()
-        .with_target_partitions(2 * cores)
+        .with_target_partitions(partitions)
         .with_information_schema(true)
         .with_default_catalog_and_schema("botlake", "lake")
         // A lake is many small day files: split even small scans across the cores
@@ -467,7 +468,7 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
         let execution = &mut config.options_mut().execution;
         execution.sort_spill_reservation_bytes = execution
             .sort_spill_reservation_bytes
-            .min(limit / (8 * 2 * cores));
+            .min(limit / (8 * partitions));
     }
     // Day files hold a few pages per column: reading their page index costs a read per
     // file and prunes nothing. Both settings measured with `cargo bench --bench compare`.

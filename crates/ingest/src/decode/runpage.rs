@@ -240,7 +240,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string value, the cursor at its opening quote: borrowed from the text where it
-    /// has no escapes, unescaped into a new string where it has.
+    /// has no escapes, unescaped into the arena where it has.
     #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.at + 1;
