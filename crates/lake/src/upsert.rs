@@ -55,10 +55,13 @@ impl Lake {
     /// equal the stored row are not rewritten. With no rows, the commit still records the
     /// checkpoint (and creates the table if it did not exist).
     ///
-    /// One commit, except where the table's day follows from its key and some rows are of
-    /// days the table has no file for: those rows are committed first, as new day files
-    /// (see [`dayfiles`]), and the rest is merged in a second commit, which carries the
-    /// checkpoint. Either way the checkpoint is committed with the last of the rows.
+    /// Where the table's day follows from its key, rows whose keys the table holds on none
+    /// of their days are new: when every row is, they are added as files beside those the
+    /// days have (see [`dayfiles`]), in one commit and without reading more than the keys
+    /// of those days. Otherwise the rows of days without a file are added so first, and the
+    /// rest is merged in a second commit. Either way the checkpoint is committed with the
+    /// last of the rows; a concurrent commit to the same days turns the addition into a
+    /// merge, so that no key is ever stored twice.
     pub async fn upsert(
         &self,
         table: &TableDef,
@@ -78,7 +81,7 @@ impl Lake {
         let properties = commit_properties(checkpoint);
 
         let fresh_days = table.partition.filter(|_| table.partition_follows_key);
-        let delta = match (self.open(table).await?, fresh_days) {
+        let delta = match (self.open_latest(table).await?, fresh_days) {
             (Some(delta), _) => delta,
             // The day files of a new table are added to an empty one.
             (None, Some(_)) => {
@@ -107,23 +110,27 @@ impl Lake {
         }
 
         let mut added = 0;
-        let (delta, batches) = match fresh_days {
-            None => (delta, batches),
+        let (delta, batches, known) = match fresh_days {
+            None => (delta, batches, Ok(None)),
             Some(partition) => {
                 let (fresh, rest) =
                     split_fresh_days(&delta, &batches, partition).map_err(schema_err)?;
-                let last = rest.is_empty();
-                if fresh.is_empty() {
-                    (delta, batches)
+                let known = match rest.is_empty() {
+                    true => Ok(None),
+                    false => unchanged_rows(&delta, table, partition, &rest).await,
+                };
+                // Rows whose keys no stored file holds (of new days, or new to the days they
+                // fall on) are added as files beside the days' others, in one commit.
+                let (commit, with, rest) = match known {
+                    Ok(None) => (&batches, properties.clone(), None),
+                    // The others are merged next, with the checkpoint.
+                    _ => (&fresh, CommitProperties::default(), Some(rest)),
+                };
+                if commit.is_empty() {
+                    (delta, rest.unwrap_or_default(), known)
                 } else {
-                    // The checkpoint rides in the last commit only.
-                    let with = if last {
-                        properties.clone()
-                    } else {
-                        CommitProperties::default()
-                    };
-                    match dayfiles::commit_day_files(&delta, partition, &fresh, with).await {
-                        Ok(version) if last => {
+                    match dayfiles::commit_day_files(&delta, partition, commit, with).await {
+                        Ok(version) if rest.is_none() => {
                             return Ok(UpsertStats {
                                 inserted: rows,
                                 version,
@@ -133,16 +140,17 @@ impl Lake {
                         Ok(_) => {
                             added = count_rows(&fresh);
                             let delta = self.reopen(table).await?;
-                            (delta, rest)
+                            (delta, rest.unwrap_or_default(), known)
                         }
                         Err(e) if is_conflict(&e) => {
                             // Another commit wrote to these days meanwhile: merge them.
                             tracing::debug!(
                                 table = table.name,
-                                "new days were written meanwhile: {e}"
+                                "the days were written meanwhile: {e}"
                             );
                             let delta = self.reopen(table).await?;
-                            (delta, batches)
+                            let known = unchanged_rows(&delta, table, partition, &batches).await;
+                            (delta, batches, known)
                         }
                         Err(e) => return Err(commit_err(e)),
                     }
@@ -151,10 +159,7 @@ impl Lake {
         };
         // Rows equal to the stored ones (a page fetched again) need no merge: drop them, and
         // when nothing is left, commit the checkpoint alone (or nothing).
-        let (batches, same) = match table.partition.filter(|_| table.partition_follows_key) {
-            Some(partition) => drop_unchanged(&delta, table, partition, batches).await?,
-            None => (batches, 0),
-        };
+        let (batches, same) = drop_unchanged(table, batches, known)?;
         if batches.is_empty() {
             let version = match checkpoint {
                 Some(_) => commit_checkpoint_only(delta, table, properties)
@@ -273,7 +278,7 @@ impl Lake {
 
     /// `table` opened again after a commit of this upsert, which made it exist.
     async fn reopen(&self, table: &TableDef) -> Result<deltalake::DeltaTable> {
-        self.open(table)
+        self.open_latest(table)
             .await?
             .ok_or_else(|| crate::commit_error(table)(deltalake::DeltaTableError::NotInitialized))
     }
@@ -321,22 +326,14 @@ fn split_fresh_days(
     Ok((fresh, rest))
 }
 
-/// `batches` without the rows that equal the row stored under their key in `delta`, and the
-/// number of rows left out. Only the files of the days the rows fall on are read (the day
-/// follows from the key), a file at a time. Values count as equal as `IS NOT DISTINCT FROM`
-/// counts them, except that floats must match bit for bit; `ingested_at` is not compared,
-/// as the merge does not compare it. Where the stored rows cannot be read or a column's
-/// type cannot be compared this way, every row is kept and the merge decides.
-///
-/// The rows left out are those that equal the snapshot the merge would read; a commit made
-/// since by another writer that changed them is kept, as if it had been made after this one.
-async fn drop_unchanged(
-    delta: &deltalake::DeltaTable,
+/// `batches` without the rows that [`unchanged_rows`] found equal to the stored ones (all
+/// of them kept where it found no stored key or could not tell), and the number left out.
+fn drop_unchanged(
     table: &TableDef,
-    partition: &str,
     batches: Vec<RecordBatch>,
+    known: Result<Option<Vec<Vec<bool>>>, DataFusionError>,
 ) -> Result<(Vec<RecordBatch>, u64)> {
-    let same = match unchanged_rows(delta, table, partition, &batches).await {
+    let same = match known {
         Ok(Some(same)) => same,
         Ok(None) => return Ok((batches, 0)),
         Err(e) => {
@@ -364,8 +361,16 @@ async fn drop_unchanged(
     Ok((kept, left_out))
 }
 
-/// For each row of `batches`, whether `delta` holds an equal row under its key (see
-/// [`drop_unchanged`]); `None` when it holds none of their keys.
+/// For each row of `batches`, whether `delta` holds a row equal to it under its key, or
+/// `None` when it holds none of their keys. Only the files of the days the rows fall on are
+/// read (the day follows from the key), a file at a time. Values count as equal as
+/// `IS NOT DISTINCT FROM` counts them, except that floats must match bit for bit;
+/// `ingested_at` is not compared, as the merge does not compare it. An error where the
+/// stored rows cannot be read this way (files that need Delta's reader) or a column's type
+/// cannot be compared: then only the merge can tell.
+///
+/// The rows found equal are those of `delta`'s snapshot; a commit made since by another
+/// writer that changed them is kept, as if it had been made after this one.
 async fn unchanged_rows(
     delta: &deltalake::DeltaTable,
     table: &TableDef,
@@ -397,7 +402,9 @@ async fn unchanged_rows(
     // The keys alone first: where every row is new (events as they arrive), that is all
     // there is to read.
     let Some(stored) = stored_rows(delta, table, partition, batches)? else {
-        return Ok(None);
+        return Err(DataFusionError::NotImplemented(
+            "the table's files need Delta's reader".to_string(),
+        ));
     };
     let mut stored_keys = stored
         .clone()
@@ -839,9 +846,8 @@ mod tests {
             (5, "RUN", 20002),
         ]);
         let delta = lake.open(t).await.unwrap().unwrap();
-        let (kept, same) = drop_unchanged(&delta, t, "day", vec![next.clone()])
-            .await
-            .unwrap();
+        let known = unchanged_rows(&delta, t, "day", std::slice::from_ref(&next)).await;
+        let (kept, same) = drop_unchanged(t, vec![next.clone()], known).unwrap();
         let kept_ids: Vec<i64> = kept
             .iter()
             .flat_map(|b| {
@@ -876,6 +882,116 @@ mod tests {
             ],
             &out
         );
+    }
+
+    /// The files of `table`'s day `day` (days since the epoch).
+    async fn files_of_day(lake: &Lake, table: &TableDef, day: i32) -> usize {
+        let delta = lake.open(table).await.unwrap().unwrap();
+        let day = dayfiles::format_day(day);
+        let snapshot = delta.snapshot().unwrap();
+        snapshot
+            .log_data()
+            .into_iter()
+            .filter(|f| f.partition_values_map().remove("day").flatten() == Some(day.clone()))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn new_keys_on_a_day_with_a_file_are_added_beside_it_in_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let first = lake
+            .upsert(t, vec![runs(&[(1, "RUN", 20000), (2, "RUN", 20000)])], None)
+            .await
+            .unwrap();
+        let cp = Checkpoint {
+            app_id: "test/runs".into(),
+            version: 3,
+            description: "v3".into(),
+        };
+        let next = runs(&[(3, "RUN", 20000), (4, "FAILED", 20000), (5, "RUN", 20001)]);
+        let s = lake.upsert(t, vec![next], Some(&cp)).await.unwrap();
+        assert_eq!((s.inserted, s.updated, s.unchanged), (3, 0, 0));
+        assert_eq!(s.version, first.version + 1, "one commit");
+        assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), Some(3));
+        assert_eq!(
+            files_of_day(&lake, t, 20000).await,
+            2,
+            "a file beside the first"
+        );
+        assert_eq!(files_of_day(&lake, t, 20001).await, 1);
+
+        // A row of that day with a stored key is merged, and nothing is stored twice.
+        let s = lake
+            .upsert(t, vec![runs(&[(4, "COMPLETED", 20000)])], None)
+            .await
+            .unwrap();
+        assert_eq!((s.inserted, s.updated), (0, 1));
+        let out = query(
+            &lake,
+            t,
+            "runs",
+            "SELECT run_id, status FROM runs ORDER BY run_id",
+        )
+        .await;
+        datafusion::assert_batches_eq!(
+            [
+                "+--------+-----------+",
+                "| run_id | status    |",
+                "+--------+-----------+",
+                "| 1      | RUN       |",
+                "| 2      | RUN       |",
+                "| 3      | RUN       |",
+                "| 4      | COMPLETED |",
+                "| 5      | RUN       |",
+                "+--------+-----------+",
+            ],
+            &out
+        );
+    }
+
+    #[tokio::test]
+    async fn day_files_added_after_the_snapshot_they_were_checked_against_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        lake.upsert(t, vec![runs(&[(1, "RUN", 20000)])], None)
+            .await
+            .unwrap();
+        // A writer checks key 2 against this snapshot and finds it new ...
+        let stale = lake.open(t).await.unwrap().unwrap();
+        // ... while another adds it to the same day.
+        lake.upsert(t, vec![runs(&[(2, "RUN", 20000)])], None)
+            .await
+            .unwrap();
+        let late = runs(&[(2, "FAILED", 20000)]);
+        let e = dayfiles::commit_day_files(&stale, "day", &[late], CommitProperties::default())
+            .await
+            .unwrap_err();
+        assert!(is_conflict(&e), "{e}");
+        // A write to another day does not conflict.
+        let other = runs(&[(3, "RUN", 20005)]);
+        dayfiles::commit_day_files(&stale, "day", &[other], CommitProperties::default())
+            .await
+            .unwrap();
+
+        // Two writers adding the same new key at once store it once: the second to commit
+        // meets the first's file and merges instead.
+        let (a, b) = tokio::join!(
+            lake.upsert(t, vec![runs(&[(7, "RUN", 20000)])], None),
+            lake.upsert(t, vec![runs(&[(7, "COMPLETED", 20000)])], None),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.inserted + b.inserted, 1, "{a:?} {b:?}");
+        let out = query(
+            &lake,
+            t,
+            "runs",
+            "SELECT count(*) AS n FROM runs WHERE run_id = 7",
+        )
+        .await;
+        datafusion::assert_batches_eq!(["+---+", "| n |", "+---+", "| 1 |", "+---+"], &out);
     }
 
     #[tokio::test]
