@@ -22,8 +22,9 @@ mod dayfiles;
 pub mod scan;
 mod upsert;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -129,6 +130,9 @@ pub struct Lake {
     url: Url,
     /// Scan tables with Delta's own provider rather than [`scan::DayFilesTable`].
     delta_scan: bool,
+    /// The tables upserts last opened, by name, to bring up to date from the log's new
+    /// commits rather than read again from the last checkpoint (see [`Lake::open_latest`]).
+    written: Arc<Mutex<HashMap<&'static str, DeltaTable>>>,
 }
 
 impl Lake {
@@ -173,6 +177,7 @@ impl Lake {
         Ok(Lake {
             url,
             delta_scan: false,
+            written: Arc::default(),
         })
     }
 
@@ -216,6 +221,39 @@ impl Lake {
             .await
             .map_err(self.open_error(table))?;
         Ok(delta.version().is_some().then_some(delta))
+    }
+
+    /// `table` at its latest version, as [`Lake::open`] gives it, for a write: the snapshot
+    /// an upsert of this lake read last, brought up to date with the commits made since (by
+    /// it or any other writer). A run of upserts so reads each commit of the log once,
+    /// instead of the last checkpoint and every commit after it, twice per upsert.
+    pub(crate) async fn open_latest(&self, table: &TableDef) -> Result<Option<DeltaTable>> {
+        let written = || self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        let gone = self.is_local()
+            && self
+                .table_url(table)
+                .to_file_path()
+                .is_ok_and(|path| !path.join("_delta_log").is_dir());
+        let known = match gone {
+            true => written().remove(table.name).and(None),
+            false => written().get(table.name).cloned(),
+        };
+        let delta = match known {
+            Some(mut delta) => match delta.update_incremental(None).await {
+                Ok(()) => Some(delta),
+                // Replaced or removed behind this lake's back: read as it is now.
+                Err(e) => {
+                    tracing::debug!(table = table.name, "opened again: {e}");
+                    self.open(table).await?
+                }
+            },
+            None => self.open(table).await?,
+        };
+        match &delta {
+            Some(delta) => written().insert(table.name, delta.clone()),
+            None => written().remove(table.name),
+        };
+        Ok(delta)
     }
 
     /// A DataFusion table provider for `table` at its latest version, or `None` if the
