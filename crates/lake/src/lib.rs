@@ -209,18 +209,22 @@ impl Lake {
 
     /// Opens `table`, or `None` if it has never been written.
     pub async fn open(&self, table: &TableDef) -> Result<Option<DeltaTable>> {
-        let url = self.table_url(table);
-        if self.is_local() {
-            // A missing local directory is a table never written, not an error.
-            let path = url.to_file_path().expect("file URL has a path");
-            if !path.join("_delta_log").is_dir() {
-                return Ok(None);
-            }
+        if self.missing_locally(table) {
+            return Ok(None);
         }
-        let delta = DeltaTable::try_from_url(url)
+        let delta = DeltaTable::try_from_url(self.table_url(table))
             .await
             .map_err(self.open_error(table))?;
         Ok(delta.version().is_some().then_some(delta))
+    }
+
+    /// Whether `table` is a local table without a log: one never written, not an error.
+    fn missing_locally(&self, table: &TableDef) -> bool {
+        self.is_local()
+            && self
+                .table_url(table)
+                .to_file_path()
+                .is_ok_and(|path| !path.join("_delta_log").is_dir())
     }
 
     /// `table` at its latest version, as [`Lake::open`] gives it, for a write: the snapshot
@@ -229,15 +233,11 @@ impl Lake {
     /// instead of the last checkpoint and every commit after it, twice per upsert.
     pub(crate) async fn open_latest(&self, table: &TableDef) -> Result<Option<DeltaTable>> {
         let written = || self.written.lock().unwrap_or_else(PoisonError::into_inner);
-        let gone = self.is_local()
-            && self
-                .table_url(table)
-                .to_file_path()
-                .is_ok_and(|path| !path.join("_delta_log").is_dir());
-        let known = match gone {
-            true => written().remove(table.name).and(None),
-            false => written().get(table.name).cloned(),
-        };
+        if self.missing_locally(table) {
+            written().remove(table.name);
+            return Ok(None);
+        }
+        let known = written().get(table.name).cloned();
         let delta = match known {
             Some(mut delta) => match delta.update_incremental(None).await {
                 Ok(()) => Some(delta),

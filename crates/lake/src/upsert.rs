@@ -734,6 +734,26 @@ mod tests {
         ctx.sql(sql).await.unwrap().collect().await.unwrap()
     }
 
+    /// Asserts that the stored runs are `want`, `(run_id, status)` by run id.
+    async fn assert_statuses(lake: &Lake, want: &[(i64, &str)]) {
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let sql = "SELECT run_id, status FROM runs ORDER BY run_id";
+        let out = query(lake, t, "runs", sql).await;
+        let got: Vec<(i64, String)> = out
+            .iter()
+            .flat_map(|b| {
+                let ids = b.column(0).as_primitive::<Int64Type>();
+                let status = cast(b.column(1), &DataType::Utf8).unwrap();
+                let status = status.as_string::<i32>();
+                (0..b.num_rows())
+                    .map(|i| (ids.value(i), status.value(i).to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let want: Vec<(i64, String)> = want.iter().map(|(i, s)| (*i, s.to_string())).collect();
+        assert_eq!(got, want);
+    }
+
     fn runs(rows: &[(i64, &str, i32)]) -> RecordBatch {
         use datafusion::arrow::array::{BooleanArray, Date32Array, TimestampMicrosecondArray};
         let t = &crate::catalog::AA_BOT_RUNS;
@@ -800,25 +820,7 @@ mod tests {
         assert_eq!(s.inserted, 0);
         assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), Some(9));
 
-        let out = query(
-            &lake,
-            t,
-            "runs",
-            "SELECT run_id, status FROM runs ORDER BY run_id",
-        )
-        .await;
-        datafusion::assert_batches_eq!(
-            [
-                "+--------+-----------+",
-                "| run_id | status    |",
-                "+--------+-----------+",
-                "| 1      | COMPLETED |",
-                "| 2      | COMPLETED |",
-                "| 3      | FAILED    |",
-                "+--------+-----------+",
-            ],
-            &out
-        );
+        assert_statuses(&lake, &[(1, "COMPLETED"), (2, "COMPLETED"), (3, "FAILED")]).await;
     }
 
     #[tokio::test]
@@ -928,27 +930,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((s.inserted, s.updated), (0, 1));
-        let out = query(
-            &lake,
-            t,
-            "runs",
-            "SELECT run_id, status FROM runs ORDER BY run_id",
-        )
-        .await;
-        datafusion::assert_batches_eq!(
-            [
-                "+--------+-----------+",
-                "| run_id | status    |",
-                "+--------+-----------+",
-                "| 1      | RUN       |",
-                "| 2      | RUN       |",
-                "| 3      | RUN       |",
-                "| 4      | COMPLETED |",
-                "| 5      | RUN       |",
-                "+--------+-----------+",
-            ],
-            &out
-        );
+        let want = [
+            (1, "RUN"),
+            (2, "RUN"),
+            (3, "RUN"),
+            (4, "COMPLETED"),
+            (5, "RUN"),
+        ];
+        assert_statuses(&lake, &want).await;
     }
 
     #[tokio::test]
