@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("botlake: {err:#}");
+            eprintln!("botlake: {}", report(&err));
             if is_user_error(&err) {
                 ExitCode::from(EXIT_USAGE)
             } else {
@@ -63,6 +63,24 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `err` and its causes, joined by `: ` as `{err:#}` joins them, each cause left out where
+/// the text before already says it: DataFusion's errors repeat their source in their own
+/// text, and an unknown column was named three times over.
+fn report(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// A closed pipe (`botlake query ... | head`) is how a reader says it has enough.

@@ -24,9 +24,13 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let lake = demo_lake(dir.path()).await;
     let missing = dir.path().join("missing").to_str().unwrap().to_string();
-    let cases: [(&str, Vec<&str>); 6] = [
+    let cases: [(&str, Vec<&str>); 7] = [
         ("unknown_view", vec!["--lake", &lake, "query", "nope"]),
         ("bad_sql", vec!["--lake", &lake, "sql", "SELEC 1"]),
+        (
+            "unknown_column",
+            vec!["--lake", &lake, "sql", "SELECT nope FROM aa_bot_runs"],
+        ),
         (
             "missing_lake",
             vec!["--lake", &missing, "query", "kpi_daily"],
