@@ -1,11 +1,11 @@
-//! Rows for day partitions that hold no file yet, written as Parquet files and committed
-//! without a merge.
+//! Rows whose keys no stored file holds, written as Parquet files and committed without a
+//! merge.
 //!
 //! An upsert must find the rows its keys already have, and Delta's MERGE does that by
 //! joining the new rows with the table. Where a row's day follows from its key
-//! ([`TableDef::partition_follows_key`]) and the snapshot has no file for that day, no row
-//! can match: the rows go straight to new files, one per day, encoded across every core,
-//! and the commit adds them. The commit states the days it read (`day IN (...)`) as its
+//! ([`TableDef::partition_follows_key`]) and the snapshot has no file for that day, or its
+//! files hold none of the rows' keys, no row can match: the rows go straight to new files,
+//! one per day beside any the day has, encoded across every core, and the commit adds them. The commit states the days it read (`day IN (...)`) as its
 //! read predicate, so Delta's conflict check refuses it if a concurrent commit wrote to
 //! any of those days in the meantime; the upsert then merges instead.
 //!
@@ -244,7 +244,7 @@ pub(crate) fn days_with_files(
     Ok(days)
 }
 
-/// Writes `rows` (all of days without a file in `delta`'s snapshot) as one file per day
+/// Writes `rows` (none of whose keys `delta`'s snapshot holds) as one file per day
 /// and commits them with `properties`; returns the version committed. A conflict with a
 /// concurrent commit to one of those days is an error, and the files are left for vacuum.
 pub(crate) async fn commit_day_files(
