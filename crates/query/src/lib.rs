@@ -16,6 +16,7 @@
 
 pub mod defs;
 pub mod rollup;
+pub mod unordered;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -478,6 +479,7 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
         .with_runtime_env(runtime.build_arc()?)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(window::RangeWindowRule))
+        .with_physical_optimizer_rule(Arc::new(unordered::ConstantOrderRule))
         .build();
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
     Ok(SessionContext::new_with_state(state).enable_url_table())
