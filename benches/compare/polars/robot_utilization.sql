@@ -1,0 +1,52 @@
+-- Polars variant: Polars' / divides integers as floats; // is its integer division.
+-- Busy hours per UiPath robot and machine per day: the run time of its finished jobs, split
+-- at midnight (UTC) over the days each job ran on; the finished jobs that started that day
+-- and how many of them faulted; utilization = busy hours / 24. A job stopped before it
+-- started counts on the day it was created, with no busy time.
+WITH jobs AS (
+    SELECT
+        tenant,
+        robot_name,
+        host_machine_name,
+        state,
+        CAST(COALESCE(start_time, creation_time) AS BIGINT) AS start_us,
+        CASE WHEN start_time IS NOT NULL AND end_time > start_time
+            THEN CAST(end_time AS BIGINT)
+            ELSE CAST(COALESCE(start_time, creation_time) AS BIGINT)
+        END AS end_us
+    FROM uipath_jobs
+    WHERE finished AND COALESCE(start_time, creation_time) IS NOT NULL
+),
+-- One row per job and day it ran on (days numbered from 1970-01-01); a job that ends at
+-- midnight does not run on the next day.
+spans AS (
+    SELECT
+        tenant,
+        robot_name,
+        host_machine_name,
+        state,
+        start_us,
+        end_us,
+        UNNEST(generate_series(
+            start_us // 86400000000,
+            GREATEST(end_us - 1, start_us) // 86400000000
+        )) AS day_number
+    FROM jobs
+)
+SELECT
+    tenant,
+    robot_name,
+    host_machine_name,
+    CAST(CAST(day_number AS INTEGER) AS DATE) AS day,
+    SUM(CASE WHEN day_number = start_us // 86400000000 THEN 1 ELSE 0 END) AS jobs,
+    SUM(CASE WHEN day_number = start_us // 86400000000 AND state = 'Faulted' THEN 1 ELSE 0 END)
+        AS faulted,
+    ROUND(SUM(
+        LEAST(end_us, (day_number + 1) * 86400000000) - GREATEST(start_us, day_number * 86400000000)
+    ) / 3600000000.0, 2) AS busy_hours,
+    ROUND(SUM(
+        LEAST(end_us, (day_number + 1) * 86400000000) - GREATEST(start_us, day_number * 86400000000)
+    ) / 86400000000.0, 4) AS utilization
+FROM spans
+GROUP BY tenant, robot_name, host_machine_name, day_number
+ORDER BY tenant, robot_name, host_machine_name, day
