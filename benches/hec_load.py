@@ -6,7 +6,8 @@ latency percentiles of the acknowledgements (an answer means the events are comm
 
 Usage: hec_load.py URL TOKEN FILE [SENDERS=8] [BATCH=200] [SECONDS=20]
 Only the standard library; events repeat if the file runs out (the receiver upserts them,
-so repeats cost the same work but add no rows)."""
+so repeats add no rows, but take the path of keys the lake already holds: write a file with
+more events than the run will send to measure a live export's new events)."""
 import http.client
 import json
 import sys

@@ -354,6 +354,9 @@ pub struct ListenArgs {
     /// Largest request body, in megabytes.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_body_mb: u64,
+    /// Compact the tables written after this many commits (each commit adds files); 0: never.
+    #[arg(long, default_value_t = 100)]
+    pub compact_every: u64,
 }
 
 /// `botlake query`.

@@ -291,7 +291,8 @@ async fn the_simulator_pushes_its_stream_to_the_receiver() {
     let e = events(44, 60);
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_path(dir.path());
-    let (child, url) = listen(&lake, "hec-token-3", &[]).await;
+    // Compacting after every other commit: what was compacted reads the same.
+    let (child, url) = listen(&lake, "hec-token-3", &["--compact-every", "2"]).await;
     let hec = format!("{url}/services/collector/event");
     let end = end().to_string();
     let out = crate::common::botlake_env(
@@ -310,6 +311,12 @@ async fn the_simulator_pushes_its_stream_to_the_receiver() {
     );
     let out = terminate(child).await;
     assert!(out.status.success(), "{}", stderr(&out));
+    let compactions = stderr(&out)
+        .split(" compactions")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(compactions.unwrap_or(0) > 0, "{}", stderr(&out));
     assert_eq!(counts(&lake).await, expected(&e));
 }
 

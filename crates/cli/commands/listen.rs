@@ -30,6 +30,7 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
         flush_events: args.flush_events as usize,
         max_pending: args.max_pending as usize,
         max_body_bytes: (args.max_body_mb as usize) << 20,
+        compact_every: args.compact_every,
         ..HecConfig::new(token)
     };
     let receiver = hec::start(
@@ -47,11 +48,12 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
     ));
     let stats = receiver.wait().await?;
     g.info(format!(
-        "stopped: {} requests, {} events, {} rejected, {} commits, {} busy answers",
+        "stopped: {} requests, {} events, {} rejected, {} commits, {} compactions, {} busy answers",
         stats.requests.load(Ordering::Relaxed),
         stats.events.load(Ordering::Relaxed),
         stats.rejected.load(Ordering::Relaxed),
         stats.commits.load(Ordering::Relaxed),
+        stats.compactions.load(Ordering::Relaxed),
         stats.busy.load(Ordering::Relaxed),
     ));
     Ok(ExitCode::SUCCESS)

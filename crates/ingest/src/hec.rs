@@ -47,10 +47,13 @@ pub struct HecConfig {
     pub max_pending: usize,
     /// The largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Commits after which the tables they wrote to are compacted (0: never).
+    pub compact_every: u64,
 }
 
 impl HecConfig {
-    /// Defaults: commit every second or 10,000 events, 200,000 pending, 64 MB bodies.
+    /// Defaults: commit every second or 10,000 events, 200,000 pending, 64 MB bodies,
+    /// compact after every 100 commits.
     pub fn new(token: String) -> HecConfig {
         HecConfig {
             token,
@@ -59,6 +62,7 @@ impl HecConfig {
             flush_events: 10_000,
             max_pending: 200_000,
             max_body_bytes: 64 << 20,
+            compact_every: 100,
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct HecStats {
     pub commits: AtomicU64,
     /// Requests refused because too much was pending.
     pub busy: AtomicU64,
+    /// Compactions that rewrote a table's small files.
+    pub compactions: AtomicU64,
 }
 
 struct Submission {
@@ -365,12 +371,13 @@ async fn commit_loop(
     let mut batcher = Batcher::new(config.tenant.clone());
     let mut waiting: Vec<oneshot::Sender<std::result::Result<(), String>>> = Vec::new();
     let mut deadline = tokio::time::Instant::now() + config.flush_interval;
+    let mut compaction = Compaction::default();
     loop {
         let received = tokio::select! {
             m = rx.recv() => Some(m),
             _ = tokio::time::sleep_until(deadline), if !waiting.is_empty() => None,
         };
-        match received {
+        let written = match received {
             Some(Some(submission)) => {
                 if waiting.is_empty() {
                     deadline = tokio::time::Instant::now() + config.flush_interval;
@@ -386,40 +393,97 @@ async fn commit_loop(
                     }
                 }
                 waiting.push(submission.ack);
-                if batcher.len() >= config.flush_events {
-                    flush(&lake, &mut batcher, &mut waiting, &stats).await;
+                if batcher.len() < config.flush_events {
+                    continue;
                 }
+                flush(&lake, &mut batcher, &mut waiting, &stats).await
             }
             Some(None) => {
                 flush(&lake, &mut batcher, &mut waiting, &stats).await;
                 return Ok(());
             }
             None => flush(&lake, &mut batcher, &mut waiting, &stats).await,
+        };
+        // Every commit adds files to the days it wrote (events new to the lake are written
+        // beside the others): left alone, a receiver committing every second would leave
+        // tens of thousands of small files a day for every query to open.
+        if compaction.after_commit(&written, config.compact_every) {
+            compaction.run(&lake, &stats).await;
         }
     }
 }
 
+/// The tables written since they were last compacted, and the commits that wrote them.
+#[derive(Default)]
+struct Compaction {
+    commits: u64,
+    tables: Vec<&'static str>,
+}
+
+impl Compaction {
+    /// Counts a commit that wrote `written`; whether it is time to compact.
+    fn after_commit(&mut self, written: &[&'static str], every: u64) -> bool {
+        if written.is_empty() {
+            return false;
+        }
+        self.commits += 1;
+        for name in written {
+            if !self.tables.contains(name) {
+                self.tables.push(name);
+            }
+        }
+        every > 0 && self.commits >= every
+    }
+
+    /// Compacts the tables written; a failure is logged, since every event is committed
+    /// already and the next compaction tries again.
+    async fn run(&mut self, lake: &Lake, stats: &HecStats) {
+        let started = std::time::Instant::now();
+        for name in std::mem::take(&mut self.tables) {
+            let Some(table) = botlake_lake::catalog::table(name) else {
+                continue;
+            };
+            match lake.compact(table).await {
+                Ok(Some((removed, added))) if removed > 0 => {
+                    stats.compactions.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("compacted {name}: {removed} files into {added}");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("compacting {name} failed, to be tried again: {e}");
+                    self.tables.push(name);
+                }
+            }
+        }
+        self.commits = 0;
+        tracing::info!("compaction took {:.1} s", started.elapsed().as_secs_f64());
+    }
+}
+
+/// Commits what `batcher` holds and answers every waiting request; returns the tables the
+/// commit wrote to.
 async fn flush(
     lake: &Lake,
     batcher: &mut Batcher,
     waiting: &mut Vec<oneshot::Sender<std::result::Result<(), String>>>,
     stats: &HecStats,
-) {
+) -> Vec<&'static str> {
     if waiting.is_empty() {
-        return;
+        return Vec::new();
     }
     let result = if batcher.is_empty() {
-        Ok(())
+        Ok(Vec::new())
     } else {
         uipath::commit(lake, batcher, &Quiet)
             .await
-            .map(|_| ())
+            .map(|committed| committed.tables.iter().map(|(name, _)| *name).collect())
             .map_err(|e| format!("{e}"))
     };
     stats.commits.fetch_add(1, Ordering::Relaxed);
     for ack in waiting.drain(..) {
-        let _ = ack.send(result.clone());
+        let _ = ack.send(result.clone().map(|_| ()));
     }
+    result.unwrap_or_default()
 }
 
 #[cfg(test)]
