@@ -357,6 +357,9 @@ pub struct ListenArgs {
     /// Compact the tables written after this many commits (each commit adds files); 0: never.
     #[arg(long, default_value_t = 100)]
     pub compact_every: u64,
+    /// Print what was received every this many seconds, when anything was; 0: never.
+    #[arg(long, default_value_t = 60)]
+    pub status_secs: u64,
 }
 
 /// `botlake query`.

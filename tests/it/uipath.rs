@@ -291,8 +291,14 @@ async fn the_simulator_pushes_its_stream_to_the_receiver() {
     let e = events(44, 60);
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_path(dir.path());
-    // Compacting after every other commit: what was compacted reads the same.
-    let (child, url) = listen(&lake, "hec-token-3", &["--compact-every", "2"]).await;
+    // Compacting after every other commit: what was compacted reads the same. A status
+    // line a second: the push takes longer (a request waits for its commit, 200 ms apart).
+    let (child, url) = listen(
+        &lake,
+        "hec-token-3",
+        &["--compact-every", "2", "--status-secs", "1"],
+    )
+    .await;
     let hec = format!("{url}/services/collector/event");
     let end = end().to_string();
     let out = crate::common::botlake_env(
@@ -312,11 +318,19 @@ async fn the_simulator_pushes_its_stream_to_the_receiver() {
     let out = terminate(child).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let compactions = stderr(&out)
-        .split(" compactions")
-        .next()
+        .lines()
+        .find(|l| l.starts_with("stopped: "))
+        .and_then(|l| l.split(" compactions").next())
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|n| n.parse::<u64>().ok());
     assert!(compactions.unwrap_or(0) > 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .lines()
+            .any(|l| l.starts_with("received ") && l.ends_with(" events/s")),
+        "no status line: {}",
+        stderr(&out)
+    );
     assert_eq!(counts(&lake).await, expected(&e));
 }
 

@@ -2,11 +2,12 @@
 //! held before the process exits.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Result;
-use botlake_ingest::hec::{self, HecConfig};
+use botlake_ingest::hec::{self, HecConfig, HecStats};
 
 use super::Globals;
 use crate::UserError;
@@ -46,15 +47,67 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
         "receiving HEC events into {}; Ctrl-C or SIGTERM commits what is held and stops",
         lake.url()
     ));
+    let status = (args.status_secs > 0 && g.verbosity >= 0).then(|| {
+        tokio::spawn(report_status(
+            receiver.stats(),
+            Duration::from_secs(args.status_secs),
+        ))
+    });
     let stats = receiver.wait().await?;
-    g.info(format!(
-        "stopped: {} requests, {} events, {} rejected, {} commits, {} compactions, {} busy answers",
-        stats.requests.load(Ordering::Relaxed),
-        stats.events.load(Ordering::Relaxed),
-        stats.rejected.load(Ordering::Relaxed),
-        stats.commits.load(Ordering::Relaxed),
-        stats.compactions.load(Ordering::Relaxed),
-        stats.busy.load(Ordering::Relaxed),
-    ));
+    if let Some(status) = status {
+        status.abort();
+    }
+    g.info(format!("stopped: {}", Totals::of(&stats)));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a receiver has done since it started.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Totals {
+    requests: u64,
+    events: u64,
+    rejected: u64,
+    commits: u64,
+    compactions: u64,
+    busy: u64,
+}
+
+impl Totals {
+    fn of(stats: &HecStats) -> Totals {
+        Totals {
+            requests: stats.requests.load(Ordering::Relaxed),
+            events: stats.events.load(Ordering::Relaxed),
+            rejected: stats.rejected.load(Ordering::Relaxed),
+            commits: stats.commits.load(Ordering::Relaxed),
+            compactions: stats.compactions.load(Ordering::Relaxed),
+            busy: stats.busy.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl std::fmt::Display for Totals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} requests, {} events, {} rejected, {} commits, {} compactions, {} busy answers",
+            self.requests, self.events, self.rejected, self.commits, self.compactions, self.busy
+        )
+    }
+}
+
+/// Every `every`, when anything came in since the last line, prints the totals and the rate
+/// of events since then, so that whoever watches a receiver running for days sees it work.
+async fn report_status(stats: Arc<HecStats>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.tick().await;
+    let mut last = Totals::of(&stats);
+    loop {
+        interval.tick().await;
+        let now = Totals::of(&stats);
+        if now != last {
+            let rate = (now.events - last.events) as f64 / every.as_secs_f64();
+            eprintln!("received {now}; {rate:.0} events/s");
+            last = now;
+        }
+    }
 }

@@ -297,9 +297,9 @@ impl Receiver {
         self.addr
     }
 
-    /// What it has done so far.
-    pub fn stats(&self) -> &HecStats {
-        &self.stats
+    /// What it has done so far, updated as it runs.
+    pub fn stats(&self) -> Arc<HecStats> {
+        Arc::clone(&self.stats)
     }
 
     /// Waits until it has shut down and committed everything it acknowledged.
