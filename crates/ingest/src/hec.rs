@@ -491,6 +491,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compaction_comes_after_every_n_commits_that_wrote_something() {
+        let mut c = Compaction::default();
+        assert!(!c.after_commit(&["uipath_job_events"], 3));
+        // A flush with nothing to commit (an empty request) does not count.
+        assert!(!c.after_commit(&[], 3));
+        assert!(!c.after_commit(&["uipath_robot_logs", "uipath_job_events"], 3));
+        assert!(c.after_commit(&["uipath_job_events"], 3));
+        assert_eq!(c.tables, ["uipath_job_events", "uipath_robot_logs"]);
+        let mut never = Compaction::default();
+        for _ in 0..10 {
+            assert!(!never.after_commit(&["uipath_job_events"], 0));
+        }
+    }
+
+    #[test]
     fn event_bodies_are_concatenated_objects() {
         let body = br#"{"time":"1700000000.5","event":{"EventType":"job.started"}}
             {"event":"{\"EventType\":\"robotlog\"}","host":"h","sourcetype":"uipath"}"#;
