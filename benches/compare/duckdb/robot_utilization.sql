@@ -29,26 +29,35 @@ spans AS (
         state,
         start_us,
         end_us,
+        start_us // 86400000000 AS start_day,
         UNNEST(generate_series(
             start_us // 86400000000,
             GREATEST(end_us - 1, start_us) // 86400000000
         )) AS day_number
     FROM jobs
+),
+-- Each job's run time within each of its days.
+portions AS (
+    SELECT
+        tenant,
+        robot_name,
+        host_machine_name,
+        day_number,
+        CASE WHEN day_number = start_day THEN 1 ELSE 0 END AS started,
+        CASE WHEN day_number = start_day AND state = 'Faulted' THEN 1 ELSE 0 END AS faulted,
+        LEAST(end_us, (day_number + 1) * 86400000000)
+            - GREATEST(start_us, day_number * 86400000000) AS busy_us
+    FROM spans
 )
 SELECT
     tenant,
     robot_name,
     host_machine_name,
     DATE '1970-01-01' + CAST(day_number AS INTEGER) AS day,
-    SUM(CASE WHEN day_number = start_us // 86400000000 THEN 1 ELSE 0 END) AS jobs,
-    SUM(CASE WHEN day_number = start_us // 86400000000 AND state = 'Faulted' THEN 1 ELSE 0 END)
-        AS faulted,
-    ROUND(SUM(
-        LEAST(end_us, (day_number + 1) * 86400000000) - GREATEST(start_us, day_number * 86400000000)
-    ) / 3600000000.0, 2) AS busy_hours,
-    ROUND(SUM(
-        LEAST(end_us, (day_number + 1) * 86400000000) - GREATEST(start_us, day_number * 86400000000)
-    ) / 86400000000.0, 4) AS utilization
-FROM spans
+    SUM(started) AS jobs,
+    SUM(faulted) AS faulted,
+    ROUND(SUM(busy_us) / 3600000000.0, 2) AS busy_hours,
+    ROUND(SUM(busy_us) / 86400000000.0, 4) AS utilization
+FROM portions
 GROUP BY tenant, robot_name, host_machine_name, day_number
 ORDER BY tenant, robot_name, host_machine_name, day
