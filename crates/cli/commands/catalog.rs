@@ -58,7 +58,7 @@ pub async fn tables(g: &Globals) -> Result<ExitCode> {
     let mut descriptions = Vec::new();
     for t in botlake_lake::catalog::tables() {
         names.push(t.name);
-        versions.push(lake.version(t).await?);
+        versions.push(session.table_version(t.name));
         let count = session.context().table(t.name).await?.count().await?;
         rows.push(count as u64);
         descriptions.push(t.description);

@@ -34,6 +34,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
+use futures::future;
 
 pub use defs::{ParamDef, QueryDef};
 
@@ -177,6 +178,8 @@ pub struct Session {
     queries: Vec<QueryDef>,
     /// The rollups found, when the session was asked to use them.
     rollups: Vec<rollup::Found>,
+    /// The version read of each catalog table the lake has.
+    versions: BTreeMap<&'static str, u64>,
 }
 
 impl Session {
@@ -194,12 +197,21 @@ impl Session {
         options: &SessionOptions,
     ) -> Result<Session> {
         let ctx = context_with(options)?;
+        let state = &ctx.state();
+        // Opened together: reading the logs waits on storage (S3 round trips) and their
+        // JSON is decoded on the blocking pool, so the tables overlap.
+        let opened = future::try_join_all(catalog::tables().into_iter().map(|table| async move {
+            Ok::<_, Error>((table, lake.snapshot(table, state).await?))
+        }))
+        .await?;
         let mut tables = Vec::new();
         let mut snapshots = BTreeMap::new();
-        for table in catalog::tables() {
-            let provider = match lake.snapshot(table, &ctx.state()).await? {
+        let mut versions = BTreeMap::new();
+        for (table, snapshot) in opened {
+            let provider = match snapshot {
                 Some(s) => {
                     let provider = s.provider.clone();
+                    versions.insert(table.name, s.version());
                     snapshots.insert(table.name, s);
                     provider
                 }
@@ -213,6 +225,7 @@ impl Session {
             });
         }
         let mut session = Session::with_tables(ctx, tables, query_dirs).await?;
+        session.versions = versions;
         if options.rollups {
             session
                 .use_rollups(lake, &rollup::raw_files(&snapshots)?)
@@ -317,7 +330,14 @@ impl Session {
             ctx,
             queries,
             rollups: Vec::new(),
+            versions: BTreeMap::new(),
         })
+    }
+
+    /// The version of catalog table `name` that this session reads, or `None` if the lake
+    /// does not have it (or the session was not opened over a lake).
+    pub fn table_version(&self, name: &str) -> Option<u64> {
+        self.versions.get(name).copied()
     }
 
     /// The DataFusion context, for arbitrary SQL.

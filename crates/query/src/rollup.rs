@@ -26,7 +26,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
-use futures::{StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt, future};
 use serde::{Deserialize, Serialize};
 
 use crate::{Result, Session, SessionOptions};
@@ -376,8 +376,8 @@ pub(crate) async fn find(
     state: &dyn datafusion::catalog::Session,
     raw_files: &BTreeMap<String, VendorCoverage>,
 ) -> Result<Vec<Found>> {
-    let mut found = Vec::new();
-    for rollup in rollups() {
+    // Each rollup is opened and its coverage read at the same time as the others'.
+    future::try_join_all(rollups().into_iter().map(|rollup| async move {
         let current = Coverage {
             definition: definition(rollup.view),
             vendors: raw_files.clone(),
@@ -391,14 +391,14 @@ pub(crate) async fn find(
             None => None,
         };
         let split = Split::new(stored.as_ref(), &current);
-        found.push(Found {
+        Ok(Found {
             rollup,
             provider: snapshot.map(|s| s.provider),
             current,
             split,
-        });
-    }
-    Ok(found)
+        })
+    }))
+    .await
 }
 
 /// What `refresh` did to one rollup.
