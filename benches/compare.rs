@@ -141,6 +141,7 @@ async fn manifest(lake: &Lake, session: &Session, queries: &[Query]) -> Manifest
         "uipath_jobs",
         "uipath_queue_items",
         "runs",
+        "runs_bot_day",
         "task_log_values",
     ];
     let mut views: Vec<String> = first.iter().map(|s| s.to_string()).collect();

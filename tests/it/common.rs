@@ -126,6 +126,10 @@ pub fn sorted_lines(out: &Output) -> Vec<String> {
     lines
 }
 
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -2,15 +2,16 @@
 //! any rollup, from a fresh one, from one that an ingest left behind (changed and new days
 //! come from raw rows) and after `botlake rollup` and `botlake compact` bring it up to date.
 
-use crate::common::{botlake, end, lake_path, sorted_lines, sql, stderr};
+use crate::common::{botlake, end, lake_path, sorted_lines, sql, stderr, stdout};
 
-/// The views with a rollup variant, and the two views kept as rollups.
-const VIEWS: [&str; 7] = [
+/// The views with a rollup variant or that read one, and the two views kept as rollups.
+const VIEWS: [&str; 8] = [
     "kpi_daily",
     "kpi_by_bot",
     "kpi_by_host",
     "bot_ranking",
     "failure_rate_daily",
+    "failure_spikes",
     "runs_bot_day",
     "runs_host_day",
 ];
@@ -81,6 +82,39 @@ async fn views_agree_with_and_without_rollups() {
 
     // No rollup yet: every session reads raw rows.
     let raw = answers(&lake, &["--no-rollups"]).await;
+
+    // failure_spikes' parameters narrow it: every row keeps to them.
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "--format",
+        "csv",
+        "query",
+        "failure_spikes",
+        "--param",
+        "factor=4",
+        "--param",
+        "min_failed=4",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let strict: Vec<String> = stdout(&out).lines().skip(1).map(str::to_string).collect();
+    let spikes = &raw[VIEWS.iter().position(|v| *v == "failure_spikes").unwrap()];
+    assert!(!strict.is_empty() && strict.len() < spikes.len() - 1);
+    for line in &strict {
+        // vendor,bot,day,finished,failed,failure_rate,baseline_finished,baseline_failed,…
+        let f: Vec<&str> = line.rsplitn(9, ',').collect();
+        let n = |i: usize| f[i].parse::<i64>().unwrap();
+        let (finished, failed, base_finished, base_failed) = (n(7), n(6), n(4), n(3));
+        assert!(
+            failed >= 4 && failed * base_finished >= 4 * finished * base_failed,
+            "{line}"
+        );
+        assert!(
+            spikes.contains(line),
+            "{line} is a spike by the defaults too"
+        );
+    }
     assert_eq!(answers(&lake, &[]).await, raw);
     assert!(
         source_of_kpi_daily(&lake)
@@ -99,6 +133,24 @@ async fn views_agree_with_and_without_rollups() {
         source_of_kpi_daily(&lake)
             .await
             .contains("answered from its rollup (41 parts up to date in the rollup, 0 newer)")
+    );
+    // failure_spikes has no variant: it reads runs_bot_day, so now the rollup.
+    let plan = |flags: &'static [&'static str]| {
+        let lake = lake.clone();
+        async move {
+            let mut args = vec!["--lake", lake.as_str(), "--format", "csv"];
+            args.extend_from_slice(flags);
+            args.extend_from_slice(&["sql", "EXPLAIN SELECT * FROM failure_spikes"]);
+            let out = botlake(&args).await;
+            assert!(out.status.success(), "{}", stderr(&out));
+            stdout(&out)
+        }
+    };
+    assert!(plan(&[]).await.contains("rollup_runs_bot_day"));
+    assert!(
+        !plan(&["--no-rollups"])
+            .await
+            .contains("rollup_runs_bot_day")
     );
     assert_eq!(answers(&lake, &[]).await, raw);
     assert_eq!(answers(&lake, &["--memory-limit", "64M"]).await, raw);

@@ -278,7 +278,13 @@ impl Session {
                 used.push(view);
             }
         }
-        for (name, sql) in BUILTIN_ROLLUP {
+        // The views with a variant over the rollups, and the built-in views that read a
+        // rollup's view themselves (failure_spikes): created again, so that they read the
+        // view as it is now.
+        let readers = BUILTIN.iter().filter(|(name, _)| {
+            !used.contains(name) && !BUILTIN_ROLLUP.iter().any(|(n, _)| n == name)
+        });
+        for (name, sql) in BUILTIN_ROLLUP.iter().chain(readers) {
             let Some(reads) = used.iter().find(|v| sql.contains(&format!("FROM {v}"))) else {
                 continue;
             };
