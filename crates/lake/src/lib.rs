@@ -110,6 +110,20 @@ pub enum Error {
         #[source]
         source: Box<DeltaTableError>,
     },
+    /// A table that was to be replaced as it stood at one version had another commit
+    /// meanwhile (a concurrent writer); nothing of the replacement is visible.
+    #[error(
+        "table {table} changed while it was being rewritten (version {found}, expected {}); nothing was committed",
+        expected.map_or_else(|| "none".to_string(), |v| v.to_string())
+    )]
+    Moved {
+        /// The table.
+        table: String,
+        /// The version the replacement was computed from, `None` if the table did not exist.
+        expected: Option<u64>,
+        /// The version found.
+        found: u64,
+    },
     /// A local lake directory could not be created.
     #[error("cannot create lake directory {path}")]
     CreateDir {
@@ -348,11 +362,17 @@ impl Lake {
     /// information: for derived tables that are recomputed as a whole (the rollups). The
     /// rows are encoded as they come, so a stream that computes them a part at a time never
     /// holds them all. Returns the version.
+    ///
+    /// The rows were computed from `table` at version `expected` (`None`: it did not
+    /// exist), and they replace exactly that version: when any other commit came first,
+    /// the replacement is not committed and the error is [`Error::Moved`], so that two
+    /// writers recomputing the table at once can never both add their rows.
     pub async fn overwrite(
         &self,
         table: &TableDef,
         rows: SendableRecordBatchStream,
         metadata: serde_json::Map<String, serde_json::Value>,
+        expected: Option<u64>,
     ) -> Result<u64> {
         let commit_err = commit_error(table);
         let schema = rows.schema();
@@ -361,7 +381,18 @@ impl Lake {
         let plan = LogicalPlanBuilder::scan("rows", provider_as_source(Arc::new(source)), None)
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| commit_err(e.into()))?;
-        let delta = self.open_for_write(table).await?;
+        let delta = match expected {
+            Some(version) => deltalake::open_table_with_version(self.table_url(table), version)
+                .await
+                .map_err(&commit_err)?,
+            // Not loaded: the commit is a creation, whatever is there now.
+            None => {
+                self.ensure_local_dir(table)?;
+                deltalake::DeltaTableBuilder::from_url(self.table_url(table))
+                    .and_then(|builder| builder.build())
+                    .map_err(&commit_err)?
+            }
+        };
         let written = delta
             .write(Vec::new())
             .with_input_plan(plan)
@@ -371,11 +402,25 @@ impl Lake {
             .with_description(table.description)
             .with_configuration(TABLE_PROPERTIES)
             .with_commit_properties(
-                deltalake::kernel::transaction::CommitProperties::default().with_metadata(metadata),
+                deltalake::kernel::transaction::CommitProperties::default()
+                    .with_metadata(metadata)
+                    // Any commit since `expected` fails this one instead of being reconciled
+                    // with it: Delta lets an overwrite that removes no file (of a table
+                    // created meanwhile) through as if it were an append.
+                    .with_max_retries(0),
             )
-            .await
-            .map_err(commit_err)?;
-        Ok(written.version().unwrap_or_default())
+            .await;
+        match written {
+            Ok(written) => Ok(written.version().unwrap_or_default()),
+            Err(e) => match self.version(table).await {
+                Ok(Some(found)) if Some(found) != expected => Err(Error::Moved {
+                    table: table.name.to_string(),
+                    expected,
+                    found,
+                }),
+                _ => Err(commit_err(e)),
+            },
+        }
     }
 
     /// `table` to write to: opened, or created empty (its local directory too).
@@ -392,14 +437,23 @@ impl Lake {
     /// Rewrites `table`'s small files into larger ones (Delta OPTIMIZE); returns the
     /// number of files removed and added.
     pub async fn compact(&self, table: &TableDef) -> Result<Option<(u64, u64)>> {
-        let Some(delta) = self.open(table).await? else {
-            return Ok(None);
-        };
-        let (_, metrics) = delta
-            .optimize()
-            .await
-            .map_err(maintenance_error("compact", table))?;
-        Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
+        let mut attempt = 1;
+        loop {
+            let Some(delta) = self.open(table).await? else {
+                return Ok(None);
+            };
+            match delta.optimize().await {
+                Ok((_, metrics)) => {
+                    return Ok(Some((metrics.num_files_removed, metrics.num_files_added)));
+                }
+                // An ingest changed files it was rewriting: compact what is there now.
+                Err(e) if attempt < upsert::ATTEMPTS && upsert::is_retryable(&e) => {
+                    tracing::debug!(table = table.name, attempt, "compacting again: {e}");
+                    attempt += 1;
+                }
+                Err(e) => return Err(maintenance_error("compact", table)(e)),
+            }
+        }
     }
 
     /// Deletes files that no version newer than `retention` still references (Delta

@@ -81,22 +81,11 @@ impl Lake {
         let properties = commit_properties(checkpoint);
 
         let fresh_days = table.partition.filter(|_| table.partition_follows_key);
-        let delta = match (self.open_latest(table).await?, fresh_days) {
-            (Some(delta), _) => delta,
-            // The day files of a new table are added to an empty one.
-            (None, Some(_)) => {
-                let empty = RecordBatch::new_empty(table.schema.clone());
-                self.write_new(table, vec![empty], CommitProperties::default())
-                    .await?
-            }
-            (None, None) => {
-                let written = self.write_new(table, batches, properties).await?;
-                return Ok(UpsertStats {
-                    inserted: rows,
-                    version: written.version().unwrap_or_default(),
-                    ..UpsertStats::default()
-                });
-            }
+        let delta = match self.open_latest(table).await? {
+            Some(delta) => delta,
+            // A new table is created empty and the rows go in as into any other, so that
+            // of two writers creating it at once, the second merges with the first.
+            None => self.create_empty(table).await?,
         };
 
         if rows == 0 {
@@ -175,66 +164,32 @@ impl Lake {
             });
         }
         let rows = count_rows(&batches);
-        let version_before = delta.version();
-
-        let ctx = SessionContext::new();
-        let source = ctx.read_batches(batches).map_err(|source| Error::Prepare {
-            table: table.name.to_string(),
-            source: Box::new(source),
-        })?;
-        let mut on: Vec<String> = table
-            .key
-            .iter()
-            .map(|k| format!("target.{k} = source.{k}"))
-            .collect();
-        if table.partition_follows_key
-            && let Some(p) = table.partition
-        {
-            // Lets the merge skip every partition the new rows do not touch.
-            on.push(format!("target.{p} = source.{p}"));
-        }
-        let compared: Vec<&str> = table
-            .value_columns()
-            .filter(|c| *c != crate::catalog::INGESTED_AT)
-            .collect();
-        let changed = compared
-            .iter()
-            .map(|c| format!("(target.{c} IS DISTINCT FROM source.{c})"))
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        let all_columns: Vec<String> = table
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let value_columns: Vec<String> = table.value_columns().map(str::to_string).collect();
-
-        let mut merge = delta
-            .merge(source, on.join(" AND "))
-            .with_source_alias("source")
-            .with_target_alias("target")
-            .with_commit_properties(properties.clone())
-            .when_not_matched_insert(|insert| {
-                all_columns
-                    .iter()
-                    .fold(insert, |i, c| i.set(c.as_str(), format!("source.{c}")))
-            })
-            .map_err(commit_err)?;
-        if !value_columns.is_empty() && !changed.is_empty() {
-            merge = merge
-                .when_matched_update(|update| {
-                    value_columns
-                        .iter()
-                        .fold(update.predicate(changed.clone()), |u, c| {
-                            u.update(c.as_str(), format!("source.{c}"))
-                        })
-                })
-                .map_err(commit_err)?;
-        }
-        let (merged, metrics) = merge.await.map_err(commit_err)?;
-        let inserted = metrics.num_target_rows_inserted as u64;
-        let updated = metrics.num_target_rows_updated as u64;
+        let source = SessionContext::new()
+            .read_batches(batches)
+            .map_err(|source| Error::Prepare {
+                table: table.name.to_string(),
+                source: Box::new(source),
+            })?;
+        let mut delta = delta;
+        let mut attempt = 1;
+        let (merged, version_before, inserted, updated) = loop {
+            let version_before = delta.version();
+            match merge(delta, table, source.clone(), &properties).await {
+                Ok((merged, inserted, updated)) => {
+                    break (merged, version_before, inserted, updated);
+                }
+                // Files the merge read or rewrites were changed meanwhile (a compaction, an
+                // ingest of another source into the same days): merge into them as they are
+                // now. A commit of the same ingest's cursor is not retried: one of two
+                // ingests of a source wins.
+                Err(e) if attempt < ATTEMPTS && is_retryable(&e) => {
+                    tracing::debug!(table = table.name, attempt, "merging again: {e}");
+                    attempt += 1;
+                    delta = self.reopen(table).await?;
+                }
+                Err(e) => return Err(commit_err(e)),
+            }
+        };
         let version = match merged.version() {
             // A merge that changes nothing makes no commit; a checkpoint still must be.
             same if same == version_before && checkpoint.is_some() => {
@@ -252,28 +207,33 @@ impl Lake {
         })
     }
 
-    /// Creates `table` (its local directory too) by appending `batches` with `properties`.
-    async fn write_new(
-        &self,
-        table: &TableDef,
-        batches: Vec<RecordBatch>,
-        properties: CommitProperties,
-    ) -> Result<deltalake::DeltaTable> {
+    /// Creates `table` (its local directory too) with no rows, or opens it if another
+    /// writer created it first.
+    async fn create_empty(&self, table: &TableDef) -> Result<deltalake::DeltaTable> {
         self.ensure_local_dir(table)?;
         let commit_err = crate::commit_error(table);
-        let delta = deltalake::DeltaTable::try_from_url(self.table_url(table))
-            .await
+        // Not loaded: the commit is a creation, whatever is there now.
+        let delta = deltalake::DeltaTableBuilder::from_url(self.table_url(table))
+            .and_then(|builder| builder.build())
             .map_err(&commit_err)?;
-        delta
-            .write(batches)
+        let created = delta
+            .write(vec![RecordBatch::new_empty(table.schema.clone())])
             .with_save_mode(SaveMode::Append)
             .with_partition_columns(table.partition)
             .with_table_name(table.name)
             .with_description(table.description)
             .with_configuration(crate::TABLE_PROPERTIES)
-            .with_commit_properties(properties)
-            .await
-            .map_err(commit_err)
+            // Delta would commit a creation that lost the race as a later version, a
+            // second creation; failing it instead, the table is opened as the winner made it.
+            .with_commit_properties(CommitProperties::default().with_max_retries(0))
+            .await;
+        match created {
+            Ok(delta) => Ok(delta),
+            Err(e) => match self.open_latest(table).await? {
+                Some(delta) => Ok(delta),
+                None => Err(commit_err(e)),
+            },
+        }
     }
 
     /// `table` opened again after a commit of this upsert, which made it exist.
@@ -292,6 +252,85 @@ fn is_conflict(e: &deltalake::DeltaTableError) -> bool {
             source: deltalake::kernel::transaction::TransactionError::CommitConflict(_)
         }
     )
+}
+
+/// How many times an upsert merges, or a compaction compacts, when concurrent commits
+/// conflict with it.
+pub(crate) const ATTEMPTS: usize = 5;
+
+/// Whether a commit that failed because of a concurrent one can be made again on top of
+/// it: any conflict but that of two commits of one ingest's cursor.
+pub(crate) fn is_retryable(e: &deltalake::DeltaTableError) -> bool {
+    use deltalake::kernel::transaction::{CommitConflictError as C, TransactionError};
+    matches!(
+        e,
+        deltalake::DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(
+                C::ConcurrentAppend | C::ConcurrentDeleteRead | C::ConcurrentDeleteDelete
+            )
+        }
+    )
+}
+
+/// Merges the rows of `source` into `delta` by `table`'s key, with `properties`: new keys
+/// inserted, rows whose values differ updated, the others left alone. Returns the table
+/// after the merge and the rows inserted and updated.
+async fn merge(
+    delta: deltalake::DeltaTable,
+    table: &TableDef,
+    source: DataFrame,
+    properties: &CommitProperties,
+) -> deltalake::DeltaResult<(deltalake::DeltaTable, u64, u64)> {
+    let mut on: Vec<String> = table
+        .key
+        .iter()
+        .map(|k| format!("target.{k} = source.{k}"))
+        .collect();
+    if table.partition_follows_key
+        && let Some(p) = table.partition
+    {
+        // Lets the merge skip every partition the new rows do not touch.
+        on.push(format!("target.{p} = source.{p}"));
+    }
+    let changed = table
+        .value_columns()
+        .filter(|c| *c != crate::catalog::INGESTED_AT)
+        .map(|c| format!("(target.{c} IS DISTINCT FROM source.{c})"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let all_columns: Vec<String> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let value_columns: Vec<String> = table.value_columns().map(str::to_string).collect();
+
+    let mut merge = delta
+        .merge(source, on.join(" AND "))
+        .with_source_alias("source")
+        .with_target_alias("target")
+        .with_commit_properties(properties.clone())
+        .when_not_matched_insert(|insert| {
+            all_columns
+                .iter()
+                .fold(insert, |i, c| i.set(c.as_str(), format!("source.{c}")))
+        })?;
+    if !value_columns.is_empty() && !changed.is_empty() {
+        merge = merge.when_matched_update(|update| {
+            value_columns
+                .iter()
+                .fold(update.predicate(changed.clone()), |u, c| {
+                    u.update(c.as_str(), format!("source.{c}"))
+                })
+        })?;
+    }
+    let (merged, metrics) = merge.await?;
+    Ok((
+        merged,
+        metrics.num_target_rows_inserted as u64,
+        metrics.num_target_rows_updated as u64,
+    ))
 }
 
 /// `batches` split into the rows of days that have no file in `delta`'s snapshot and the
@@ -785,6 +824,27 @@ mod tests {
         RecordBatch::try_new(t.schema.clone(), columns).unwrap()
     }
 
+    /// One rejected record, the same key whatever `reason`.
+    fn rejected(reason: &str) -> RecordBatch {
+        use datafusion::arrow::array::TimestampMicrosecondArray;
+        let t = &crate::catalog::REJECTED_RECORDS;
+        let text = |v: &str| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+        let ts =
+            || Arc::new(TimestampMicrosecondArray::from(vec![1]).with_timezone("UTC")) as ArrayRef;
+        let columns = vec![
+            text("uipath"),
+            text("tenant"),
+            text("uipath_job_events"),
+            text("hash"),
+            text("line 1"),
+            text(reason),
+            text("{"),
+            ts(),
+            ts(),
+        ];
+        RecordBatch::try_new(t.schema.clone(), columns).unwrap()
+    }
+
     #[tokio::test]
     async fn upsert_inserts_updates_and_keeps_the_cursor() {
         let dir = tempfile::tempdir().unwrap();
@@ -938,6 +998,138 @@ mod tests {
             (5, "RUN"),
         ];
         assert_statuses(&lake, &want).await;
+    }
+
+    #[tokio::test]
+    async fn a_table_created_by_another_writer_meanwhile_is_written_into_not_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let first = lake.create_empty(t).await.unwrap();
+        assert_eq!(first.version(), Some(0));
+        // The creation that loses is not committed as a second one: version 0 is opened.
+        let second = lake.create_empty(t).await.unwrap();
+        assert_eq!(second.version(), Some(0));
+        assert_eq!(lake.version(t).await.unwrap(), Some(0));
+
+        // Two writers upserting the same key into a table that neither found store it once.
+        for table in [t, &crate::catalog::REJECTED_RECORDS] {
+            let dir = tempfile::tempdir().unwrap();
+            let (a, b) = (
+                Lake::parse(dir.path().to_str().unwrap()).unwrap(),
+                Lake::parse(dir.path().to_str().unwrap()).unwrap(),
+            );
+            let rows = |status| match table.name {
+                "aa_bot_runs" => runs(&[(7, status, 20000)]),
+                _ => rejected(status),
+            };
+            let (x, y) = tokio::join!(
+                a.upsert(table, vec![rows("RUN")], None),
+                b.upsert(table, vec![rows("COMPLETED")], None),
+            );
+            let (x, y) = (x.unwrap(), y.unwrap());
+            assert_eq!(x.inserted + y.inserted, 1, "{}: {x:?} {y:?}", table.name);
+            let out = query(&a, table, "t", "SELECT count(*) AS n FROM t").await;
+            datafusion::assert_batches_eq!(["+---+", "| n |", "+---+", "| 1 |", "+---+"], &out);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_overwrite_replaces_only_the_version_it_was_computed_from() {
+        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::REJECTED_RECORDS;
+        let overwrite = |reason: &str, expected| {
+            let batch = rejected(reason);
+            let rows = Box::pin(RecordBatchStreamAdapter::new(
+                batch.schema(),
+                futures::stream::iter([Ok(batch)]),
+            ));
+            lake.overwrite(t, rows, serde_json::Map::new(), expected)
+        };
+        let count = || async { query(&lake, t, "t", "SELECT count(*) AS n FROM t").await };
+        let one = ["+---+", "| n |", "+---+", "| 1 |", "+---+"];
+        assert_eq!(overwrite("a", None).await.unwrap(), 0);
+        // Two writers that both found no table: the second creates nothing.
+        let e = overwrite("b", None).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Moved {
+                    expected: None,
+                    found: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        datafusion::assert_batches_eq!(one, &count().await);
+        // Two writers that both read version 0: the second replaces nothing.
+        assert_eq!(overwrite("c", Some(0)).await.unwrap(), 1);
+        let e = overwrite("d", Some(0)).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("changed while it was being rewritten (version 1, expected 0)"),
+            "{e}"
+        );
+        datafusion::assert_batches_eq!(one, &count().await);
+        let out = query(&lake, t, "t", "SELECT reason FROM t").await;
+        datafusion::assert_batches_eq!(
+            [
+                "+--------+",
+                "| reason |",
+                "+--------+",
+                "| c      |",
+                "+--------+"
+            ],
+            &out
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_merge_into_files_compacted_meanwhile_merges_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let upsert = |id, status| lake.upsert(t, vec![runs(&[(id, status, 20000)])], None);
+        upsert(1, "RUN").await.unwrap();
+        upsert(2, "RUN").await.unwrap();
+        // A merge from the snapshot before a compaction meets a conflict it can retry.
+        let stale = lake.open(t).await.unwrap().unwrap();
+        assert_eq!(lake.compact(t).await.unwrap(), Some((2, 1)));
+        let source = SessionContext::new()
+            .read_batches(vec![runs(&[(1, "COMPLETED", 20000)])])
+            .unwrap();
+        let e = merge(stale, t, source, &CommitProperties::default())
+            .await
+            .unwrap_err();
+        assert!(is_retryable(&e), "{e}");
+
+        // Compactions running beside upserts that update rows fail none of them, and every
+        // run is there once with its last status.
+        for round in 0..6_i64 {
+            let status = ["COMPLETED", "FAILED"][round as usize % 2];
+            let (compacted, a, b) = tokio::join!(
+                lake.compact(t),
+                upsert(1, status),
+                upsert(10 + round, "RUN"),
+            );
+            compacted.unwrap();
+            a.unwrap();
+            b.unwrap();
+        }
+        let out = query(&lake, t, "r", "SELECT count(*) AS n, count(DISTINCT run_id) AS d, max(CASE WHEN run_id = 1 THEN status END) AS s FROM r").await;
+        datafusion::assert_batches_eq!(
+            [
+                "+---+---+--------+",
+                "| n | d | s      |",
+                "+---+---+--------+",
+                "| 8 | 8 | FAILED |",
+                "+---+---+--------+",
+            ],
+            &out
+        );
     }
 
     #[tokio::test]

@@ -29,7 +29,7 @@ use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt, future};
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, Session, SessionOptions};
+use crate::{Error, Result, Session, SessionOptions};
 
 /// The commit information key under which a rollup records its coverage.
 const COVERAGE_KEY: &str = "botlake.rollup";
@@ -365,6 +365,8 @@ impl Split {
 pub(crate) struct Found {
     pub rollup: Rollup,
     pub provider: Option<Arc<dyn TableProvider>>,
+    /// The rollup table's version read, `None` if it was never written.
+    pub version: Option<u64>,
     /// What a rollup made now, from the raw files the session reads, would cover.
     pub current: Coverage,
     pub split: Split,
@@ -393,6 +395,7 @@ pub(crate) async fn find(
         let split = Split::new(stored.as_ref(), &current);
         Ok(Found {
             rollup,
+            version: snapshot.as_ref().map(|s| s.version()),
             provider: snapshot.map(|s| s.provider),
             current,
             split,
@@ -418,58 +421,92 @@ pub struct Refreshed {
     pub seconds: f64,
 }
 
+/// How many times [`refresh`] starts again when another writer committed a rollup while
+/// it computed one.
+const REFRESH_ATTEMPTS: usize = 5;
+
 /// Brings every rollup of `lake` up to date with its raw tables: the parts whose files
 /// changed are recomputed, the others kept, and the result replaces the rollup in one
 /// commit that records the raw files it covers. A rollup already up to date is left alone.
+///
+/// The commit replaces the rollup as this refresh read it, and only that: when another
+/// process refreshed it meanwhile (two ingests ending together), the refresh starts again
+/// from what is there now, which is then often up to date already.
 pub async fn refresh(lake: &Lake, options: &SessionOptions) -> Result<Vec<Refreshed>> {
     let options = SessionOptions {
         rollups: true,
         ..options.clone()
     };
-    // The built-in definitions only: user views never change what a rollup holds.
-    let session = Session::open_with(lake, &[], &options).await?;
-    let mut out = Vec::new();
-    for found in &session.rollups {
-        let started = Instant::now();
-        let view = found.rollup.view;
-        let split = &found.split;
-        // Nothing newer than the rollup (or no runs at all): nothing to write.
-        if split.stale == 0 {
-            out.push(Refreshed {
-                view,
-                reused: split.fresh,
-                recomputed: 0,
-                rows: 0,
-                version: None,
-                seconds: started.elapsed().as_secs_f64(),
-            });
-            continue;
+    let mut done: Vec<Refreshed> = Vec::new();
+    let mut attempt = 1;
+    loop {
+        // The built-in definitions only: user views never change what a rollup holds.
+        let session = Session::open_with(lake, &[], &options).await?;
+        let mut moved = false;
+        for found in &session.rollups {
+            if done.iter().any(|r| r.view == found.rollup.view) {
+                continue;
+            }
+            match refresh_one(lake, &session, found).await {
+                Ok(refreshed) => done.push(refreshed),
+                Err(Error::Lake(e @ botlake_lake::Error::Moved { .. }))
+                    if attempt < REFRESH_ATTEMPTS =>
+                {
+                    tracing::info!(view = found.rollup.view, "starting again: {e}");
+                    moved = true;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let queries = split.refresh_sql(found.rollup.table.name, crate::builtin_sql(view));
-        let rows = Arc::new(AtomicUsize::new(0));
-        let stream = one_after_another(
-            session.context().clone(),
-            queries,
-            found.rollup.table.schema.clone(),
-            rows.clone(),
-        );
-        let mut metadata = serde_json::Map::new();
-        metadata.insert(
-            COVERAGE_KEY.to_string(),
-            serde_json::to_value(&found.current).expect("coverage serializes"),
-        );
-        let version = lake.overwrite(found.rollup.table, stream, metadata).await?;
-        let rows = rows.load(Ordering::Relaxed);
-        out.push(Refreshed {
+        if !moved {
+            // In the order of the rollups, whatever order they were done in.
+            done.sort_by_key(|r| rollups().iter().position(|rollup| rollup.view == r.view));
+            return Ok(done);
+        }
+        attempt += 1;
+    }
+}
+
+/// Brings `found`, a rollup of `session`, up to date.
+async fn refresh_one(lake: &Lake, session: &Session, found: &Found) -> Result<Refreshed> {
+    let started = Instant::now();
+    let view = found.rollup.view;
+    let split = &found.split;
+    // Nothing newer than the rollup (or no runs at all): nothing to write.
+    if split.stale == 0 {
+        return Ok(Refreshed {
             view,
             reused: split.fresh,
-            recomputed: split.stale,
-            rows,
-            version: Some(version),
+            recomputed: 0,
+            rows: 0,
+            version: None,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
-    Ok(out)
+    let queries = split.refresh_sql(found.rollup.table.name, crate::builtin_sql(view));
+    let rows = Arc::new(AtomicUsize::new(0));
+    let stream = one_after_another(
+        session.context().clone(),
+        queries,
+        found.rollup.table.schema.clone(),
+        rows.clone(),
+    );
+    let mut metadata = serde_json::Map::new();
+    metadata.insert(
+        COVERAGE_KEY.to_string(),
+        serde_json::to_value(&found.current).expect("coverage serializes"),
+    );
+    let version = lake
+        .overwrite(found.rollup.table, stream, metadata, found.version)
+        .await?;
+    Ok(Refreshed {
+        view,
+        reused: split.fresh,
+        recomputed: split.stale,
+        rows: rows.load(Ordering::Relaxed),
+        version: Some(version),
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// The rows of `queries`, run one after another (so that only one aggregation holds its
@@ -693,5 +730,81 @@ mod tests {
         assert_eq!(fnv1a(Vec::<&str>::new()), "cbf29ce484222325");
         assert_eq!(day_of("day=2026-10-01/part-0.parquet"), Some("2026-10-01"));
         assert_eq!(day_of("part-0.parquet"), None);
+    }
+
+    /// Runs of AA control room `prod` on `day` (`2026-10-01`), one per id.
+    fn runs(day: &str, ids: &[i64]) -> RecordBatch {
+        let lines: String = ids
+            .iter()
+            .map(|id| {
+                format!(
+                    r#"{{"control_room":"prod","run_id":{id},"file_name":"bot","host_name":"h","user_name":"u","start_time":"{day}T10:00:00Z","end_time":"{day}T10:01:00Z","status":"COMPLETED","time_taken_ms":60000,"_ingested_at":"{day}T11:00:00Z","day":"{day}"}}"#
+                ) + "\n"
+            })
+            .collect();
+        datafusion::arrow::json::ReaderBuilder::new(AA_BOT_RUNS.schema.clone())
+            .build(lines.as_bytes())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_another_overtook_commits_nothing_and_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let options = SessionOptions::default();
+        let moved = |e: Error| match e {
+            Error::Lake(botlake_lake::Error::Moved {
+                expected, found, ..
+            }) => (expected, found),
+            e => panic!("{e}"),
+        };
+        let rollup_rows = |lake: Lake| async move {
+            let session = Session::open_with(&lake, &[], &SessionOptions::default())
+                .await
+                .unwrap();
+            let sql = "SELECT sum(runs) AS n FROM rollup_runs_bot_day";
+            let out = session.context().sql(sql).await.unwrap().collect().await;
+            datafusion::arrow::util::pretty::pretty_format_batches(&out.unwrap())
+                .unwrap()
+                .to_string()
+        };
+
+        lake.upsert(&AA_BOT_RUNS, vec![runs("2026-10-01", &[1, 2])], None)
+            .await
+            .unwrap();
+        // A refresh reads the lake: no rollup yet. Another one writes the rollups first.
+        let late = Session::open_with(&lake, &[], &options).await.unwrap();
+        let first = refresh(&lake, &options).await.unwrap();
+        assert!(first.iter().all(|r| r.version == Some(0)), "{first:?}");
+        let e = refresh_one(&lake, &late, &late.rollups[0])
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(moved(e), (None, 0));
+
+        // The same over an existing rollup, after runs of another day came in.
+        lake.upsert(&AA_BOT_RUNS, vec![runs("2026-10-02", &[3])], None)
+            .await
+            .unwrap();
+        let late = Session::open_with(&lake, &[], &options).await.unwrap();
+        let second = refresh(&lake, &options).await.unwrap();
+        assert!(second.iter().all(|r| r.version == Some(1)), "{second:?}");
+        let e = refresh_one(&lake, &late, &late.rollups[0])
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(moved(e), (Some(0), 1));
+
+        // The rollup holds each run once, and a refresh now finds it up to date.
+        assert!(rollup_rows(lake.clone()).await.contains("| 3 |"));
+        let again = refresh(&lake, &options).await.unwrap();
+        assert!(
+            again
+                .iter()
+                .all(|r| r.recomputed == 0 && r.version.is_none())
+        );
     }
 }
