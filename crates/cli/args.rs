@@ -14,13 +14,15 @@ pub struct Args {
     #[arg(long, global = true, env = "BOTLAKE_LAKE")]
     pub lake: Option<String>,
 
-    /// Output format of query results.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format of query results [default: the extension of -o's file (.csv, .json,
+    /// .ndjson or .jsonl, .parquet), else table].
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
 
-    /// Write results to FILE instead of standard output.
+    /// Write results to FILE (a path or s3://bucket/key) instead of standard output; it is
+    /// replaced once the results are complete, so a failed query leaves it as it was.
     #[arg(short, long, global = true, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Option<String>,
 
     /// Extra directory of .sql views (file name = view name); repeatable.
     #[arg(

@@ -1,5 +1,7 @@
-//! Writing query results: table, CSV, JSON, NDJSON or Parquet, to standard output or a file.
-//! Everything but the table is written batch by batch, so results of any size stream through.
+//! Writing query results: table, CSV, JSON, NDJSON or Parquet, to standard output, a file
+//! or an object store. Everything but the table is written batch by batch, so results of
+//! any size stream through. A file or object appears whole once the results are complete:
+//! a query that fails leaves what was there before.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -12,14 +14,88 @@ use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
 use futures::StreamExt;
+use tempfile::NamedTempFile;
+use url::Url;
 
 use crate::args::Format;
+
+/// Where results go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Standard output.
+    Stdout,
+    /// A local file, replaced once the results are complete.
+    File(PathBuf),
+    /// An object (`s3://bucket/key`), uploaded once the results are complete.
+    Object(Url),
+}
+
+impl Destination {
+    /// What `-o` names: an `s3://` URL, a `file://` URL or a path; `-` is standard output.
+    pub fn parse(location: &str) -> Result<Destination> {
+        if location == "-" {
+            return Ok(Destination::Stdout);
+        }
+        if botlake_lake::is_object_url(location) {
+            let url = Url::parse(location)?;
+            if url.host_str().is_none_or(str::is_empty) {
+                bail!(crate::UserError(format!(
+                    "-o {location} names no bucket: s3://bucket/key"
+                )));
+            }
+            if url.path().ends_with('/') || url.path().is_empty() {
+                bail!(crate::UserError(format!(
+                    "-o {location} names a prefix, not an object: add a file name"
+                )));
+            }
+            return Ok(Destination::Object(url));
+        }
+        if let Ok(url) = Url::parse(location)
+            && url.scheme() == "file"
+        {
+            let path = url
+                .to_file_path()
+                .map_err(|()| crate::UserError(format!("-o {location} is not a local path")))?;
+            return Ok(Destination::File(path));
+        }
+        Ok(Destination::File(PathBuf::from(location)))
+    }
+
+    /// The format its name's extension stands for, if any.
+    fn format(&self) -> Option<Format> {
+        let name = match self {
+            Destination::Stdout => return None,
+            Destination::File(path) => path.to_str()?,
+            Destination::Object(url) => url.path(),
+        };
+        let name = name.to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        match name.rsplit_once('.')?.1 {
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "txt" => Some(Format::Table),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Stdout => f.write_str("standard output"),
+            Destination::File(path) => write!(f, "{}", path.display()),
+            Destination::Object(url) => write!(f, "{url}"),
+        }
+    }
+}
 
 /// Where and how results go.
 #[derive(Debug, Clone)]
 pub struct Output {
     format: Format,
-    path: Option<PathBuf>,
+    to: Destination,
 }
 
 enum Writer {
@@ -30,31 +106,91 @@ enum Writer {
     Parquet(ArrowWriter<Box<dyn Write + Send>>),
 }
 
+/// Results being written: the writer and, for a file or object, the temporary file that
+/// becomes it.
+struct Pending {
+    writer: Writer,
+    staged: Option<NamedTempFile>,
+}
+
 impl Output {
-    /// Results in `format`, to `path` or standard output.
-    pub fn new(format: Format, path: Option<PathBuf>) -> Output {
-        Output { format, path }
+    /// Results in `format`, to `to`.
+    pub fn new(format: Format, to: Destination) -> Output {
+        Output { format, to }
     }
 
-    fn sink(&self) -> Result<Box<dyn Write + Send>> {
-        Ok(match &self.path {
-            Some(path) => Box::new(BufWriter::new(
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-            )),
-            None => {
+    /// Results as the global flags ask: `format` if given, else the one the extension of
+    /// `-o`'s file names (`.csv`, `.json`, `.ndjson`/`.jsonl`, `.parquet`), else a table.
+    pub fn from_flags(format: Option<Format>, output: Option<&str>) -> Result<Output> {
+        let to = match output {
+            Some(location) => Destination::parse(location)?,
+            None => Destination::Stdout,
+        };
+        let format = format.or_else(|| to.format()).unwrap_or(Format::Table);
+        Ok(Output::new(format, to))
+    }
+
+    /// Where the bytes go while they are written: standard output, or a temporary file
+    /// (beside the file it replaces, so that the replacement is a rename).
+    fn sink(&self) -> Result<(Box<dyn Write + Send>, Option<NamedTempFile>)> {
+        let stage = |dir: &Path, like: Option<&Path>| -> Result<NamedTempFile> {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".botlake-").suffix(".partial");
+            // The permissions of the file replaced, else those of a new file.
+            let permissions = like
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.permissions())
+                .unwrap_or_else(|| {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::Permissions::from_mode(0o666)
+                });
+            builder.permissions(permissions);
+            builder
+                .tempfile_in(dir)
+                .with_context(|| format!("cannot create a file in {}", dir.display()))
+        };
+        let staged = match &self.to {
+            Destination::Stdout => {
                 if self.format == Format::Parquet && std::io::stdout().is_terminal() {
                     bail!(crate::UserError(
                         "Parquet is binary: write it to a file with -o FILE or pipe it".into()
                     ));
                 }
-                Box::new(BufWriter::new(std::io::stdout()))
+                return Ok((Box::new(BufWriter::new(std::io::stdout())), None));
             }
-        })
+            // A device or a pipe (/dev/null, a FIFO) is written as it is.
+            Destination::File(path)
+                if std::fs::metadata(path).is_ok_and(|m| !m.file_type().is_file()) =>
+            {
+                let file = File::options()
+                    .write(true)
+                    .open(path)
+                    .with_context(|| format!("cannot write to {}", path.display()))?;
+                return Ok((Box::new(BufWriter::new(file)), None));
+            }
+            Destination::File(path) => {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                if !dir.is_dir() {
+                    bail!(crate::UserError(format!(
+                        "cannot write {}: directory {} does not exist",
+                        path.display(),
+                        dir.display()
+                    )));
+                }
+                stage(dir, Some(path))?
+            }
+            Destination::Object(_) => stage(&std::env::temp_dir(), None)?,
+        };
+        let file = staged.reopen().context("reopening the results file")?;
+        Ok((Box::new(BufWriter::new(file)), Some(staged)))
     }
 
-    fn writer(&self, schema: &SchemaRef) -> Result<Writer> {
-        let sink = self.sink()?;
-        Ok(match self.format {
+    fn start(&self, schema: &SchemaRef) -> Result<Pending> {
+        let (sink, staged) = self.sink()?;
+        let writer = match self.format {
             Format::Table => Writer::Table(Vec::new(), sink),
             Format::Csv => Writer::Csv(
                 datafusion::arrow::csv::WriterBuilder::new()
@@ -66,35 +202,56 @@ impl Output {
                 Writer::Ndjson(datafusion::arrow::json::LineDelimitedWriter::new(sink))
             }
             Format::Parquet => Writer::Parquet(ArrowWriter::try_new(sink, schema.clone(), None)?),
-        })
+        };
+        Ok(Pending { writer, staged })
+    }
+
+    /// Completes `pending`: the results written and flushed, then put in place.
+    async fn finish(&self, pending: Pending, schema: &SchemaRef) -> Result<()> {
+        pending.writer.finish(schema)?;
+        let Some(staged) = pending.staged else {
+            return Ok(());
+        };
+        match &self.to {
+            Destination::File(path) => {
+                staged
+                    .persist(path)
+                    .with_context(|| format!("cannot replace {}", path.display()))?;
+            }
+            Destination::Object(url) => {
+                botlake_lake::upload(staged.path(), url).await?;
+            }
+            Destination::Stdout => {}
+        }
+        Ok(())
     }
 
     /// Writes every batch of `stream`; returns the number of rows.
     pub async fn write_stream(&self, mut stream: SendableRecordBatchStream) -> Result<u64> {
         let schema = stream.schema();
-        let mut writer = self.writer(&schema)?;
+        let mut pending = self.start(&schema)?;
         let mut rows = 0;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             rows += batch.num_rows() as u64;
-            writer.write(batch)?;
+            pending.writer.write(batch)?;
         }
-        writer.finish(&schema)?;
+        self.finish(pending, &schema).await?;
         Ok(rows)
     }
 
     /// Writes batches already in memory.
-    pub fn write_batches(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
-        let mut writer = self.writer(schema)?;
+    pub async fn write_batches(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
+        let mut pending = self.start(schema)?;
         for batch in batches {
-            writer.write(batch)?;
+            pending.writer.write(batch)?;
         }
-        writer.finish(schema)
+        self.finish(pending, schema).await
     }
 
-    /// The output file, if results go to one.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+    /// Where results go.
+    pub fn destination(&self) -> &Destination {
+        &self.to
     }
 }
 
@@ -131,5 +288,36 @@ impl Writer {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_and_the_formats_their_names_stand_for() {
+        let parsed = |s: &str| Output::from_flags(None, Some(s)).unwrap();
+        let out = parsed("reports/kpi.PARQUET");
+        assert_eq!(out.format, Format::Parquet);
+        assert_eq!(out.to, Destination::File("reports/kpi.PARQUET".into()));
+        assert_eq!(parsed("k.jsonl").format, Format::Ndjson);
+        assert_eq!(parsed("k.csv.gz").format, Format::Csv);
+        assert_eq!(parsed("k").format, Format::Table);
+        assert_eq!(parsed("-").to, Destination::Stdout);
+        assert_eq!(
+            parsed("file:///tmp/k.json").to,
+            Destination::File("/tmp/k.json".into())
+        );
+        let s3 = parsed("s3://bucket/daily/kpi.csv");
+        assert_eq!(s3.format, Format::Csv);
+        assert_eq!(s3.to.to_string(), "s3://bucket/daily/kpi.csv");
+        // --format wins over the name.
+        let out = Output::from_flags(Some(Format::Json), Some("k.csv")).unwrap();
+        assert_eq!(out.format, Format::Json);
+        for bad in ["s3://bucket/daily/", "s3://bucket", "s3:///k.csv"] {
+            let e = Output::from_flags(None, Some(bad)).unwrap_err();
+            assert!(e.downcast_ref::<crate::UserError>().is_some(), "{bad}: {e}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The CLI's surface: errors a user can cause, their exit codes, and output formats.
 
+use std::os::unix::fs::FileTypeExt;
+
 use botlake_sim::ServerConfig;
 
 use crate::common::*;
@@ -188,4 +190,114 @@ async fn query_formats_and_named_parameters() {
     ])
     .await;
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "a\n1\nb\n2\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let path = |name: &str| out_dir.join(name).to_str().unwrap().to_string();
+    let query = |args: Vec<String>| {
+        let lake = lake.clone();
+        async move {
+            let mut all = vec!["--lake".to_string(), lake];
+            all.extend(args);
+            botlake(&all.iter().map(String::as_str).collect::<Vec<_>>()).await
+        }
+    };
+    let days = sql(&lake, "SELECT count(*) FROM kpi_daily").await;
+
+    // No --format: the extension says which.
+    for name in ["kpi.parquet", "kpi.csv", "kpi.ndjson", "kpi.json"] {
+        let out = query(vec![
+            "-o".into(),
+            path(name),
+            "query".into(),
+            "kpi_daily".into(),
+        ])
+        .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&format!(" rows to {}", path(name))));
+    }
+    let bytes = std::fs::read(path("kpi.parquet")).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    let back = sql(
+        &lake,
+        &format!("SELECT count(*) FROM '{}'", path("kpi.parquet")),
+    )
+    .await;
+    assert_eq!(back, days);
+    let csv = std::fs::read_to_string(path("kpi.csv")).unwrap();
+    assert!(csv.starts_with("day,vendor,runs,"), "{csv}");
+    assert_eq!(
+        csv.lines().count() - 1,
+        days[0][0].parse::<usize>().unwrap()
+    );
+    let ndjson = std::fs::read_to_string(path("kpi.ndjson")).unwrap();
+    assert!(
+        ndjson
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path("kpi.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), ndjson.lines().count());
+    // --format wins over the name.
+    let out = query(vec![
+        "--format".into(),
+        "csv".into(),
+        "-o".into(),
+        path("kpi.json"),
+        "query".into(),
+        "kpi_daily".into(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(path("kpi.json")).unwrap(), csv);
+
+    // A query that fails while its rows are written leaves the file as it was, and nothing
+    // beside it.
+    let out = query(vec![
+        "-o".into(),
+        path("kpi.csv"),
+        "sql".into(),
+        "SELECT run_id / (run_id - (SELECT max(run_id) FROM aa_bot_runs)) FROM aa_bot_runs".into(),
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Divide by zero"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(path("kpi.csv")).unwrap(), csv);
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["kpi.csv", "kpi.json", "kpi.ndjson", "kpi.parquet"]);
+
+    // A device is written, not replaced; a directory that is not there is a user error.
+    let out = query(vec![
+        "-o".into(),
+        "/dev/null".into(),
+        "query".into(),
+        "kpi_daily".into(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    let out = query(vec![
+        "-o".into(),
+        path("missing/kpi.csv"),
+        "query".into(),
+        "kpi_daily".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 }

@@ -129,6 +129,39 @@ async fn ingest_and_query_through_s3() {
 
     let out = botlake_env(&["--format", "csv", "query", "kpi_by_bot"], &env).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).lines().count() > 10);
+    let csv = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(csv.lines().count() > 10);
+
+    // Results to an object: the format from its name, the object whole.
+    let report = "s3://botlake-test/reports/kpi_by_bot.csv";
+    let out = botlake_env(&["-o", report, "query", "kpi_by_bot"], &env).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("rows to {report}")),
+        "{}",
+        stderr(&out)
+    );
+    let bucket = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&moto.endpoint)
+        .with_allow_http(true)
+        .with_bucket_name("botlake-test")
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .build()
+        .unwrap();
+    let object = object_store::ObjectStoreExt::get(
+        &bucket,
+        &object_store::path::Path::from("reports/kpi_by_bot.csv"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(object.bytes().await.unwrap(), csv.as_bytes());
+    let out = botlake_env(
+        &["-o", "s3://botlake-test/reports/", "query", "kpi_by_bot"],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     server.stop().await.unwrap();
 }

@@ -44,7 +44,7 @@ pub async fn views(g: &Globals) -> Result<ExitCode> {
             col(&|d| d.origin.clone()),
         ],
     )?;
-    g.output.write_batches(&schema, vec![batch])?;
+    g.output.write_batches(&schema, vec![batch]).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -78,7 +78,7 @@ pub async fn tables(g: &Globals) -> Result<ExitCode> {
             Arc::new(StringArray::from(descriptions)),
         ],
     )?;
-    g.output.write_batches(&schema, vec![batch])?;
+    g.output.write_batches(&schema, vec![batch]).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -118,7 +118,7 @@ pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
             )),
         ],
     )?;
-    g.output.write_batches(&schema, vec![batch])?;
+    g.output.write_batches(&schema, vec![batch]).await?;
     if let Some(def) = session.queries().iter().find(|q| q.name == args.name) {
         g.info(format!(
             "{} ({}):\n{}",

@@ -14,7 +14,7 @@ use chrono::Utc;
 use super::{Globals, ingest};
 use crate::args::{DemoArgs, Format};
 use crate::config::RoomConfig;
-use crate::output::Output;
+use crate::output::{Destination, Output};
 
 /// Where the demo's lake goes without --lake.
 const DEFAULT_LAKE: &str = "./botlake-demo";
@@ -86,7 +86,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     g.refresh_rollups(&lake).await?;
 
     let session = g.session(&lake).await?;
-    let table = Output::new(Format::Table, None);
+    let table = Output::new(Format::Table, Destination::Stdout);
     println!("\nDaily KPIs of both vendors, last 5 days (view kpi_daily):");
     let df = session
         .sql("SELECT * FROM kpi_daily ORDER BY day DESC, vendor LIMIT 10")
@@ -99,7 +99,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     table.write_stream(df.execute_stream().await?).await?;
     let lake_arg = shell_quote(&location);
     println!(
-        "\nExplore further:\n  botlake --lake {lake_arg} views\n  botlake --lake {lake_arg} query kpi_by_bot --format csv\n  botlake --lake {lake_arg} query bot_ranking --param min_runs=50\n  botlake --lake {lake_arg} query failure_rate_daily -o failures.parquet --format parquet\n  botlake --lake {lake_arg} query failure_spikes --param factor=3\n  botlake --lake {lake_arg} query kpi_by_user\n  botlake --lake {lake_arg} query audit_failed_logins\n  botlake --lake {lake_arg} query task_kpis\n  botlake --lake {lake_arg} sql \"SELECT status, count(*) FROM runs GROUP BY status\"\n  botlake --lake {lake_arg} sql"
+        "\nExplore further:\n  botlake --lake {lake_arg} views\n  botlake --lake {lake_arg} query kpi_by_bot --format csv\n  botlake --lake {lake_arg} query bot_ranking --param min_runs=50\n  botlake --lake {lake_arg} query failure_rate_daily -o failures.parquet\n  botlake --lake {lake_arg} query failure_spikes --param factor=3\n  botlake --lake {lake_arg} query kpi_by_user\n  botlake --lake {lake_arg} query audit_failed_logins\n  botlake --lake {lake_arg} query task_kpis\n  botlake --lake {lake_arg} sql \"SELECT status, count(*) FROM runs GROUP BY status\"\n  botlake --lake {lake_arg} sql"
     );
     Ok(ingest::exit_code(g, rejected))
 }

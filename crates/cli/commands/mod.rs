@@ -89,7 +89,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         delta_scan: args.delta_scan,
         config,
         config_path,
-        output: Output::new(args.format, args.output),
+        output: Output::from_flags(args.format, args.output.as_deref())?,
         query_dirs: args.query_dirs,
         verbosity: if args.quiet {
             -1

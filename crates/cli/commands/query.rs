@@ -9,7 +9,7 @@ use rustyline::error::ReadlineError;
 
 use super::Globals;
 use crate::args::{QueryArgs, SqlArgs};
-use crate::output::Output;
+use crate::output::{Destination, Output};
 
 /// `botlake query NAME [--param k=v]...`.
 pub async fn run_query(g: &Globals, args: QueryArgs) -> Result<ExitCode> {
@@ -40,11 +40,12 @@ async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFram
     let started = std::time::Instant::now();
     let stream = df.execute_stream().await?;
     let rows = output.write_stream(stream).await?;
-    if g.verbosity >= 1 || output.path().is_some() && g.verbosity >= 0 {
-        let to = output
-            .path()
-            .map(|p| format!(" to {}", p.display()))
-            .unwrap_or_default();
+    let to_stdout = *output.destination() == Destination::Stdout;
+    if g.verbosity >= 1 || !to_stdout && g.verbosity >= 0 {
+        let to = match output.destination() {
+            Destination::Stdout => String::new(),
+            to => format!(" to {to}"),
+        };
         eprintln!(
             "{rows} rows{to} in {:.3} s",
             started.elapsed().as_secs_f64()
@@ -93,7 +94,7 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                 buffer.push('\n');
                 if trimmed.ends_with(';') {
                     let _ = editor.add_history_entry(buffer.trim());
-                    let output = Output::new(crate::args::Format::Table, None);
+                    let output = Output::new(crate::args::Format::Table, Destination::Stdout);
                     if let Err(e) = run_statements(g, session, &buffer, &output).await {
                         eprintln!("error: {e:#}");
                     }

@@ -124,6 +124,15 @@ pub enum Error {
         /// The version found.
         found: u64,
     },
+    /// A file could not be copied to an object store.
+    #[error("cannot upload to {url}")]
+    Upload {
+        /// Where it was to go.
+        url: Url,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A local lake directory could not be created.
     #[error("cannot create lake directory {path}")]
     CreateDir {
@@ -590,6 +599,51 @@ fn commit_error(table: &TableDef) -> impl Fn(DeltaTableError) -> Error {
     move |source| Error::Commit {
         table: name.clone(),
         source: Box::new(source),
+    }
+}
+
+/// Whether `location` names an object in an object store the lake can use (`s3://…`),
+/// rather than a local path.
+pub fn is_object_url(location: &str) -> bool {
+    Url::parse(location).is_ok_and(|url| matches!(url.scheme(), "s3" | "s3a"))
+}
+
+/// Copies the local file `from` to `to`, an object store URL such as
+/// `s3://bucket/reports/kpi.parquet`, with the settings a lake there would use (the `AWS_*`
+/// variables). The object appears whole once the upload completes, or not at all. Returns
+/// the bytes uploaded.
+pub async fn upload(from: &Path, to: &Url) -> Result<u64> {
+    use object_store::buffered::BufWriter;
+    use tokio::io::AsyncWriteExt;
+    let err = |source: Box<dyn std::error::Error + Send + Sync>| Error::Upload {
+        url: to.clone(),
+        source,
+    };
+    let name = to
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| err("the URL names no object (it ends in /)".into()))?;
+    let dir = to.join("./").map_err(|e| err(e.into()))?;
+    let store = deltalake::DeltaTableBuilder::from_url(dir)
+        .and_then(|builder| builder.build_storage())
+        .map_err(|e| err(e.into()))?
+        .object_store(None);
+    let name = object_store::path::Path::from_url_path(name).map_err(|e| err(e.into()))?;
+    let mut file = tokio::fs::File::open(from)
+        .await
+        .map_err(|e| err(e.into()))?;
+    // Parts of 10 MiB: a multipart upload completes (or is aborted) as one object.
+    let mut writer = BufWriter::with_capacity(store, name, 10 << 20);
+    match tokio::io::copy(&mut file, &mut writer).await {
+        Ok(bytes) => {
+            writer.shutdown().await.map_err(|e| err(e.into()))?;
+            Ok(bytes)
+        }
+        Err(e) => {
+            let _ = writer.abort().await;
+            Err(err(e.into()))
+        }
     }
 }
 
