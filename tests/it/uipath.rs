@@ -53,21 +53,51 @@ async fn files_reconcile_per_event_type_and_bad_lines_are_rejected_with_their_li
         "{\"body\": {\"EventType\": \"job.started\", trailing".into(),
     );
     lines.insert(5, String::new());
+    // And two lines that are not UTF-8, told apart only by their invalid bytes.
+    let mut bytes = lines.join("\n").into_bytes();
+    bytes.extend_from_slice(b"\n\xff\xfe {\"EventType\"\n\xfe\xff {\"EventType\"\n");
     let file = dir.path().join("export.ndjson.gz");
     {
         use std::io::Write;
         let f = std::fs::File::create(&file).unwrap();
         let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
-        gz.write_all(lines.join("\n").as_bytes()).unwrap();
+        gz.write_all(&bytes).unwrap();
         gz.finish().unwrap();
     }
     let file = file.to_str().unwrap();
+    let n = lines.len();
     for run in 0..2 {
         let out = botlake(&["--lake", &lake, "ingest", "uipath", file]).await;
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
         assert_eq!(counts(&lake).await, expected(&e), "run {run}");
-        let rows = sql(&lake, "SELECT source, location FROM rejected_records").await;
-        assert_eq!(rows, [["uipath".to_string(), format!("{file}:3")]]);
+        assert!(
+            stderr(&out).contains(&format!("{} lines", n + 1))
+                && stderr(&out).contains("3 rejected"),
+            "the blank line is not one: {}",
+            stderr(&out)
+        );
+        let rows = sql(
+            &lake,
+            // translate: the CSV that sql() splits has neither quotes nor commas.
+            "SELECT source, location, substr(reason, 1, 10), translate(raw, '\",', ''';') \
+             FROM rejected_records ORDER BY length(location), location",
+        )
+        .await;
+        let row = |line: usize, reason: &str, raw: &str| {
+            ["uipath", &format!("{file}:{line}"), reason, raw].map(str::to_string)
+        };
+        assert_eq!(
+            rows,
+            [
+                row(
+                    3,
+                    "not a JSON",
+                    "{'body': {'EventType': 'job.started'; trailing"
+                ),
+                row(n + 1, "not UTF-8:", r"\xFF\xFE {'EventType'"),
+                row(n + 2, "not UTF-8:", r"\xFE\xFF {'EventType'"),
+            ]
+        );
         if run == 1 {
             assert!(
                 stderr(&out).contains("uipath_job_events: 450 events, 0 new"),

@@ -485,17 +485,20 @@ impl Batcher {
                 *self.counts.entry(route).or_default() += 1;
                 Decoded::Event(route)
             }
-            Err(reason) => {
-                if self.rejected_hashes.insert(record_hash(text)) {
-                    self.rejected.push(Rejected {
-                        location: location(),
-                        reason,
-                        raw: text.to_string(),
-                    });
-                }
-                Decoded::Rejected
-            }
+            Err(reason) => self.reject(text.to_string(), reason, location()),
         }
+    }
+
+    /// Sends `raw` to the rejects with `reason` and `location` (once per batch).
+    pub fn reject(&mut self, raw: String, reason: String, location: String) -> Decoded {
+        if self.rejected_hashes.insert(record_hash(&raw)) {
+            self.rejected.push(Rejected {
+                location,
+                reason,
+                raw,
+            });
+        }
+        Decoded::Rejected
     }
 
     fn decode(&mut self, text: &str) -> Result<Route, String> {
@@ -806,31 +809,34 @@ pub async fn ingest_reader(
 ) -> Result<()> {
     let started = Instant::now();
     let mut batcher = Batcher::new(tenant);
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut number = 0u64;
     loop {
         line.clear();
-        let n = match reader.read_line(&mut line) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                // Not UTF-8: reject the line, keep going. `read_line` consumed it.
-                number += 1;
-                batcher.push("", || format!("{name}:{number}"));
-                continue;
-            }
-            Err(e) => return Err(Error::Config(format!("cannot read {name}: {e}"))),
-        };
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::Config(format!("cannot read {name}: {e}")))?;
         if n == 0 {
             break;
         }
         number += 1;
         summary.bytes += n as u64;
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
-        }
+        let decoded = match std::str::from_utf8(&line) {
+            Ok(text) => {
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                batcher.push(text, || format!("{name}:{number}"))
+            }
+            // Not UTF-8: rejected, its bytes kept (each invalid one as \xNN).
+            Err(e) => batcher.reject(
+                escape_invalid_utf8(line.trim_ascii()),
+                format!("not UTF-8: {e}"),
+                format!("{name}:{number}"),
+            ),
+        };
         summary.lines += 1;
-        let decoded = batcher.push(text, || format!("{name}:{number}"));
         match decoded {
             Decoded::Event(route) => *summary.events.entry(route.table().name).or_default() += 1,
             Decoded::Rejected => summary.rejected += 1,
@@ -858,6 +864,18 @@ async fn flush(
         *summary.inserted.entry(table).or_default() += stats.inserted;
     }
     Ok(())
+}
+
+/// `bytes` as text: its UTF-8 as it is, every byte that is not UTF-8 as `\xNN`.
+fn escape_invalid_utf8(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    text
 }
 
 /// Opens an NDJSON file, plain or gzip (told by its first bytes), or standard input for `-`.
