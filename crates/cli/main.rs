@@ -32,6 +32,8 @@ impl std::error::Error for UserError {}
 const EXIT_FAILURE: u8 = 1;
 /// Exit code of a user's mistake.
 const EXIT_USAGE: u8 = 2;
+/// Exit code of work stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it).
+const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -51,7 +53,34 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    match runtime.block_on(commands::run(args)) {
+    // Work that commits as it goes stops at Ctrl-C or SIGTERM saying so: each commit is
+    // whole (with its ingest cursor) or absent, whenever it is cut short.
+    let interruptible = matches!(
+        args.command,
+        args::Command::Ingest(_)
+            | args::Command::Compact(_)
+            | args::Command::Vacuum(_)
+            | args::Command::Rollup
+    );
+    let result = runtime.block_on(async move {
+        if !interruptible {
+            return Some(commands::run(args).await);
+        }
+        tokio::select! {
+            result = commands::run(args) => Some(result),
+            () = commands::shutdown_signal() => None,
+        }
+    });
+    let Some(result) = result else {
+        // Not waiting for a thread that may be blocked reading (standard input).
+        runtime.shutdown_background();
+        eprintln!(
+            "botlake: interrupted; what was committed stays, and running the same command \
+             again adds only what is missing"
+        );
+        return ExitCode::from(EXIT_INTERRUPTED);
+    };
+    match result {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {

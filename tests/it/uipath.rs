@@ -118,6 +118,74 @@ async fn files_reconcile_per_event_type_and_bad_lines_are_rejected_with_their_li
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_ingest_keeps_its_commits_and_running_it_again_completes_it() {
+    use tokio::io::AsyncWriteExt;
+    let e = events(43, 300);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_botlake"))
+        .args([
+            "--lake",
+            &lake,
+            "ingest",
+            "uipath",
+            "--commit-rows",
+            "200",
+            "-",
+        ])
+        .env_remove("BOTLAKE_LAKE")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Half the events, and standard input left open: the ingest waits for more.
+    let mut stdin = child.stdin.take().unwrap();
+    let half = e.lines[..e.lines.len() / 2].join("\n") + "\n";
+    stdin.write_all(half.as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let committed = Path::new(&lake).join("uipath_job_events/_delta_log/00000000000000000001.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !committed.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no commit within 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let status = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the ingest stops at Ctrl-C, its input still open")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted; what was committed stays"),
+        "{}",
+        stderr(&out)
+    );
+    drop(stdin);
+    let kept = sql(
+        &lake,
+        "SELECT count(*), count(DISTINCT event_id) FROM uipath_job_events",
+    )
+    .await;
+    assert_eq!(kept[0][0], kept[0][1]);
+    assert!(kept[0][0].parse::<u64>().unwrap() > 0);
+
+    let file = write_ndjson(dir.path(), &e);
+    let out = botlake(&["--lake", &lake, "ingest", "uipath", &file]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(counts(&lake).await, expected(&e));
+}
+
 fn node_modules() -> PathBuf {
     if let Some(p) = std::env::var_os("BOTLAKE_NODE_MODULES") {
         return PathBuf::from(p);

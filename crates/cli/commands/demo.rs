@@ -73,7 +73,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     let mut summary = botlake_ingest::uipath::FileSummary::default();
     botlake_ingest::uipath::ingest_reader(
         &lake,
-        &mut std::io::Cursor::new(export.as_bytes()),
+        Box::new(std::io::Cursor::new(export.into_bytes())),
         "simulated UiPath export",
         None,
         50_000,

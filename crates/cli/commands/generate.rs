@@ -140,7 +140,7 @@ pub async fn run(g: &Globals, args: SimGenArgs) -> Result<ExitCode> {
         let mut summary = botlake_ingest::uipath::FileSummary::default();
         botlake_ingest::uipath::ingest_reader(
             &lake,
-            &mut std::io::Cursor::new(export.as_bytes()),
+            Box::new(std::io::Cursor::new(export.into_bytes())),
             "simulated UiPath export",
             None,
             100_000,

@@ -61,7 +61,7 @@ async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64>
     let mut summary = uipath::FileSummary::default();
     for file in &args.files {
         let name = if file == "-" { "stdin" } else { file.as_str() };
-        let mut reader =
+        let reader =
             uipath::open_ndjson(file).map_err(|e| UserError(format!("cannot read {name}: {e}")))?;
         g.info(format!(
             "ingesting UiPath events from {name} into {}",
@@ -69,7 +69,7 @@ async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64>
         ));
         let result = uipath::ingest_reader(
             lake,
-            &mut reader,
+            reader,
             name,
             args.tenant.clone(),
             args.commit_rows as usize,

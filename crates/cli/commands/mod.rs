@@ -10,6 +10,8 @@ mod maintain;
 mod query;
 mod sim;
 
+pub use sim::shutdown_signal;
+
 use std::process::ExitCode;
 
 use anyhow::Result;

@@ -797,10 +797,12 @@ pub struct FileSummary {
 }
 
 /// Reads NDJSON events from `reader` (named `name` in rejects) into `lake`, committing
-/// every `commit_rows` events.
+/// every `commit_rows` events. The reading (and gzip decoding) happens on a thread of its
+/// own, ahead of the decoding, so that a read that waits (standard input) never holds up
+/// the task that runs this.
 pub async fn ingest_reader(
     lake: &Lake,
-    reader: &mut dyn BufRead,
+    reader: Box<dyn BufRead + Send>,
     name: &str,
     tenant: Option<String>,
     commit_rows: usize,
@@ -809,45 +811,75 @@ pub async fn ingest_reader(
 ) -> Result<()> {
     let started = Instant::now();
     let mut batcher = Batcher::new(tenant);
-    let mut line = Vec::new();
+    let mut chunks = read_chunks(reader);
     let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::Config(format!("cannot read {name}: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        summary.bytes += n as u64;
-        let decoded = match std::str::from_utf8(&line) {
-            Ok(text) => {
-                let text = text.trim();
-                if text.is_empty() {
-                    continue;
+    while let Some(chunk) = chunks.recv().await {
+        let chunk = chunk.map_err(|e| Error::Config(format!("cannot read {name}: {e}")))?;
+        for line in chunk.split_inclusive(|b| *b == b'\n') {
+            number += 1;
+            summary.bytes += line.len() as u64;
+            let decoded = match std::str::from_utf8(line) {
+                Ok(text) => {
+                    let text = text.trim();
+                    if text.is_empty() {
+                        continue;
+                    }
+                    batcher.push(text, || format!("{name}:{number}"))
                 }
-                batcher.push(text, || format!("{name}:{number}"))
+                // Not UTF-8: rejected, its bytes kept (each invalid one as \xNN).
+                Err(e) => batcher.reject(
+                    escape_invalid_utf8(line.trim_ascii()),
+                    format!("not UTF-8: {e}"),
+                    format!("{name}:{number}"),
+                ),
+            };
+            summary.lines += 1;
+            match decoded {
+                Decoded::Event(route) => {
+                    *summary.events.entry(route.table().name).or_default() += 1;
+                }
+                Decoded::Rejected => summary.rejected += 1,
             }
-            // Not UTF-8: rejected, its bytes kept (each invalid one as \xNN).
-            Err(e) => batcher.reject(
-                escape_invalid_utf8(line.trim_ascii()),
-                format!("not UTF-8: {e}"),
-                format!("{name}:{number}"),
-            ),
-        };
-        summary.lines += 1;
-        match decoded {
-            Decoded::Event(route) => *summary.events.entry(route.table().name).or_default() += 1,
-            Decoded::Rejected => summary.rejected += 1,
-        }
-        if batcher.len() >= commit_rows {
-            flush(lake, &mut batcher, observer, summary).await?;
+            if batcher.len() >= commit_rows {
+                flush(lake, &mut batcher, observer, summary).await?;
+            }
         }
     }
     flush(lake, &mut batcher, observer, summary).await?;
     summary.elapsed += started.elapsed();
     Ok(())
+}
+
+/// Whole lines of `reader`, about a MiB at a time, read on a blocking thread; a read error
+/// ends them. Dropping the receiver stops the thread at its next chunk.
+fn read_chunks(
+    mut reader: Box<dyn BufRead + Send>,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    const CHUNK: usize = 1 << 20;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK + (CHUNK >> 2));
+            let read = loop {
+                match reader.read_until(b'\n', &mut chunk) {
+                    Ok(0) => break Ok(true),
+                    Ok(_) if chunk.len() >= CHUNK => break Ok(false),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            let (message, last) = match read {
+                Ok(eof) => (Ok(chunk), eof),
+                Err(e) => (Err(e), true),
+            };
+            let empty = message.as_ref().is_ok_and(Vec::is_empty);
+            if !empty && tx.blocking_send(message).is_err() || last {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 async fn flush(
