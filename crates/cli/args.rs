@@ -19,6 +19,11 @@ pub struct Args {
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
 
+    /// Rows a table shows at most (the query stops there and says so); 0: all. Other
+    /// formats write every row.
+    #[arg(long, global = true, value_name = "N", default_value_t = 1000)]
+    pub max_rows: usize,
+
     /// Write results to FILE (a path or s3://bucket/key) instead of standard output; it is
     /// replaced once the results are complete, so a failed query leaves it as it was.
     #[arg(short, long, global = true, value_name = "FILE")]

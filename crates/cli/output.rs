@@ -96,7 +96,12 @@ impl std::fmt::Display for Destination {
 pub struct Output {
     format: Format,
     to: Destination,
+    /// Rows a table shows at most; 0: all.
+    max_rows: usize,
 }
+
+/// Rows a table shows unless told otherwise.
+pub const TABLE_ROWS: usize = 1000;
 
 enum Writer {
     Table(Vec<RecordBatch>, Box<dyn Write + Send>),
@@ -116,7 +121,17 @@ struct Pending {
 impl Output {
     /// Results in `format`, to `to`.
     pub fn new(format: Format, to: Destination) -> Output {
-        Output { format, to }
+        Output {
+            format,
+            to,
+            max_rows: TABLE_ROWS,
+        }
+    }
+
+    /// This output with a table showing at most `max_rows` rows (0: all).
+    pub fn with_max_rows(mut self, max_rows: usize) -> Output {
+        self.max_rows = max_rows;
+        self
     }
 
     /// Results as the global flags ask: `format` if given, else the one the extension of
@@ -226,13 +241,33 @@ impl Output {
         Ok(())
     }
 
-    /// Writes every batch of `stream`; returns the number of rows.
+    /// Writes every batch of `stream` (for a table, up to its maximum of rows); returns the
+    /// number of rows written.
     pub async fn write_stream(&self, mut stream: SendableRecordBatchStream) -> Result<u64> {
         let schema = stream.schema();
         let mut pending = self.start(&schema)?;
+        let limit = match (self.format, self.max_rows) {
+            (Format::Table, max) if max > 0 => Some(max as u64),
+            _ => None,
+        };
         let mut rows = 0;
         while let Some(batch) = stream.next().await {
-            let batch = batch?;
+            let mut batch = batch?;
+            if let Some(limit) = limit
+                && rows + batch.num_rows() as u64 > limit
+            {
+                // A table is read by a person and held whole to align its columns: the
+                // query stops at the limit instead of computing rows nobody sees.
+                batch = batch.slice(0, (limit - rows) as usize);
+                rows += batch.num_rows() as u64;
+                pending.writer.write(batch)?;
+                self.finish(pending, &schema).await?;
+                eprintln!(
+                    "botlake: more than {limit} rows: the first {limit} are shown \
+                     (--max-rows N shows more, 0 all; --format csv and the others write every row)"
+                );
+                return Ok(rows);
+            }
             rows += batch.num_rows() as u64;
             pending.writer.write(batch)?;
         }
@@ -247,6 +282,11 @@ impl Output {
             pending.writer.write(batch)?;
         }
         self.finish(pending, schema).await
+    }
+
+    /// Rows a table shows at most (0: all).
+    pub fn max_rows(&self) -> usize {
+        self.max_rows
     }
 
     /// Where results go.

@@ -276,6 +276,43 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
     names.sort();
     assert_eq!(names, ["kpi.csv", "kpi.json", "kpi.ndjson", "kpi.parquet"]);
 
+    // A table shows --max-rows rows and says there are more; other formats write all.
+    let table = |max: &'static str, sql: &'static str| {
+        query(vec![
+            "--max-rows".into(),
+            max.into(),
+            "sql".into(),
+            sql.into(),
+        ])
+    };
+    let out = table("5", "SELECT run_id FROM aa_bot_runs ORDER BY run_id").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.contains("run_id"))
+        .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_string())
+        .collect();
+    let first = sql(
+        &lake,
+        "SELECT run_id FROM aa_bot_runs ORDER BY run_id LIMIT 5",
+    )
+    .await;
+    assert_eq!(shown, first.concat());
+    assert!(stderr(&out).contains("more than 5 rows: the first 5 are shown"));
+    let out = table("5", "SELECT run_id FROM aa_bot_runs LIMIT 5").await;
+    assert!(!stderr(&out).contains("more than"), "{}", stderr(&out));
+    let out = query(vec![
+        "--max-rows".into(),
+        "5".into(),
+        "--format".into(),
+        "csv".into(),
+        "sql".into(),
+        "SELECT run_id FROM aa_bot_runs".into(),
+    ])
+    .await;
+    let all = sql(&lake, "SELECT count(*) FROM aa_bot_runs").await;
+    assert_eq!((stdout(&out).lines().count() - 1).to_string(), all[0][0]);
+
     // A device is written, not replaced; a directory that is not there is a user error.
     let out = query(vec![
         "-o".into(),

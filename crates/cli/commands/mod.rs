@@ -91,7 +91,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         delta_scan: args.delta_scan,
         config,
         config_path,
-        output: Output::from_flags(args.format, args.output.as_deref())?,
+        output: Output::from_flags(args.format, args.output.as_deref())?
+            .with_max_rows(args.max_rows),
         query_dirs: args.query_dirs,
         verbosity: if args.quiet {
             -1

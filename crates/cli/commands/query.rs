@@ -94,7 +94,8 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                 buffer.push('\n');
                 if trimmed.ends_with(';') {
                     let _ = editor.add_history_entry(buffer.trim());
-                    let output = Output::new(crate::args::Format::Table, Destination::Stdout);
+                    let output = Output::new(crate::args::Format::Table, Destination::Stdout)
+                        .with_max_rows(g.output.max_rows());
                     if let Err(e) = run_statements(g, session, &buffer, &output).await {
                         eprintln!("error: {e:#}");
                     }
