@@ -26,7 +26,7 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let lake = demo_lake(dir.path()).await;
     let missing = dir.path().join("missing").to_str().unwrap().to_string();
-    let cases: [(&str, Vec<&str>); 7] = [
+    let cases: [(&str, Vec<&str>); 8] = [
         ("unknown_view", vec!["--lake", &lake, "query", "nope"]),
         ("bad_sql", vec!["--lake", &lake, "sql", "SELEC 1"]),
         (
@@ -52,6 +52,10 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
         (
             "unknown_param",
             vec!["--lake", &lake, "query", "kpi_daily", "--param", "bot=x"],
+        ),
+        (
+            "drop_a_lake_table",
+            vec!["--lake", &lake, "sql", "DROP TABLE aa_bot_runs"],
         ),
     ];
     for (name, args) in cases {

@@ -61,8 +61,44 @@ async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Out
         DFParser::parse_sql(text).map_err(|e| crate::UserError(format!("bad SQL: {e}")))?;
     for statement in statements {
         let plan = ctx.state().statement_to_plan(statement).await?;
+        refuse_dropping_the_lake(session, &plan)?;
         let df = ctx.execute_logical_plan(plan).await?;
-        write(g, output, df).await?;
+        if df.schema().fields().is_empty() {
+            // CREATE VIEW, SET and the like: nothing to show.
+            df.collect().await?;
+        } else {
+            write(g, output, df).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A DROP of a lake table, a rollup or a view the session defines would only hide it from
+/// this session, whatever it looks like: refused, saying so. Tables and views made in the
+/// session can be dropped.
+fn refuse_dropping_the_lake(
+    session: &Session,
+    plan: &datafusion::logical_expr::LogicalPlan,
+) -> Result<()> {
+    use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+    let name = match plan {
+        LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => &drop.name,
+        LogicalPlan::Ddl(DdlStatement::DropView(drop)) => &drop.name,
+        _ => return Ok(()),
+    };
+    let name = name.table();
+    let of_the_lake = botlake_lake::catalog::tables()
+        .iter()
+        .map(|t| t.name)
+        .chain(botlake_query::rollup::rollups().map(|r| r.table.name))
+        .any(|t| t == name)
+        || session.queries().iter().any(|q| q.name == name);
+    if of_the_lake {
+        return Err(crate::UserError(format!(
+            "{name} is part of the lake or its views: SQL reads the lake and never changes \
+             it (ingest, compact and vacuum do), so DROP would only hide it from this session"
+        ))
+        .into());
     }
     Ok(())
 }
