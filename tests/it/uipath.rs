@@ -501,6 +501,34 @@ async fn a_full_receiver_answers_busy_and_oversized_bodies_are_refused() {
         .unwrap();
     assert_eq!(r.status(), 413);
     assert!(r.text().await.unwrap().contains("--max-body-mb"));
+    // Gzip bodies: one that unzips past the limit is refused the same way, one that is not
+    // gzip is invalid data, another encoding is not supported.
+    let gzip = |bytes: &[u8]| {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    let send = |path: &'static str, encoding: &'static str, body: Vec<u8>| {
+        http.post(format!("{url}/services/collector/{path}"))
+            .header("Authorization", "Splunk hec-token-4")
+            .header("Content-Encoding", encoding)
+            .body(body)
+            .send()
+    };
+    let bomb = gzip(&vec![b' '; 2 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    let r = send("raw", "gzip", bomb).await.unwrap();
+    assert_eq!(r.status(), 413);
+    let r = send("event", "gzip", b"{\"event\":{}}".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Invalid data format"));
+    let r = send("event", "br", b"{\"event\":{}}".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
 
     // Once the first commit is done, the refused batch goes through.
     let r = first.await.unwrap().unwrap();
@@ -508,6 +536,13 @@ async fn a_full_receiver_answers_busy_and_oversized_bodies_are_refused() {
     assert_eq!(health().await.0, 200);
     let r = post(&e.lines[100..110]).await.unwrap();
     assert_eq!(r.status(), 200);
+    // Events in a gzip body land like any others.
+    let body: String = e.lines[110..120]
+        .iter()
+        .map(|l| format!("{{\"event\":{l}}}"))
+        .collect();
+    let r = send("event", "gzip", gzip(body.as_bytes())).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let out = terminate(child).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let mut stored = Vec::new();
@@ -517,5 +552,5 @@ async fn a_full_receiver_answers_busy_and_oversized_bodies_are_refused() {
         }
     }
     stored.sort_unstable();
-    assert_eq!(stored, (0..110).collect::<Vec<i64>>());
+    assert_eq!(stored, (0..120).collect::<Vec<i64>>());
 }

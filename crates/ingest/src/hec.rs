@@ -117,23 +117,51 @@ fn invalid(code: u32, text: &str, event: usize) -> Response {
 }
 
 impl Shared {
-    /// The body, or HEC's answer when it could not be read (too large, cut off).
+    /// The body, unzipped if its `Content-Encoding` is gzip (as Fluent Bit, Vector and
+    /// Splunk's forwarders can send it), or HEC's answer when it could not be read (too
+    /// large before or after unzipping, cut off, not gzip after all).
     fn body(
         &self,
+        headers: &HeaderMap,
         body: std::result::Result<Bytes, BytesRejection>,
     ) -> std::result::Result<Bytes, Box<Response>> {
-        body.map_err(|e| {
-            let status = e.status();
-            let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                format!(
-                    "Request body larger than {} bytes (--max-body-mb)",
-                    self.config.max_body_bytes
-                )
-            } else {
-                "Request body could not be read".to_string()
-            };
-            Box::new(answer(status, 6, &text))
-        })
+        let limit = self.config.max_body_bytes;
+        let too_large = || {
+            Box::new(answer(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                6,
+                &format!("Request body larger than {limit} bytes (--max-body-mb)"),
+            ))
+        };
+        let body = body.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            status => Box::new(answer(status, 6, "Request body could not be read")),
+        })?;
+        let encoding = headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase());
+        match encoding.as_deref() {
+            None | Some("" | "identity") => Ok(body),
+            Some("gzip" | "x-gzip") => {
+                use std::io::Read;
+                let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+                // One byte past the limit tells a body that unzips too large.
+                flate2::read::MultiGzDecoder::new(&body[..])
+                    .take(limit as u64 + 1)
+                    .read_to_end(&mut out)
+                    .map_err(|_| Box::new(invalid(6, "Invalid data format", 0)))?;
+                if out.len() > limit {
+                    return Err(too_large());
+                }
+                Ok(Bytes::from(out))
+            }
+            Some(_) => Err(Box::new(answer(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                6,
+                "Content-Encoding not supported: send gzip or none",
+            ))),
+        }
     }
 
     /// `None` if the request may go on, else HEC's answer to it.
@@ -238,7 +266,7 @@ async fn event(
     if let Some(refused) = shared.check_token(&headers) {
         return refused;
     }
-    let body = match shared.body(body) {
+    let body = match shared.body(&headers, body) {
         Ok(body) => body,
         Err(response) => return *response,
     };
@@ -256,7 +284,7 @@ async fn raw(
     if let Some(refused) = shared.check_token(&headers) {
         return refused;
     }
-    let body = match shared.body(body) {
+    let body = match shared.body(&headers, body) {
         Ok(body) => body,
         Err(response) => return *response,
     };
