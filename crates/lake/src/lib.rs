@@ -478,6 +478,10 @@ impl Lake {
         };
         let (_, metrics) = delta
             .vacuum()
+            // Files of commits that never happened (a writer killed, or beaten to its
+            // commit) are in no log entry: only a full vacuum finds them, once they are older
+            // than the retention, so that a commit being written now keeps its files.
+            .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
             .with_retention_period(retention)
             .with_enforce_retention_duration(false)
             .with_dry_run(dry_run)

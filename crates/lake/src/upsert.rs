@@ -1087,6 +1087,40 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn vacuum_deletes_files_no_commit_added_once_older_than_the_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        lake.upsert(t, vec![runs(&[(1, "RUN", 20000)])], None)
+            .await
+            .unwrap();
+        // What a writer killed before its commit leaves, a week ago and just now.
+        let day = dir.path().join("aa_bot_runs/day=2024-10-04");
+        let orphan = |name: &str, age_hours: u64| {
+            let path = day.join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            let when =
+                std::time::SystemTime::now() - std::time::Duration::from_secs(age_hours * 3600);
+            file.set_modified(when).unwrap();
+            path
+        };
+        let old = orphan("part-old-orphan.parquet", 170);
+        let new = orphan("part-new-orphan.parquet", 0);
+        let deleted = lake
+            .vacuum(t, chrono::Duration::hours(168), false)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(deleted.len(), 1, "{deleted:?}");
+        assert!(
+            deleted[0].ends_with("part-old-orphan.parquet"),
+            "{deleted:?}"
+        );
+        assert!(!old.exists() && new.exists());
+        assert_statuses(&lake, &[(1, "RUN")]).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_merge_into_files_compacted_meanwhile_merges_again() {
         let dir = tempfile::tempdir().unwrap();
