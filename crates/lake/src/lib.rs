@@ -147,6 +147,11 @@ pub enum Error {
 /// The lake's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The age under which [`Lake::vacuum`] never deletes a file that no commit added, whatever
+/// the retention: the time a writer may take between writing a commit's files and
+/// committing them.
+pub const ORPHAN_MIN_AGE: chrono::Duration = chrono::Duration::hours(1);
+
 /// A lake: a URL under which every catalog table is a Delta table.
 #[derive(Debug, Clone)]
 pub struct Lake {
@@ -466,28 +471,44 @@ impl Lake {
     }
 
     /// Deletes files that no version newer than `retention` still references (Delta
-    /// VACUUM); returns the files deleted, or that would be with `dry_run`.
+    /// VACUUM), and files that no commit ever added (those of a writer killed before its
+    /// commit, or beaten to it) once older than `retention` and [`ORPHAN_MIN_AGE`]; returns
+    /// the files deleted, or that would be with `dry_run`.
     pub async fn vacuum(
         &self,
         table: &TableDef,
         retention: chrono::Duration,
         dry_run: bool,
     ) -> Result<Option<Vec<String>>> {
+        use deltalake::operations::vacuum::VacuumMode;
         let Some(delta) = self.open(table).await? else {
             return Ok(None);
         };
-        let (_, metrics) = delta
-            .vacuum()
-            // Files of commits that never happened (a writer killed, or beaten to its
-            // commit) are in no log entry: only a full vacuum finds them, once they are older
-            // than the retention, so that a commit being written now keeps its files.
-            .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
-            .with_retention_period(retention)
-            .with_enforce_retention_duration(false)
-            .with_dry_run(dry_run)
-            .await
-            .map_err(maintenance_error("vacuum", table))?;
-        Ok(Some(metrics.files_deleted))
+        let vacuum = |delta: DeltaTable, mode, retention| async move {
+            delta
+                .vacuum()
+                .with_mode(mode)
+                .with_retention_period(retention)
+                .with_enforce_retention_duration(false)
+                .with_dry_run(dry_run)
+                .await
+                .map_err(maintenance_error("vacuum", table))
+        };
+        let mut deleted = Vec::new();
+        // A file no commit added may belong to a commit being written now: only a full
+        // vacuum looks for such files, and it is never told to take young ones.
+        let delta = if retention < ORPHAN_MIN_AGE {
+            let (delta, metrics) = vacuum(delta, VacuumMode::Lite, retention).await?;
+            deleted = metrics.files_deleted;
+            delta
+        } else {
+            delta
+        };
+        let (_, metrics) = vacuum(delta, VacuumMode::Full, retention.max(ORPHAN_MIN_AGE)).await?;
+        deleted.extend(metrics.files_deleted);
+        deleted.sort();
+        deleted.dedup();
+        Ok(Some(deleted))
     }
 
     /// How a failure to read `table` is reported.

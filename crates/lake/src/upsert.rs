@@ -1119,6 +1119,25 @@ mod tests {
         );
         assert!(!old.exists() && new.exists());
         assert_statuses(&lake, &[(1, "RUN")]).await;
+
+        // Whatever the retention, a file no commit added is kept while it is young: it may
+        // be a commit's that is being written. What a commit removed goes at once.
+        let young = orphan("part-young-orphan.parquet", 0);
+        lake.upsert(t, vec![runs(&[(1, "COMPLETED", 20000)])], None)
+            .await
+            .unwrap();
+        let deleted = lake
+            .vacuum(t, chrono::Duration::zero(), false)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            deleted.len(),
+            1,
+            "the file the update replaced: {deleted:?}"
+        );
+        assert!(young.exists() && new.exists());
+        assert_statuses(&lake, &[(1, "COMPLETED")]).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
