@@ -61,7 +61,7 @@ async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Out
         DFParser::parse_sql(text).map_err(|e| crate::UserError(format!("bad SQL: {e}")))?;
     for statement in statements {
         let plan = ctx.state().statement_to_plan(statement).await?;
-        refuse_dropping_the_lake(session, &plan)?;
+        refuse_changing_the_lake(session, &plan)?;
         let df = ctx.execute_logical_plan(plan).await?;
         if df.schema().fields().is_empty() {
             // CREATE VIEW, SET and the like: nothing to show.
@@ -74,16 +74,21 @@ async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Out
 }
 
 /// A DROP of a lake table, a rollup or a view the session defines would only hide it from
-/// this session, whatever it looks like: refused, saying so. Tables and views made in the
-/// session can be dropped.
-fn refuse_dropping_the_lake(
+/// this session, whatever it looks like, and INSERT, UPDATE or DELETE cannot change them:
+/// refused, saying so. Tables and views made in the session are the user's.
+fn refuse_changing_the_lake(
     session: &Session,
     plan: &datafusion::logical_expr::LogicalPlan,
 ) -> Result<()> {
     use datafusion::logical_expr::{DdlStatement, LogicalPlan};
-    let name = match plan {
-        LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => &drop.name,
-        LogicalPlan::Ddl(DdlStatement::DropView(drop)) => &drop.name,
+    let (name, what) = match plan {
+        LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => {
+            (&drop.name, "DROP would only hide it from this session")
+        }
+        LogicalPlan::Ddl(DdlStatement::DropView(drop)) => {
+            (&drop.name, "DROP would only hide it from this session")
+        }
+        LogicalPlan::Dml(dml) => (&dml.table_name, "its rows come from the sources alone"),
         _ => return Ok(()),
     };
     let name = name.table();
@@ -96,7 +101,7 @@ fn refuse_dropping_the_lake(
     if of_the_lake {
         return Err(crate::UserError(format!(
             "{name} is part of the lake or its views: SQL reads the lake and never changes \
-             it (ingest, compact and vacuum do), so DROP would only hide it from this session"
+             it (ingest, compact and vacuum do), and {what}"
         ))
         .into());
     }
