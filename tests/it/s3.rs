@@ -133,7 +133,14 @@ async fn ingest_and_query_through_s3() {
     assert!(csv.lines().count() > 10);
 
     // Results to an object: the format from its name, the object whole.
-    let report = "s3://botlake-test/reports/kpi_by_bot.csv";
+    // Into another bucket than the lake's.
+    let created = reqwest::Client::new()
+        .put(format!("{}/botlake-reports", moto.endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let report = "s3://botlake-reports/daily/kpi_by_bot.csv";
     let out = botlake_env(&["-o", report, "query", "kpi_by_bot"], &env).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -144,7 +151,7 @@ async fn ingest_and_query_through_s3() {
     let bucket = object_store::aws::AmazonS3Builder::new()
         .with_endpoint(&moto.endpoint)
         .with_allow_http(true)
-        .with_bucket_name("botlake-test")
+        .with_bucket_name("botlake-reports")
         .with_region("us-east-1")
         .with_access_key_id("test")
         .with_secret_access_key("test")
@@ -152,11 +159,30 @@ async fn ingest_and_query_through_s3() {
         .unwrap();
     let object = object_store::ObjectStoreExt::get(
         &bucket,
-        &object_store::path::Path::from("reports/kpi_by_bot.csv"),
+        &object_store::path::Path::from("daily/kpi_by_bot.csv"),
     )
     .await
     .unwrap();
     assert_eq!(object.bytes().await.unwrap(), csv.as_bytes());
+    // SQL names such objects directly, in any bucket, as it names local files.
+    let parquet = "s3://botlake-reports/daily/kpi_by_bot.parquet";
+    let out = botlake_env(&["-o", parquet, "query", "kpi_by_bot"], &env).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = botlake_env(
+        &[
+            "--format",
+            "csv",
+            "sql",
+            &format!("SELECT count(*) AS n, sum(runs) AS runs FROM '{parquet}'"),
+        ],
+        &env,
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("n,runs\n{},{}\n", csv.lines().count() - 1, truth.runs)
+    );
     let out = botlake_env(
         &["-o", "s3://botlake-test/reports/", "query", "kpi_by_bot"],
         &env,

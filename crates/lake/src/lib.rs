@@ -633,6 +633,18 @@ pub fn is_object_url(location: &str) -> bool {
     Url::parse(location).is_ok_and(|url| matches!(url.scheme(), "s3" | "s3a"))
 }
 
+/// The object store of the bucket `url` is in (`s3://bucket/…`), its paths from the
+/// bucket's root, with the settings a lake there would use (the `AWS_*` variables).
+pub fn bucket_store(url: &Url) -> Result<Arc<dyn object_store::ObjectStore>, DeltaTableError> {
+    let mut root = url.clone();
+    root.set_path("/");
+    root.set_query(None);
+    root.set_fragment(None);
+    Ok(deltalake::DeltaTableBuilder::from_url(root)?
+        .build_storage()?
+        .object_store(None))
+}
+
 /// Copies the local file `from` to `to`, an object store URL such as
 /// `s3://bucket/reports/kpi.parquet`, with the settings a lake there would use (the `AWS_*`
 /// variables). The object appears whole once the upload completes, or not at all. Returns
@@ -644,17 +656,11 @@ pub async fn upload(from: &Path, to: &Url) -> Result<u64> {
         url: to.clone(),
         source,
     };
-    let name = to
-        .path_segments()
-        .and_then(|mut s| s.next_back())
-        .filter(|name| !name.is_empty())
-        .ok_or_else(|| err("the URL names no object (it ends in /)".into()))?;
-    let dir = to.join("./").map_err(|e| err(e.into()))?;
-    let store = deltalake::DeltaTableBuilder::from_url(dir)
-        .and_then(|builder| builder.build_storage())
-        .map_err(|e| err(e.into()))?
-        .object_store(None);
-    let name = object_store::path::Path::from_url_path(name).map_err(|e| err(e.into()))?;
+    if to.path().is_empty() || to.path().ends_with('/') {
+        return Err(err("the URL names no object (it ends in /)".into()));
+    }
+    let store = bucket_store(to).map_err(|e| err(e.into()))?;
+    let name = object_store::path::Path::from_url_path(to.path()).map_err(|e| err(e.into()))?;
     let mut file = tokio::fs::File::open(from)
         .await
         .map_err(|e| err(e.into()))?;

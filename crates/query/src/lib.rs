@@ -30,6 +30,7 @@ use datafusion::catalog::view::ViewTable;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
@@ -465,7 +466,8 @@ pub fn new_context() -> SessionContext {
 
 /// A session context with botlake's settings and `options`' memory limit.
 pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
-    let mut runtime = RuntimeEnvBuilder::new();
+    let mut runtime =
+        RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(BucketStores::default()));
     if let Some(limit) = options.memory_limit {
         // Fair shares between the operators that can spill; an error names the largest
         // consumers when even spilling is not enough.
@@ -509,6 +511,47 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
         .build();
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
     Ok(SessionContext::new_with_state(state).enable_url_table())
+}
+
+/// DataFusion's object stores, plus a store made when first asked for each S3 bucket that
+/// a query names (`SELECT * FROM 's3://reports/kpi.parquet'`), with the lake's `AWS_*`
+/// settings.
+#[derive(Debug, Default)]
+struct BucketStores {
+    known: DefaultObjectStoreRegistry,
+}
+
+impl ObjectStoreRegistry for BucketStores {
+    fn register_store(
+        &self,
+        url: &url::Url,
+        store: Arc<dyn object_store::ObjectStore>,
+    ) -> Option<Arc<dyn object_store::ObjectStore>> {
+        self.known.register_store(url, store)
+    }
+
+    fn deregister_store(
+        &self,
+        url: &url::Url,
+    ) -> datafusion::error::Result<Arc<dyn object_store::ObjectStore>> {
+        self.known.deregister_store(url)
+    }
+
+    fn get_store(
+        &self,
+        url: &url::Url,
+    ) -> datafusion::error::Result<Arc<dyn object_store::ObjectStore>> {
+        match self.known.get_store(url) {
+            Ok(store) => Ok(store),
+            Err(e) if !matches!(url.scheme(), "s3" | "s3a") => Err(e),
+            Err(_) => {
+                let store = botlake_lake::bucket_store(url)
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                self.known.register_store(url, store.clone());
+                Ok(store)
+            }
+        }
+    }
 }
 
 fn empty_table(table: &catalog::TableDef) -> Result<Arc<dyn TableProvider>> {
