@@ -201,10 +201,15 @@ impl Session {
         let state = &ctx.state();
         // Opened together: reading the logs waits on storage (S3 round trips) and their
         // JSON is decoded on the blocking pool, so the tables overlap.
-        let opened = future::try_join_all(catalog::tables().into_iter().map(|table| async move {
+        // Each is awaited to its end, even after another failed: a table dropped halfway
+        // leaves Delta's log readers on the blocking pool with no one to answer, and they
+        // panic on the way out.
+        let opened = future::join_all(catalog::tables().into_iter().map(|table| async move {
             Ok::<_, Error>((table, lake.snapshot(table, state).await?))
         }))
-        .await?;
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
         let mut tables = Vec::new();
         let mut snapshots = BTreeMap::new();
         let mut versions = BTreeMap::new();

@@ -379,7 +379,8 @@ pub(crate) async fn find(
     raw_files: &BTreeMap<String, VendorCoverage>,
 ) -> Result<Vec<Found>> {
     // Each rollup is opened and its coverage read at the same time as the others'.
-    future::try_join_all(rollups().into_iter().map(|rollup| async move {
+    // To the end of each, as the session opens its tables.
+    future::join_all(rollups().into_iter().map(|rollup| async move {
         let current = Coverage {
             definition: definition(rollup.view),
             vendors: raw_files.clone(),
@@ -402,6 +403,8 @@ pub(crate) async fn find(
         })
     }))
     .await
+    .into_iter()
+    .collect()
 }
 
 /// What `refresh` did to one rollup.
