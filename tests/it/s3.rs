@@ -127,6 +127,16 @@ async fn ingest_and_query_through_s3() {
         out
     );
 
+    // A bucket that is not there is one clear error.
+    let out = botlake_env(
+        &["--lake", "s3://no-such-bucket/lake", "sql", "SELECT 1"],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("NoSuchBucket"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+
     let out = botlake_env(&["--format", "csv", "query", "kpi_by_bot"], &env).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let csv = String::from_utf8_lossy(&out.stdout).to_string();
