@@ -58,7 +58,15 @@ impl Destination {
                 .map_err(|()| crate::UserError(format!("-o {location} is not a local path")))?;
             return Ok(Destination::File(path));
         }
-        Ok(Destination::File(PathBuf::from(location)))
+        let path = PathBuf::from(location);
+        // A link is written through, as creating the file would: the file it points to is
+        // the one replaced.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+            && let Ok(target) = std::fs::canonicalize(&path)
+        {
+            return Ok(Destination::File(target));
+        }
+        Ok(Destination::File(path))
     }
 
     /// The format its name's extension stands for, if any.
@@ -355,6 +363,13 @@ mod tests {
         // --format wins over the name.
         let out = Output::from_flags(Some(Format::Json), Some("k.csv")).unwrap();
         assert_eq!(out.format, Format::Json);
+        // A link names the file it points to.
+        let dir = tempfile::tempdir().unwrap();
+        let (file, link) = (dir.path().join("k.csv"), dir.path().join("link.csv"));
+        std::fs::write(&file, "").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let to = parsed(link.to_str().unwrap()).to;
+        assert_eq!(to, Destination::File(file.canonicalize().unwrap()));
         for bad in ["s3://bucket/daily/", "s3://bucket", "s3:///k.csv"] {
             let e = Output::from_flags(None, Some(bad)).unwrap_err();
             assert!(e.downcast_ref::<crate::UserError>().is_some(), "{bad}: {e}");
