@@ -50,6 +50,19 @@ impl Globals {
 
     async fn session(&self, lake: &Lake) -> Result<Session> {
         let session = Session::open_with(lake, &self.query_dirs, &self.session_options).await?;
+        self.report_rollups(&session);
+        Ok(session)
+    }
+
+    /// A session over `lake` for the statements of `sql` alone (see [`Session::open_for`]).
+    async fn session_for(&self, lake: &Lake, sql: &str) -> Result<Session> {
+        let session = Session::open_for(lake, &self.query_dirs, &self.session_options, sql).await?;
+        self.report_rollups(&session);
+        Ok(session)
+    }
+
+    /// With -v, where the views with a rollup take their rows from.
+    fn report_rollups(&self, session: &Session) {
         if self.verbosity >= 1 {
             for (view, split) in session.rollup_splits() {
                 let how = if split.worth_it() {
@@ -63,7 +76,6 @@ impl Globals {
                 );
             }
         }
-        Ok(session)
     }
 
     /// Brings the rollups up to date after a command committed, unless --no-rollups.

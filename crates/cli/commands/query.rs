@@ -14,7 +14,10 @@ use crate::output::{Destination, Output};
 /// `botlake query NAME [--param k=v]...`.
 pub async fn run_query(g: &Globals, args: QueryArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
-    let session = g.session(&lake).await?;
+    let name = args.name.replace('"', "\"\"");
+    let session = g
+        .session_for(&lake, &format!("SELECT * FROM \"{name}\""))
+        .await?;
     let df = session.query(&args.name, &args.params).await?;
     write(g, &g.output, df).await?;
     Ok(ExitCode::SUCCESS)
@@ -23,15 +26,21 @@ pub async fn run_query(g: &Globals, args: QueryArgs) -> Result<ExitCode> {
 /// `botlake sql [STATEMENT | -f FILE]`.
 pub async fn run_sql(g: &Globals, args: SqlArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
-    let session = g.session(&lake).await?;
-    if let Some(statement) = args.statement {
-        run_statements(g, &session, &statement, &g.output).await?;
-    } else if let Some(file) = args.file {
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| crate::UserError(format!("cannot read {}: {e}", file.display())))?;
-        run_statements(g, &session, &text, &g.output).await?;
-    } else {
-        interactive(g, &session).await?;
+    let text = match (args.statement, args.file) {
+        (Some(statement), _) => Some(statement),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(&file)
+                .map_err(|e| crate::UserError(format!("cannot read {}: {e}", file.display())))?,
+        ),
+        (None, None) => None,
+    };
+    match text {
+        // Only what the statements read is opened.
+        Some(text) => {
+            let session = g.session_for(&lake, &text).await?;
+            run_statements(g, &session, &text, &g.output).await?;
+        }
+        None => interactive(g, &g.session(&lake).await?).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -126,6 +126,19 @@ impl QueryDef {
             .collect()
     }
 
+    /// The built-in views, then those of each directory of `dirs`, which replace built-in
+    /// views of the same name.
+    pub fn with_dirs(dirs: &[std::path::PathBuf]) -> Result<Vec<QueryDef>> {
+        let mut queries = QueryDef::builtin();
+        for dir in dirs {
+            for def in QueryDef::from_dir(dir)? {
+                queries.retain(|q| q.name != def.name);
+                queries.push(def);
+            }
+        }
+        Ok(queries)
+    }
+
     /// The definitions in a directory of `.sql` files.
     pub fn from_dir(dir: &Path) -> Result<Vec<QueryDef>> {
         let read_err = |source| Error::ReadQueries {

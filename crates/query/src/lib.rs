@@ -19,7 +19,7 @@ pub mod rollup;
 pub mod unordered;
 pub mod window;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +35,8 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
+use datafusion::sql::parser::DFParser;
+use datafusion::sql::resolve::resolve_table_references;
 use futures::future;
 
 pub use defs::{ParamDef, QueryDef};
@@ -197,16 +199,73 @@ impl Session {
         query_dirs: &[PathBuf],
         options: &SessionOptions,
     ) -> Result<Session> {
+        Session::open_tables(lake, query_dirs, options, None).await
+    }
+
+    /// [`Session::open_with`] for the statements of `sql` alone: only the tables they read,
+    /// directly or through views, are opened (reading a table's log is most of what a
+    /// session costs to open), and the rollups only if they read runs. The others are
+    /// there with their columns, and a scan of one is an error, never an empty answer.
+    /// SQL that does not parse opens everything, and says so when it runs.
+    pub async fn open_for(
+        lake: &Lake,
+        query_dirs: &[PathBuf],
+        options: &SessionOptions,
+        sql: &str,
+    ) -> Result<Session> {
+        let Some(names) = names_read(&QueryDef::with_dirs(query_dirs)?, sql) else {
+            return Session::open_tables(lake, query_dirs, options, None).await;
+        };
+        let tables = catalog::tables()
+            .into_iter()
+            .map(|t| t.name)
+            .filter(|t| names.contains(*t))
+            .collect();
+        // The rollups, for the views that have a variant over them or read one.
+        let rollup_views: Vec<&str> = rollup::rollups().iter().map(|r| r.view).collect();
+        let over_rollups = |name: &str| {
+            rollup_views.contains(&name)
+                || BUILTIN_ROLLUP.iter().any(|(n, _)| *n == name)
+                || BUILTIN.iter().any(|(n, sql)| {
+                    *n == name
+                        && rollup_views
+                            .iter()
+                            .any(|v| sql.contains(&format!("FROM {v}")))
+                })
+        };
+        let options = SessionOptions {
+            rollups: options.rollups && names.iter().any(|n| over_rollups(n)),
+            ..options.clone()
+        };
+        Session::open_tables(lake, query_dirs, &options, Some(tables)).await
+    }
+
+    /// A session over `lake` with the tables of `needed` opened (`None`: all of them).
+    async fn open_tables(
+        lake: &Lake,
+        query_dirs: &[PathBuf],
+        options: &SessionOptions,
+        needed: Option<BTreeSet<&'static str>>,
+    ) -> Result<Session> {
         let ctx = context_with(options)?;
         let state = &ctx.state();
+        let needed = needed.map(|mut needed| {
+            if options.rollups {
+                // A rollup's coverage is that of both vendors' runs.
+                needed.extend([catalog::AA_BOT_RUNS.name, catalog::UIPATH_JOB_EVENTS.name]);
+            }
+            needed
+        });
+        let wanted =
+            |table: &catalog::TableDef| needed.as_ref().is_none_or(|n| n.contains(table.name));
         // Opened together: reading the logs waits on storage (S3 round trips) and their
         // JSON is decoded on the blocking pool, so the tables overlap.
         // Each is awaited to its end, even after another failed: a table dropped halfway
         // leaves Delta's log readers on the blocking pool with no one to answer, and they
         // panic on the way out.
-        let opened = future::join_all(catalog::tables().into_iter().map(|table| async move {
-            Ok::<_, Error>((table, lake.snapshot(table, state).await?))
-        }))
+        let opened = future::join_all(catalog::tables().into_iter().filter(|t| wanted(t)).map(
+            |table| async move { Ok::<_, Error>((table, lake.snapshot(table, state).await?)) },
+        ))
         .await
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
@@ -225,10 +284,18 @@ impl Session {
             };
             tables.push((table.name.to_string(), provider));
         }
+        if snapshots.is_empty() && needed.is_some() {
+            // None of the tables the statements read is there: whether the lake is, the
+            // others tell.
+            return Box::pin(Session::open_tables(lake, query_dirs, options, None)).await;
+        }
         if snapshots.is_empty() {
             return Err(Error::NoLake {
                 url: lake.url().to_string(),
             });
+        }
+        for table in catalog::tables().into_iter().filter(|t| !wanted(t)) {
+            tables.push((table.name.to_string(), Arc::new(NotOpened(table))));
         }
         let mut session = Session::with_tables(ctx, tables, query_dirs).await?;
         session.versions = versions;
@@ -330,13 +397,7 @@ impl Session {
         for (name, provider) in tables {
             ctx.register_table(name.as_str(), provider)?;
         }
-        let mut queries = QueryDef::builtin();
-        for dir in query_dirs {
-            for def in QueryDef::from_dir(dir)? {
-                queries.retain(|q| q.name != def.name);
-                queries.push(def);
-            }
-        }
+        let queries = QueryDef::with_dirs(query_dirs)?;
         create_views(&ctx, &queries).await?;
         Ok(Session {
             ctx,
@@ -559,6 +620,60 @@ impl ObjectStoreRegistry for BucketStores {
     }
 }
 
+/// The names the statements of `sql` read, directly or through the views and named queries
+/// of `queries` (views, tables, anything else they name); `None` when that cannot be told
+/// (SQL that does not parse).
+fn names_read(queries: &[QueryDef], sql: &str) -> Option<BTreeSet<String>> {
+    let references = |sql: &str| -> Option<Vec<String>> {
+        let mut names = Vec::new();
+        for statement in DFParser::parse_sql(sql).ok()? {
+            let (relations, _ctes) = resolve_table_references(&statement, true).ok()?;
+            names.extend(relations.iter().map(|r| r.table().to_string()));
+        }
+        Some(names)
+    };
+    let mut pending = references(sql)?;
+    let mut seen = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(def) = queries.iter().find(|q| q.name == name) {
+            pending.extend(references(&def.sql)?);
+        }
+    }
+    Some(seen)
+}
+
+/// A catalog table a session did not open, because its statements do not read it: its
+/// columns for planning, and an error if it is scanned all the same.
+#[derive(Debug)]
+struct NotOpened(&'static catalog::TableDef);
+
+#[async_trait::async_trait]
+impl TableProvider for NotOpened {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.0.schema.clone()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[datafusion::logical_expr::Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        Err(DataFusionError::Internal(format!(
+            "table {} was not opened for this statement: botlake did not see that it reads it",
+            self.0.name
+        )))
+    }
+}
+
 fn empty_table(table: &catalog::TableDef) -> Result<Arc<dyn TableProvider>> {
     Ok(Arc::new(MemTable::try_new(
         table.schema.clone(),
@@ -696,5 +811,63 @@ mod tests {
         let e = Session::open(&lake, &[]).await.err().unwrap();
         assert!(e.is_user_error());
         assert!(e.to_string().contains("botlake demo"), "{e}");
+    }
+
+    #[test]
+    fn the_names_a_statement_reads_go_through_views() {
+        let queries = QueryDef::builtin();
+        let names = names_read(&queries, "SELECT * FROM kpi_daily").unwrap();
+        for name in [
+            "kpi_daily",
+            "runs",
+            "aa_bot_runs",
+            "uipath_jobs",
+            "uipath_job_events",
+        ] {
+            assert!(names.contains(name), "{name}: {names:?}");
+        }
+        assert!(!names.contains("aa_audit_events"), "{names:?}");
+        let names = names_read(
+            &queries,
+            "WITH a AS (SELECT * FROM audit_daily) SELECT * FROM a; EXPLAIN SELECT * FROM aa_task_logs",
+        )
+        .unwrap();
+        assert!(names.contains("aa_audit_events") && names.contains("aa_task_logs"));
+        assert!(!names.contains("a"), "a CTE is not read: {names:?}");
+        assert!(names_read(&queries, "SELEC 1").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_session_for_a_statement_opens_what_it_reads_and_refuses_to_scan_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let batch = rollup::tests::runs("2026-10-01", &[1, 2, 3]);
+        lake.upsert(&catalog::AA_BOT_RUNS, vec![batch], None)
+            .await
+            .unwrap();
+        let options = SessionOptions::default();
+        let count = |session: Session, sql: &'static str| async move {
+            let batches = session.sql(sql).await?.collect().await?;
+            Ok::<_, Error>(
+                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                    .unwrap()
+                    .to_string(),
+            )
+        };
+        let sql = "SELECT count(*) AS n FROM runs";
+        let session = Session::open_for(&lake, &[], &options, sql).await.unwrap();
+        assert!(count(session, sql).await.unwrap().contains("| 3 |"));
+        // A table the statement does not read is not opened: scanning it is an error,
+        // never an empty answer.
+        let session = Session::open_for(&lake, &[], &options, sql).await.unwrap();
+        let e = count(session, "SELECT count(*) FROM aa_audit_events")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("was not opened"), "{e}");
+        // Statements that read no table of the lake open it all, and find it there.
+        let session = Session::open_for(&lake, &[], &options, "SELECT 1")
+            .await
+            .unwrap();
+        assert!(count(session, sql).await.unwrap().contains("| 3 |"));
     }
 }

@@ -542,7 +542,7 @@ fn one_after_another(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::NaiveDate;
 
     use super::*;
@@ -736,7 +736,7 @@ mod tests {
     }
 
     /// Runs of AA control room `prod` on `day` (`2026-10-01`), one per id.
-    fn runs(day: &str, ids: &[i64]) -> RecordBatch {
+    pub(crate) fn runs(day: &str, ids: &[i64]) -> RecordBatch {
         let lines: String = ids
             .iter()
             .map(|id| {
