@@ -104,7 +104,7 @@ fn refuse_changing_the_lake(
     let of_the_lake = botlake_lake::catalog::tables()
         .iter()
         .map(|t| t.name)
-        .chain(botlake_query::rollup::rollups().map(|r| r.table.name))
+        .chain(botlake_lake::catalog::rollups().iter().map(|t| t.name))
         .any(|t| t == name)
         || session.queries().iter().any(|q| q.name == name);
     if of_the_lake {

@@ -762,6 +762,13 @@ mod tests {
     }
 
     /// `sql` over `table`, registered as `name`.
+    /// A lake in a temporary directory, which lives as long as the directory does.
+    fn temp_lake() -> (tempfile::TempDir, Lake) {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        (dir, lake)
+    }
+
     async fn query(lake: &Lake, table: &TableDef, name: &str, sql: &str) -> Vec<RecordBatch> {
         let ctx = SessionContext::new();
         let provider = lake
@@ -847,8 +854,7 @@ mod tests {
 
     #[tokio::test]
     async fn upsert_inserts_updates_and_keeps_the_cursor() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         let cp = |v| Checkpoint {
             app_id: "test/runs".into(),
@@ -885,8 +891,7 @@ mod tests {
 
     #[tokio::test]
     async fn rows_equal_to_the_stored_ones_make_no_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         let first = runs(&[
             (1, "COMPLETED", 20000),
@@ -960,8 +965,7 @@ mod tests {
 
     #[tokio::test]
     async fn new_keys_on_a_day_with_a_file_are_added_beside_it_in_one_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         let first = lake
             .upsert(t, vec![runs(&[(1, "RUN", 20000), (2, "RUN", 20000)])], None)
@@ -1002,8 +1006,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_table_created_by_another_writer_meanwhile_is_written_into_not_created_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         let first = lake.create_empty(t).await.unwrap();
         assert_eq!(first.version(), Some(0));
@@ -1037,8 +1040,7 @@ mod tests {
     #[tokio::test]
     async fn an_overwrite_replaces_only_the_version_it_was_computed_from() {
         use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::REJECTED_RECORDS;
         let overwrite = |reason: &str, expected| {
             let batch = rejected(reason);
@@ -1089,8 +1091,7 @@ mod tests {
 
     #[tokio::test]
     async fn vacuum_deletes_files_no_commit_added_once_older_than_the_retention() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         lake.upsert(t, vec![runs(&[(1, "RUN", 20000)])], None)
             .await
@@ -1142,8 +1143,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_merge_into_files_compacted_meanwhile_merges_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         let upsert = |id, status| lake.upsert(t, vec![runs(&[(id, status, 20000)])], None);
         upsert(1, "RUN").await.unwrap();
@@ -1187,8 +1187,7 @@ mod tests {
 
     #[tokio::test]
     async fn day_files_added_after_the_snapshot_they_were_checked_against_conflict() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         lake.upsert(t, vec![runs(&[(1, "RUN", 20000)])], None)
             .await
@@ -1230,8 +1229,7 @@ mod tests {
 
     #[tokio::test]
     async fn tables_are_checkpointed_every_ten_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (dir, lake) = temp_lake();
         let t = &crate::catalog::AA_BOT_RUNS;
         let last_checkpoint = dir.path().join(t.name).join("_delta_log/_last_checkpoint");
         // Version 0 creates the table; each upsert of a new day commits once more.
@@ -1282,8 +1280,7 @@ mod tests {
 
     #[tokio::test]
     async fn map_columns_are_compared_and_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         let t = &crate::catalog::AA_TASK_LOGS;
         let s = lake
             .upsert(t, vec![logs(&[(1, "10"), (2, "20")])], None)

@@ -199,7 +199,7 @@ impl Session {
         query_dirs: &[PathBuf],
         options: &SessionOptions,
     ) -> Result<Session> {
-        Session::open_tables(lake, query_dirs, options, None).await
+        Session::open_tables(lake, QueryDef::with_dirs(query_dirs)?, options, None).await
     }
 
     /// [`Session::open_with`] for the statements of `sql` alone: only the tables they read,
@@ -213,8 +213,9 @@ impl Session {
         options: &SessionOptions,
         sql: &str,
     ) -> Result<Session> {
-        let Some(names) = names_read(&QueryDef::with_dirs(query_dirs)?, sql) else {
-            return Session::open_tables(lake, query_dirs, options, None).await;
+        let queries = QueryDef::with_dirs(query_dirs)?;
+        let Some(names) = names_read(&queries, sql) else {
+            return Session::open_tables(lake, queries, options, None).await;
         };
         let tables = catalog::tables()
             .into_iter()
@@ -237,13 +238,14 @@ impl Session {
             rollups: options.rollups && names.iter().any(|n| over_rollups(n)),
             ..options.clone()
         };
-        Session::open_tables(lake, query_dirs, &options, Some(tables)).await
+        Session::open_tables(lake, queries, &options, Some(tables)).await
     }
 
-    /// A session over `lake` with the tables of `needed` opened (`None`: all of them).
+    /// A session over `lake` with the views of `queries` and the tables of `needed` opened
+    /// (`None`: all of them).
     async fn open_tables(
         lake: &Lake,
-        query_dirs: &[PathBuf],
+        queries: Vec<QueryDef>,
         options: &SessionOptions,
         needed: Option<BTreeSet<&'static str>>,
     ) -> Result<Session> {
@@ -287,7 +289,7 @@ impl Session {
         if snapshots.is_empty() && needed.is_some() {
             // None of the tables the statements read is there: whether the lake is, the
             // others tell.
-            return Box::pin(Session::open_tables(lake, query_dirs, options, None)).await;
+            return Box::pin(Session::open_tables(lake, queries, options, None)).await;
         }
         if snapshots.is_empty() {
             return Err(Error::NoLake {
@@ -297,7 +299,7 @@ impl Session {
         for table in catalog::tables().into_iter().filter(|t| !wanted(t)) {
             tables.push((table.name.to_string(), Arc::new(NotOpened(table))));
         }
-        let mut session = Session::with_tables(ctx, tables, query_dirs).await?;
+        let mut session = Session::with_queries(ctx, tables, queries).await?;
         session.versions = versions;
         if options.rollups {
             session
@@ -394,10 +396,18 @@ impl Session {
         tables: Vec<(String, Arc<dyn TableProvider>)>,
         query_dirs: &[PathBuf],
     ) -> Result<Session> {
+        Session::with_queries(ctx, tables, QueryDef::with_dirs(query_dirs)?).await
+    }
+
+    /// A session over the given tables with the views of `queries`.
+    async fn with_queries(
+        ctx: SessionContext,
+        tables: Vec<(String, Arc<dyn TableProvider>)>,
+        queries: Vec<QueryDef>,
+    ) -> Result<Session> {
         for (name, provider) in tables {
             ctx.register_table(name.as_str(), provider)?;
         }
-        let queries = QueryDef::with_dirs(query_dirs)?;
         create_views(&ctx, &queries).await?;
         Ok(Session {
             ctx,
