@@ -15,7 +15,7 @@ pub struct Args {
     pub lake: Option<String>,
 
     /// Output format of query results [default: the extension of -o's file (.csv, .json,
-    /// .ndjson or .jsonl, .parquet), else table].
+    /// .ndjson or .jsonl, .parquet, .txt), else table].
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
 
@@ -24,8 +24,9 @@ pub struct Args {
     #[arg(long, global = true, value_name = "N", default_value_t = 1000)]
     pub max_rows: usize,
 
-    /// Write results to FILE (a path or s3://bucket/key) instead of standard output; it is
-    /// replaced once the results are complete, so a failed query leaves it as it was.
+    /// Write results to FILE (a path or s3://bucket/key) instead of standard output,
+    /// gzip-compressed if it ends in .gz; it is replaced once the results are complete, so
+    /// a failed query leaves it as it was.
     #[arg(short, long, global = true, value_name = "FILE")]
     pub output: Option<String>,
 

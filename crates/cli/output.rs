@@ -1,7 +1,8 @@
 //! Writing query results: table, CSV, JSON, NDJSON or Parquet, to standard output, a file
-//! or an object store. Everything but the table is written batch by batch, so results of
-//! any size stream through. A file or object appears whole once the results are complete:
-//! a query that fails leaves what was there before.
+//! or an object store, gzip-compressed when the name ends in `.gz`. Everything but the
+//! table is written batch by batch, so results of any size stream through. A file or
+//! object appears whole once the results are complete: a query that fails leaves what was
+//! there before.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -13,6 +14,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
+use flate2::write::GzEncoder;
 use futures::StreamExt;
 use tempfile::NamedTempFile;
 use url::Url;
@@ -69,23 +71,44 @@ impl Destination {
         Ok(Destination::File(path))
     }
 
-    /// The format its name's extension stands for, if any.
-    fn format(&self) -> Option<Format> {
+    /// The name written to, lower-cased; none for standard output.
+    fn name(&self) -> Option<String> {
         let name = match self {
             Destination::Stdout => return None,
-            Destination::File(path) => path.to_str()?,
-            Destination::Object(url) => url.path(),
+            Destination::File(path) => path.to_string_lossy().into_owned(),
+            Destination::Object(url) => url.path().to_owned(),
         };
-        let name = name.to_ascii_lowercase();
+        Some(name.to_ascii_lowercase())
+    }
+
+    /// Whether the name asks for gzip (`.gz`).
+    fn gzip(&self) -> bool {
+        self.name().is_some_and(|name| name.ends_with(".gz"))
+    }
+
+    /// The format the name's extension (before any `.gz`) stands for: none for standard
+    /// output or a name without an extension, an error for an extension of no format.
+    fn format(&self) -> Result<Option<Format>> {
+        let Some(name) = self.name() else {
+            return Ok(None);
+        };
         let name = name.strip_suffix(".gz").unwrap_or(&name);
-        match name.rsplit_once('.')?.1 {
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            "ndjson" | "jsonl" => Some(Format::Ndjson),
-            "parquet" | "pq" => Some(Format::Parquet),
-            "txt" => Some(Format::Table),
-            _ => None,
-        }
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        let Some((_, extension)) = file_name.rsplit_once('.') else {
+            return Ok(None);
+        };
+        Ok(Some(match extension {
+            "csv" => Format::Csv,
+            "json" => Format::Json,
+            "ndjson" | "jsonl" => Format::Ndjson,
+            "parquet" | "pq" => Format::Parquet,
+            "txt" => Format::Table,
+            _ => bail!(crate::UserError(format!(
+                "-o {self}: .{extension} is no format botlake writes; name the file .csv, \
+                 .json, .ndjson, .jsonl, .parquet or .txt (each optionally .gz), or give \
+                 --format table|csv|json|ndjson|parquet"
+            ))),
+        }))
     }
 }
 
@@ -104,6 +127,8 @@ impl std::fmt::Display for Destination {
 pub struct Output {
     format: Format,
     to: Destination,
+    /// Whether the bytes are gzip-compressed.
+    gzip: bool,
     /// Rows a table shows at most; 0: all.
     max_rows: usize,
 }
@@ -111,12 +136,46 @@ pub struct Output {
 /// Rows a table shows unless told otherwise.
 pub const TABLE_ROWS: usize = 1000;
 
+/// The bytes' way out: buffered, and gzip-compressed if asked.
+enum Sink {
+    Plain(BufWriter<Box<dyn Write + Send>>),
+    Gzip(Box<GzEncoder<BufWriter<Box<dyn Write + Send>>>>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Gzip(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gzip(w) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
+    /// Writes out everything held, with gzip's trailer.
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(mut w) => w.flush(),
+            Sink::Gzip(w) => w.finish()?.flush(),
+        }
+    }
+}
+
 enum Writer {
-    Table(Vec<RecordBatch>, Box<dyn Write + Send>),
-    Csv(datafusion::arrow::csv::Writer<Box<dyn Write + Send>>),
-    Json(datafusion::arrow::json::ArrayWriter<Box<dyn Write + Send>>),
-    Ndjson(datafusion::arrow::json::LineDelimitedWriter<Box<dyn Write + Send>>),
-    Parquet(ArrowWriter<Box<dyn Write + Send>>),
+    Table(Vec<RecordBatch>, Sink),
+    /// The writer and whether it has written anything (its header comes with the first
+    /// batch, so results without rows get an empty batch for it).
+    Csv(datafusion::arrow::csv::Writer<Sink>, bool),
+    Json(datafusion::arrow::json::ArrayWriter<Sink>),
+    Ndjson(datafusion::arrow::json::LineDelimitedWriter<Sink>),
+    Parquet(ArrowWriter<Sink>),
 }
 
 /// Results being written: the writer and, for a file or object, the temporary file that
@@ -131,6 +190,7 @@ impl Output {
     pub fn new(format: Format, to: Destination) -> Output {
         Output {
             format,
+            gzip: to.gzip(),
             to,
             max_rows: TABLE_ROWS,
         }
@@ -143,19 +203,47 @@ impl Output {
     }
 
     /// Results as the global flags ask: `format` if given, else the one the extension of
-    /// `-o`'s file names (`.csv`, `.json`, `.ndjson`/`.jsonl`, `.parquet`), else a table.
+    /// `-o`'s file names (`.csv`, `.json`, `.ndjson`/`.jsonl`, `.parquet`, `.txt`), else a
+    /// table; gzip-compressed if the name ends in `.gz`.
     pub fn from_flags(format: Option<Format>, output: Option<&str>) -> Result<Output> {
         let to = match output {
             Some(location) => Destination::parse(location)?,
             None => Destination::Stdout,
         };
-        let format = format.or_else(|| to.format()).unwrap_or(Format::Table);
-        Ok(Output::new(format, to))
+        let format = match format {
+            Some(format) => format,
+            None => to.format()?.unwrap_or(Format::Table),
+        };
+        let output = Output::new(format, to);
+        if output.gzip && format == Format::Parquet {
+            bail!(crate::UserError(format!(
+                "-o {}: Parquet compresses its own pages and a gzipped Parquet file is one \
+                 no reader opens; drop the .gz",
+                output.to
+            )));
+        }
+        Ok(output)
     }
 
     /// Where the bytes go while they are written: standard output, or a temporary file
     /// (beside the file it replaces, so that the replacement is a rename).
-    fn sink(&self) -> Result<(Box<dyn Write + Send>, Option<NamedTempFile>)> {
+    fn sink(&self) -> Result<(Sink, Option<NamedTempFile>)> {
+        let (out, staged) = self.destination_writer()?;
+        let out = BufWriter::new(out);
+        let sink = if self.gzip {
+            Sink::Gzip(Box::new(GzEncoder::new(
+                out,
+                flate2::Compression::default(),
+            )))
+        } else {
+            Sink::Plain(out)
+        };
+        Ok((sink, staged))
+    }
+
+    /// The destination's writer: standard output, the device or pipe named, or a
+    /// temporary file.
+    fn destination_writer(&self) -> Result<(Box<dyn Write + Send>, Option<NamedTempFile>)> {
         let stage = |dir: &Path, like: Option<&Path>| -> Result<NamedTempFile> {
             let mut builder = tempfile::Builder::new();
             builder.prefix(".botlake-").suffix(".partial");
@@ -179,7 +267,7 @@ impl Output {
                         "Parquet is binary: write it to a file with -o FILE or pipe it".into()
                     ));
                 }
-                return Ok((Box::new(BufWriter::new(std::io::stdout())), None));
+                return Ok((Box::new(std::io::stdout()), None));
             }
             // A device or a pipe (/dev/null, a FIFO) is written as it is.
             Destination::File(path)
@@ -189,7 +277,7 @@ impl Output {
                     .write(true)
                     .open(path)
                     .with_context(|| format!("cannot write to {}", path.display()))?;
-                return Ok((Box::new(BufWriter::new(file)), None));
+                return Ok((Box::new(file), None));
             }
             Destination::File(path) => {
                 let dir = match path.parent() {
@@ -208,7 +296,7 @@ impl Output {
             Destination::Object(_) => stage(&std::env::temp_dir(), None)?,
         };
         let file = staged.reopen().context("reopening the results file")?;
-        Ok((Box::new(BufWriter::new(file)), Some(staged)))
+        Ok((Box::new(file), Some(staged)))
     }
 
     fn start(&self, schema: &SchemaRef) -> Result<Pending> {
@@ -219,6 +307,7 @@ impl Output {
                 datafusion::arrow::csv::WriterBuilder::new()
                     .with_header(true)
                     .build(sink),
+                false,
             ),
             Format::Json => Writer::Json(datafusion::arrow::json::ArrayWriter::new(sink)),
             Format::Ndjson => {
@@ -307,7 +396,10 @@ impl Writer {
     fn write(&mut self, batch: RecordBatch) -> Result<()> {
         match self {
             Writer::Table(batches, _) => batches.push(batch),
-            Writer::Csv(w) => w.write(&batch)?,
+            Writer::Csv(w, written) => {
+                w.write(&batch)?;
+                *written = true;
+            }
             Writer::Json(w) => w.write(&batch)?,
             Writer::Ndjson(w) => w.write(&batch)?,
             Writer::Parquet(w) => w.write(&batch)?,
@@ -320,19 +412,27 @@ impl Writer {
             Writer::Table(batches, mut sink) => {
                 let table = pretty_format_batches_with_schema(schema.clone(), &batches)?;
                 writeln!(sink, "{table}")?;
-                sink.flush()?;
+                sink.finish()?;
             }
-            Writer::Csv(w) => w.into_inner().flush()?,
+            Writer::Csv(mut w, written) => {
+                if !written {
+                    w.write(&RecordBatch::new_empty(schema.clone()))?;
+                }
+                w.into_inner().finish()?;
+            }
             Writer::Json(mut w) => {
                 w.finish()?;
-                w.into_inner().flush()?;
+                // A text file ends its last line.
+                let mut sink = w.into_inner();
+                sink.write_all(b"\n")?;
+                sink.finish()?;
             }
             Writer::Ndjson(mut w) => {
                 w.finish()?;
-                w.into_inner().flush()?;
+                w.into_inner().finish()?;
             }
             Writer::Parquet(w) => {
-                w.into_inner()?.flush()?;
+                w.into_inner()?.finish()?;
             }
         }
         Ok(())
@@ -350,8 +450,12 @@ mod tests {
         assert_eq!(out.format, Format::Parquet);
         assert_eq!(out.to, Destination::File("reports/kpi.PARQUET".into()));
         assert_eq!(parsed("k.jsonl").format, Format::Ndjson);
-        assert_eq!(parsed("k.csv.gz").format, Format::Csv);
+        let gz = parsed("k.csv.gz");
+        assert_eq!((gz.format, gz.gzip), (Format::Csv, true));
+        assert!(!parsed("k.csv").gzip);
         assert_eq!(parsed("k").format, Format::Table);
+        assert_eq!(parsed("out.d/k").format, Format::Table);
+        assert_eq!(parsed("k.TXT").format, Format::Table);
         assert_eq!(parsed("-").to, Destination::Stdout);
         assert_eq!(
             parsed("file:///tmp/k.json").to,
@@ -370,7 +474,17 @@ mod tests {
         std::os::unix::fs::symlink(&file, &link).unwrap();
         let to = parsed(link.to_str().unwrap()).to;
         assert_eq!(to, Destination::File(file.canonicalize().unwrap()));
-        for bad in ["s3://bucket/daily/", "s3://bucket", "s3:///k.csv"] {
+        // An extension of no format is refused rather than written as a table, unless
+        // --format says what to write.
+        assert!(Output::from_flags(Some(Format::Csv), Some("k.tsv")).is_ok());
+        for bad in [
+            "s3://bucket/daily/",
+            "s3://bucket",
+            "s3:///k.csv",
+            "k.xlsx",
+            "k.tsv.gz",
+            "k.parquet.gz",
+        ] {
             let e = Output::from_flags(None, Some(bad)).unwrap_err();
             assert!(e.downcast_ref::<crate::UserError>().is_some(), "{bad}: {e}");
         }
