@@ -248,6 +248,11 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path("kpi.json")).unwrap()).unwrap();
     assert_eq!(json.as_array().unwrap().len(), ndjson.lines().count());
+    // SQL reads each back, the JSON array as well as the lines.
+    for name in ["kpi.csv", "kpi.ndjson", "kpi.json"] {
+        let back = sql(&lake, &format!("SELECT count(*) FROM '{}'", path(name))).await;
+        assert_eq!(back, days, "{name}");
+    }
     // --format wins over the name.
     let out = query(vec![
         "--format".into(),
@@ -260,6 +265,35 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(path("kpi.json")).unwrap(), csv);
+    // .gz compresses whatever the name before it says; results without rows still have
+    // CSV's header; an extension of no format is refused, and nothing is written.
+    for (name, command, text) in [
+        ("kpi.csv.gz", "query", "kpi_daily"),
+        ("none.csv", "sql", "SELECT * FROM kpi_daily WHERE false"),
+        ("kpi.xlsx", "query", "kpi_daily"),
+    ] {
+        let out = query(vec!["-o".into(), path(name), command.into(), text.into()]).await;
+        if name.ends_with(".xlsx") {
+            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+            assert!(stderr(&out).contains("give --format"), "{}", stderr(&out));
+        } else {
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    }
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(path("kpi.csv.gz")).unwrap()),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, csv);
+    let header = csv.lines().next().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(path("none.csv")).unwrap(),
+        format!("{header}\n")
+    );
+    std::fs::remove_file(path("kpi.csv.gz")).unwrap();
+    std::fs::remove_file(path("none.csv")).unwrap();
 
     // A query that fails while its rows are written leaves the file as it was, and nothing
     // beside it.

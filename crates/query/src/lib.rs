@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod defs;
+pub mod json;
 pub mod rollup;
 pub mod unordered;
 pub mod window;
@@ -578,13 +579,17 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
     // Day files hold a few pages per column: reading their page index costs a read per
     // file and prunes nothing. Both settings measured with `cargo bench --bench compare`.
     config.options_mut().execution.parquet.enable_page_index = false;
-    let state = SessionStateBuilder::new()
+    let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime.build_arc()?)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(window::RangeWindowRule))
         .with_physical_optimizer_rule(Arc::new(unordered::ConstantOrderRule))
         .build();
+    // JSON files as botlake writes them (arrays) as well as newline-delimited.
+    for ext in json::EXTENSIONS {
+        state.register_file_format(Arc::new(json::JsonFiles::new(ext)), true)?;
+    }
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
     Ok(SessionContext::new_with_state(state).enable_url_table())
 }
