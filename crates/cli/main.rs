@@ -37,6 +37,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let verbose = args.verbose > 0;
     if matches!(
         args.command,
         args::Command::Ingest(_) | args::Command::Listen(_) | args::Command::Rollup
@@ -84,7 +85,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("botlake: {}", report(&err));
+            let report = report(&err);
+            let report = if verbose { report } else { shorten(&report) };
+            eprintln!("botlake: {report}");
             if is_user_error(&err) {
                 ExitCode::from(EXIT_USAGE)
             } else {
@@ -110,6 +113,25 @@ fn report(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// Characters of an error shown whole; a longer one (DataFusion quotes whole JSON values
+/// and plans) keeps its start and its end.
+const REPORT_CHARS: usize = 2000;
+
+/// `report` cut to its first and last characters if it is longer than [`REPORT_CHARS`].
+fn shorten(report: &str) -> String {
+    let chars = report.chars().count();
+    if chars <= REPORT_CHARS {
+        return report.to_string();
+    }
+    let (head, tail) = (REPORT_CHARS * 3 / 4, REPORT_CHARS / 4);
+    let start: String = report.chars().take(head).collect();
+    let end: String = report.chars().skip(chars - tail).collect();
+    format!(
+        "{start} [... {} characters; -v shows them ...] {end}",
+        chars - head - tail
+    )
 }
 
 /// A closed pipe (`botlake query ... | head`) is how a reader says it has enough.
@@ -144,4 +166,18 @@ fn is_user_error(err: &anyhow::Error) -> bool {
             Some(botlake_lake::Error::InvalidLocation { .. })
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_errors_keep_their_start_and_end() {
+        assert_eq!(super::shorten("no lake at /x"), "no lake at /x");
+        let long = format!("Json error: {} at line 7", "é".repeat(10_000));
+        let short = super::shorten(&long);
+        assert!(short.starts_with("Json error: éé"), "{short}");
+        assert!(short.ends_with("éé at line 7"), "{short}");
+        assert!(short.contains("[... 8022 characters; -v shows them ...]"));
+        assert!(short.chars().count() < super::REPORT_CHARS + 60);
+    }
 }
