@@ -105,7 +105,7 @@ impl Destination {
             "txt" => Format::Table,
             _ => bail!(crate::UserError(format!(
                 "-o {self}: .{extension} is no format botlake writes; name the file .csv, \
-                 .json, .ndjson, .jsonl, .parquet or .txt (each optionally .gz), or give \
+                 .json, .ndjson, .jsonl or .txt (each optionally .gz) or .parquet, or give \
                  --format table|csv|json|ndjson|parquet"
             ))),
         }))

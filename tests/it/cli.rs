@@ -26,7 +26,7 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let lake = demo_lake(dir.path()).await;
     let missing = dir.path().join("missing").to_str().unwrap().to_string();
-    let cases: [(&str, Vec<&str>); 8] = [
+    let cases: [(&str, Vec<&str>); 11] = [
         ("unknown_view", vec!["--lake", &lake, "query", "nope"]),
         ("bad_sql", vec!["--lake", &lake, "sql", "SELEC 1"]),
         (
@@ -56,6 +56,13 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
         (
             "drop_a_lake_table",
             vec!["--lake", &lake, "sql", "DROP TABLE aa_bot_runs"],
+        ),
+        // Maintenance of a lake that is not there is one error, not a line per table.
+        ("compact_missing_lake", vec!["--lake", &missing, "compact"]),
+        ("vacuum_missing_lake", vec!["--lake", &missing, "vacuum"]),
+        (
+            "unknown_output_format",
+            vec!["--lake", &lake, "-o", "kpi.xlsx", "query", "kpi_daily"],
         ),
     ];
     for (name, args) in cases {

@@ -8,18 +8,77 @@ use botlake_lake::Lake;
 use super::{Globals, pick_tables};
 use crate::args::{CompactArgs, VacuumArgs};
 
+/// What a maintenance command says of each table. A table not written yet is said only
+/// once another table is found written: a location with no lake at all is one error, not
+/// a line per table.
+struct Lines<'g> {
+    g: &'g Globals,
+    unwritten: Vec<&'static str>,
+    written: bool,
+}
+
+impl<'g> Lines<'g> {
+    fn new(g: &'g Globals) -> Lines<'g> {
+        Lines {
+            g,
+            unwritten: Vec::new(),
+            written: false,
+        }
+    }
+
+    fn unwritten(&mut self, table: &'static str) {
+        if self.written {
+            self.g.info(format!("{table}: not written yet"));
+        } else {
+            self.unwritten.push(table);
+        }
+    }
+
+    fn written(&mut self, line: String) {
+        if !self.written {
+            self.written = true;
+            for table in std::mem::take(&mut self.unwritten) {
+                self.g.info(format!("{table}: not written yet"));
+            }
+        }
+        self.g.info(line);
+    }
+
+    /// The lines held back, or the error that there is no lake.
+    async fn finish(self, lake: &Lake) -> Result<()> {
+        if !self.written && !self.unwritten.is_empty() {
+            let mut any = false;
+            for t in botlake_lake::catalog::tables() {
+                any |= lake.version(t).await?.is_some();
+            }
+            if !any {
+                return Err(botlake_query::Error::NoLake {
+                    url: lake.url().to_string(),
+                }
+                .into());
+            }
+            for table in self.unwritten {
+                self.g.info(format!("{table}: not written yet"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Compacts small files of the chosen tables.
 pub async fn compact(g: &Globals, args: CompactArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
+    let mut lines = Lines::new(g);
     for t in pick_tables(&args.tables)? {
         match lake.compact(t).await? {
-            Some((removed, added)) => g.info(format!(
+            Some((removed, added)) => lines.written(format!(
                 "{}: {removed} files rewritten into {added}",
                 t.name
             )),
-            None => g.info(format!("{}: not written yet", t.name)),
+            None => lines.unwritten(t.name),
         }
     }
+    lines.finish(&lake).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -32,6 +91,7 @@ pub async fn vacuum(g: &Globals, args: VacuumArgs) -> Result<ExitCode> {
     if args.tables.is_empty() {
         tables.extend(botlake_lake::catalog::rollups());
     }
+    let mut lines = Lines::new(g);
     for t in tables {
         match lake.vacuum(t, retention, args.dry_run).await? {
             Some(files) => {
@@ -40,16 +100,17 @@ pub async fn vacuum(g: &Globals, args: VacuumArgs) -> Result<ExitCode> {
                 } else {
                     "deleted"
                 };
-                g.info(format!("{}: {verb} {} files", t.name, files.len()));
+                lines.written(format!("{}: {verb} {} files", t.name, files.len()));
                 if g.verbosity >= 1 {
                     for f in files {
                         eprintln!("  {f}");
                     }
                 }
             }
-            None => g.info(format!("{}: not written yet", t.name)),
+            None => lines.unwritten(t.name),
         }
     }
+    lines.finish(&lake).await?;
     Ok(ExitCode::SUCCESS)
 }
 
