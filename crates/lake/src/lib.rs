@@ -202,6 +202,13 @@ impl Lake {
         if !url.path().ends_with('/') {
             url.set_path(&format!("{}/", url.path()));
         }
+        if url.scheme() == "file"
+            && let Ok(path) = url.to_file_path()
+            // Without the trailing `/`, which a file does not take.
+            && std::fs::metadata(path.components().as_path()).is_ok_and(|m| !m.is_dir())
+        {
+            return Err(invalid("it is a file; a lake is a directory"));
+        }
         Ok(Lake {
             url,
             delta_scan: false,
@@ -746,5 +753,8 @@ mod tests {
         let err = Lake::parse("ftp://host/x").unwrap_err().to_string();
         assert!(err.contains("unsupported scheme ftp"), "{err}");
         assert!(Lake::parse("  ").is_err());
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let err = Lake::parse(file.path().to_str().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("it is a file"), "{err}");
     }
 }
