@@ -191,12 +191,57 @@ async fn bad_records_are_kept_and_broken_files_say_where() {
     let out = botlake(&["--lake", &lake, "ingest", "aa-pages", cut.to_str().unwrap()]).await;
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("cut.json: not a sequence of JSON pages after byte 64"),
+        stderr(&out).contains("cut.json: the page at byte 65 is not JSON: EOF"),
         "{}",
         stderr(&out)
     );
     assert_eq!(
         sql(&lake, "SELECT count(*) FROM aa_bot_runs").await[0][0],
         "2"
+    );
+
+    // A name written in Windows-1252 (0xE9 for é), as a Control Room on Windows may: that
+    // record is rejected with the byte shown, the rest of its page and file land.
+    let latin = dir.path().join("latin.json");
+    let mut bytes = b"{\"botRunDataList\":[\n".to_vec();
+    bytes.extend_from_slice(
+        b"{\"id\":4,\"userName\":\"Jos\xe9\",\"startTime\":\"2026-10-30T10:00:00Z\"},\n",
+    );
+    bytes.extend_from_slice(
+        b"{\"id\":5,\"userName\":\"ana\",\"startTime\":\"2026-10-30T11:00:00Z\"}]}\n",
+    );
+    bytes.extend_from_slice(
+        b"{\"botRunDataList\":[{\"id\":6,\"startTime\":\"2026-10-30T12:00:00Z\"}]}\n",
+    );
+    std::fs::write(&latin, bytes).unwrap();
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "ingest",
+        "aa-pages",
+        latin.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let rows = sql(
+        &lake,
+        r#"SELECT location, reason, strpos(raw, '"userName":"Jos\xE9"') > 0
+           FROM rejected_records WHERE location LIKE '%latin.json%'"#,
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0][0].ends_with("latin.json page 1 record 0"),
+        "{rows:?}"
+    );
+    assert!(rows[0][1].starts_with("not UTF-8: bytes 0xE9"), "{rows:?}");
+    assert_eq!(rows[0][2], "true", "{rows:?}");
+    assert_eq!(
+        sql(
+            &lake,
+            "SELECT run_id FROM aa_bot_runs WHERE run_id > 3 ORDER BY run_id"
+        )
+        .await,
+        [["5"], ["6"]]
     );
 }

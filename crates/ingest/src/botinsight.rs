@@ -19,7 +19,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 
 use crate::client::Client;
-use crate::decode::{Rejected, Rows, RunBatchBuilder, RunPage, record_hash, rejected_batch};
+use crate::decode::{
+    Rejected, Rows, RunBatchBuilder, RunPage, not_utf8, record_hash, rejected_batch,
+};
 use crate::progress::{Event, Observer};
 use crate::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
 use crate::{Error, Result};
@@ -327,7 +329,7 @@ impl Fetcher<'_> {
             format!("{api}/{request}")
         };
         self.client
-            .get(&path, self.observer, |bytes| serde_json::from_slice(bytes))
+            .get(&path, self.observer, |bytes| RunPage::parse(bytes))
             .await
     }
 }
@@ -401,6 +403,19 @@ impl Run<'_> {
             let short = (page.records.len() as u64) < PAGE_SIZE;
             let index = self.config.pagination.start_index(page_no);
             for (i, raw) in page.records.iter().enumerate() {
+                let location = || format!("{} record {i}", self.endpoint.path(index, from, to));
+                if page.mended
+                    && let Some((reason, raw)) = not_utf8(raw.get())
+                {
+                    if rejected_hashes.insert(record_hash(&raw)) {
+                        rejected.push(Rejected {
+                            location: location(),
+                            reason,
+                            raw,
+                        });
+                    }
+                    continue;
+                }
                 match builder.push(raw) {
                     Ok(decoded) => {
                         ids.insert(decoded.id);
@@ -413,10 +428,7 @@ impl Run<'_> {
                     Err(reason) => {
                         if rejected_hashes.insert(record_hash(raw.get())) {
                             rejected.push(Rejected {
-                                location: format!(
-                                    "{} record {i}",
-                                    self.endpoint.path(index, from, to)
-                                ),
+                                location: location(),
                                 reason,
                                 raw: raw.get().to_string(),
                             });

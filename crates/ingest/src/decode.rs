@@ -2,6 +2,7 @@
 //! record is rejected with its reason and raw text while the rest of the page lands.
 
 mod runpage;
+mod utf8;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 pub(crate) use runpage::{ends_inside_value, parse_run_page};
+pub(crate) use utf8::{escape_invalid_utf8, mend_utf8, not_utf8, unmended_offset};
 
 /// One page of `getbotrundata`, `gettasklogdata` or `getaudittraildata`, with its
 /// records still raw.
@@ -34,9 +36,27 @@ pub struct RunPage {
         default
     )]
     pub records: Vec<Box<RawValue>>,
+    /// Whether the page held bytes that are not UTF-8 and was mended to parse (see
+    /// [`mend_utf8`]): its records are then checked with [`not_utf8`].
+    #[serde(skip)]
+    pub mended: bool,
 }
 
 impl RunPage {
+    /// A page from the body of an answer, mended if it holds bytes that are not UTF-8.
+    pub fn parse(body: &[u8]) -> serde_json::Result<RunPage> {
+        let error = match serde_json::from_slice(body) {
+            Ok(page) => return Ok(page),
+            Err(e) => e,
+        };
+        let Some((mended, _)) = mend_utf8(body) else {
+            return Err(error);
+        };
+        let mut page: RunPage = serde_json::from_slice(&mended).map_err(|_| error)?;
+        page.mended = true;
+        Ok(page)
+    }
+
     /// `totalRecords`, if the server sent a usable one.
     pub fn total(&self) -> Option<u64> {
         self.total_records.and_then(|t| u64::try_from(t).ok())
@@ -571,6 +591,24 @@ pub fn rejected_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_with_bytes_that_are_not_utf8_is_mended_and_its_records_told_apart() {
+        let body = b"{\"totalRecords\":2,\"botRunDataList\":[{\"id\":1,\"userName\":\"Jos\xe9\"},{\"id\":2}]}";
+        let page = RunPage::parse(body).unwrap();
+        assert!(page.mended);
+        assert_eq!(page.total(), Some(2));
+        let verdicts: Vec<_> = page.records.iter().map(|r| not_utf8(r.get())).collect();
+        assert_eq!(
+            verdicts[0].as_ref().unwrap().1,
+            r#"{"id":1,"userName":"Jos\xE9"}"#
+        );
+        assert_eq!(verdicts[1], None);
+        assert!(!RunPage::parse(br#"{"botRunDataList":[]}"#).unwrap().mended);
+        // Broken JSON stays broken, with serde's own error.
+        let e = RunPage::parse(b"{\"botRunDataList\":[\xe9]}").unwrap_err();
+        assert!(e.to_string().contains("expected value"), "{e}");
+    }
 
     #[test]
     fn timestamps_with_and_without_offset() {

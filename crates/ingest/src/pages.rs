@@ -31,7 +31,8 @@ use serde_json::value::RawValue;
 
 use crate::botinsight::Endpoint;
 use crate::decode::{
-    Rejected, Rows, RunRecords, ends_inside_value, parse_run_page, record_hash, rejected_batch,
+    Rejected, Rows, RunRecords, ends_inside_value, mend_utf8, not_utf8, parse_run_page,
+    record_hash, rejected_batch, unmended_offset,
 };
 use crate::progress::{Event, Observer};
 use crate::{Error, Result};
@@ -105,8 +106,10 @@ struct AnyPage<'a, R> {
 enum Page<'a, 'p> {
     /// Runs decoded while the page was parsed, the fast way for pages that fit.
     Runs(&'p mut RunRecords<'a>),
-    /// Records kept raw, to be decoded (or rejected) one by one.
-    Raw(AnyPage<'a, Vec<&'a RawValue>>),
+    /// Records kept raw, to be decoded (or rejected) one by one; and whether the page was
+    /// mended to parse (see [`mend_utf8`]), so that its records may hold bytes that are not
+    /// UTF-8.
+    Raw(AnyPage<'a, Vec<&'a RawValue>>, bool),
 }
 
 /// What to do after a page.
@@ -423,13 +426,18 @@ impl<'a> Pending<'a> {
     }
 
     fn push(&mut self, raw: &RawValue, location: impl FnOnce() -> String) {
-        if let Err(reason) = self.rows.push(raw)
-            && self.rejected_hashes.insert(record_hash(raw.get()))
-        {
+        if let Err(reason) = self.rows.push(raw) {
+            self.reject(location(), reason, raw.get().to_string());
+        }
+    }
+
+    /// Keeps `raw` in `rejected_records`, once.
+    fn reject(&mut self, location: String, reason: String, raw: String) {
+        if self.rejected_hashes.insert(record_hash(&raw)) {
             self.rejected.push(Rejected {
-                location: location(),
+                location,
                 reason,
-                raw: raw.get().to_string(),
+                raw,
             });
         }
     }
@@ -598,7 +606,7 @@ fn decode_input(
     let name = input.name.clone();
     let mut page_no = 0u64;
     let read = read_pages(input, counters, |page| {
-        let page = match page {
+        let (page, mended) = match page {
             Page::Runs(runs) => {
                 if !tables.runs.rows.push_runs(runs) {
                     return Ok(Next::AgainRaw);
@@ -610,7 +618,7 @@ fn decode_input(
                     .fetch_add(runs.len() as u64, Ordering::Relaxed);
                 return tables.runs.send_if_full(tx, config);
             }
-            Page::Raw(p) => p,
+            Page::Raw(p, mended) => (p, mended),
         };
         page_no += 1;
         counters.pages.fetch_add(1, Ordering::Relaxed);
@@ -636,7 +644,11 @@ fn decode_input(
             .records
             .fetch_add(records.len() as u64, Ordering::Relaxed);
         for (i, raw) in records.iter().enumerate() {
-            pending.push(raw, || format!("{name} page {page_no} record {i}"));
+            let location = || format!("{name} page {page_no} record {i}");
+            match mended.then(|| not_utf8(raw.get())).flatten() {
+                Some((reason, raw)) => pending.reject(location(), reason, raw),
+                None => pending.push(raw, location),
+            }
         }
         pending.send_if_full(tx, config)
     })?;
@@ -722,11 +734,14 @@ fn read_pages(
                             on_page(Page::Runs(&mut runs))?
                         }
                         // Audit or log records are decoded one by one in any case.
-                        Some(AnyPage { audit, logs, .. }) => on_page(Page::Raw(AnyPage {
-                            runs: None,
-                            audit,
-                            logs,
-                        }))?,
+                        Some(AnyPage { audit, logs, .. }) => on_page(Page::Raw(
+                            AnyPage {
+                                runs: None,
+                                audit,
+                                logs,
+                            },
+                            false,
+                        ))?,
                     };
                     spare = runs.recycle();
                     match next {
@@ -751,20 +766,33 @@ fn read_pages(
                 }
                 Some(Ok(page)) => {
                     let end = raw.byte_offset();
-                    if let Next::Stop = on_page(Page::Raw(page))? {
+                    if let Next::Stop = on_page(Page::Raw(page, false))? {
                         return Ok(false);
                     }
                     done += end;
                 }
                 Some(Err(e)) if e.is_eof() && !eof => break,
                 Some(Err(e)) => {
-                    // serde's line and column count from the start of the buffer, not
-                    // of the input: the byte offset says where instead.
+                    // Bytes that are not UTF-8 in a string: the page mended parses, and
+                    // the records that held them are rejected.
+                    match read_mended(rest, &mut on_page)? {
+                        Mended::Read(end) => {
+                            done += end;
+                            continue;
+                        }
+                        Mended::Stop => return Ok(false),
+                        Mended::Incomplete if !eof => break,
+                        Mended::Incomplete | Mended::Broken => {}
+                    }
+                    // serde's line and column count from the start of the page, not of
+                    // the input: byte offsets say where instead.
                     let text = e.to_string();
                     let what = text.rsplit_once(" at line ").map_or(text.as_str(), |t| t.0);
+                    let blank = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                    let page = base + (done + blank) as u64;
                     return Err(Error::Config(format!(
-                        "{name}: not a sequence of JSON pages after byte {}: {what}",
-                        base + done as u64
+                        "{name}: the page at byte {page} is not JSON: {what} near byte {}",
+                        base + (done + offset_of(rest, e.line(), e.column())) as u64
                     )));
                 }
             }
@@ -775,6 +803,54 @@ fn read_pages(
         base += done as u64;
     }
     Ok(true)
+}
+
+/// What became of a page that did not parse, mended.
+enum Mended {
+    /// Read, up to this offset of the unmended text.
+    Read(usize),
+    /// Read, and `on_page` said to stop.
+    Stop,
+    /// The page goes on past the bytes read.
+    Incomplete,
+    /// All UTF-8, or broken even mended.
+    Broken,
+}
+
+/// Hands over the first page of `text` mended (see [`mend_utf8`]) if it holds bytes that
+/// are not UTF-8 and parses so.
+fn read_mended(
+    text: &[u8],
+    on_page: &mut impl FnMut(Page<'_, '_>) -> Result<Next>,
+) -> Result<Mended> {
+    let Some((mended, marks)) = mend_utf8(text) else {
+        return Ok(Mended::Broken);
+    };
+    let mut pages =
+        serde_json::Deserializer::from_slice(&mended).into_iter::<AnyPage<'_, Vec<&RawValue>>>();
+    Ok(match pages.next() {
+        Some(Ok(page)) => {
+            let end = unmended_offset(pages.byte_offset(), &marks);
+            match on_page(Page::Raw(page, true))? {
+                Next::Stop => Mended::Stop,
+                Next::Continue | Next::AgainRaw => Mended::Read(end),
+            }
+        }
+        Some(Err(e)) if e.is_eof() => Mended::Incomplete,
+        _ => Mended::Broken,
+    })
+}
+
+/// The byte offset in `text` of serde_json's 1-based `line` and 0-based `column`.
+fn offset_of(text: &[u8], line: usize, column: usize) -> usize {
+    let start_of_line = if line <= 1 {
+        0
+    } else {
+        memchr::memchr_iter(b'\n', text)
+            .nth(line - 2)
+            .map_or(text.len(), |newline| newline + 1)
+    };
+    (start_of_line + column).min(text.len())
 }
 
 /// Reads into `out` until it is full or the input ends; how much it read.
@@ -815,7 +891,7 @@ mod tests {
         read_pages(input, &Counters::default(), |p| {
             sizes.push(match p {
                 Page::Runs(r) => r.len(),
-                Page::Raw(p) => p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()),
+                Page::Raw(p, _) => p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()),
             });
             Ok(Next::Continue)
         })?;
@@ -835,11 +911,26 @@ mod tests {
     fn a_broken_page_names_the_file_and_byte() {
         let text = "{\"botRunDataList\":[{\"id\":1}]}\n{\"botRunDataList\":[{\"id\":";
         let e = pages_of(text, 5).unwrap_err().to_string();
-        assert!(e.contains("t.json") && e.contains("after byte 29"), "{e}");
+        assert!(
+            e.contains("t.json: the page at byte 30 is not JSON: EOF while parsing")
+                && e.ends_with("near byte 55"),
+            "{e}"
+        );
         let e = pages_of("{\"botRunDataList\":[]} nonsense", 100)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("after byte 21"), "{e}");
+        assert!(
+            e.contains("page at byte 22") && e.ends_with("near byte 24"),
+            "{e}"
+        );
+        // A key that is not a string.
+        let e = pages_of("{\"botRunDataList\":[]}\n{\"a\":1,\u{e9}}", 3)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("page at byte 22") && e.ends_with("near byte 30"),
+            "{e}"
+        );
     }
 
     fn days(values: &[i32]) -> RecordBatch {

@@ -22,7 +22,7 @@ use datafusion::arrow::error::ArrowError;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::decode::{Rejected, parse_timestamp, record_hash, rejected_batch};
+use crate::decode::{Rejected, escape_invalid_utf8, parse_timestamp, record_hash, rejected_batch};
 use crate::progress::{Event, Observer};
 use crate::{Error, Result};
 
@@ -896,18 +896,6 @@ async fn flush(
         *summary.inserted.entry(table).or_default() += stats.inserted;
     }
     Ok(())
-}
-
-/// `bytes` as text: its UTF-8 as it is, every byte that is not UTF-8 as `\xNN`.
-fn escape_invalid_utf8(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len() + 8);
-    for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            text.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    text
 }
 
 /// Opens an NDJSON file, plain or gzip (told by its first bytes), or standard input for `-`.
