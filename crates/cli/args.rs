@@ -383,9 +383,10 @@ pub struct QueryArgs {
 /// `botlake sql`.
 #[derive(Debug, ClapArgs)]
 pub struct SqlArgs {
-    /// The SQL to run; without it and without --file, an interactive prompt opens.
+    /// The SQL to run; without it and without --file, an interactive prompt opens, or,
+    /// when standard input is not a terminal, its statements run as a file's would.
     pub statement: Option<String>,
-    /// Run the statements of FILE.
+    /// Run the statements of FILE (- for standard input), stopping at the first that fails.
     #[arg(short, long, value_name = "FILE", conflicts_with = "statement")]
     pub file: Option<PathBuf>,
 }

@@ -201,6 +201,28 @@ async fn query_formats_and_named_parameters() {
     ])
     .await;
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "a\n1\nb\n2\n");
+
+    // A script piped in runs as a file does, with the output flags; the first statement
+    // that fails stops it with its exit code, and what ran before it was written.
+    for args in [vec!["sql"], vec!["sql", "-f", "-"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_botlake"))
+            .args(["--lake", &lake, "--format", "csv"])
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            b"SELECT 1 AS a;\nSELECT nope FROM runs;\nSELECT 3 AS c;\n",
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "a\n1\n", "{args:?}");
+        assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! `botlake query` and `botlake sql`: views, named queries and SQL, one-shot or interactive.
 
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -28,10 +29,15 @@ pub async fn run_sql(g: &Globals, args: SqlArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let text = match (args.statement, args.file) {
         (Some(statement), _) => Some(statement),
+        (None, Some(file)) if file.as_os_str() == "-" => Some(read_stdin()?),
         (None, Some(file)) => Some(
             std::fs::read_to_string(&file)
                 .map_err(|e| crate::UserError(format!("cannot read {}: {e}", file.display())))?,
         ),
+        // A script piped in (`botlake sql < report.sql`) runs as a file does: the output
+        // flags hold, and a failing statement stops it with its exit code, where the prompt
+        // would go on.
+        (None, None) if !std::io::stdin().is_terminal() => Some(read_stdin()?),
         (None, None) => None,
     };
     match text {
@@ -61,6 +67,15 @@ async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFram
         );
     }
     Ok(())
+}
+
+/// All of standard input, as SQL text.
+fn read_stdin() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| crate::UserError(format!("cannot read SQL from standard input: {e}")))?;
+    Ok(text)
 }
 
 /// Runs each statement of `text` in turn, writing the results of each.
