@@ -277,10 +277,20 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path("kpi.json")).unwrap()).unwrap();
     assert_eq!(json.as_array().unwrap().len(), ndjson.lines().count());
-    // SQL reads each back, the JSON array as well as the lines.
+    // SQL reads each back, the JSON array as well as the lines, and describe names their
+    // columns.
     for name in ["kpi.csv", "kpi.ndjson", "kpi.json"] {
         let back = sql(&lake, &format!("SELECT count(*) FROM '{}'", path(name))).await;
         assert_eq!(back, days, "{name}");
+        let out = query(vec![
+            "--format".into(),
+            "csv".into(),
+            "describe".into(),
+            path(name),
+        ])
+        .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("\nruns,Int64,"), "{}", stdout(&out));
     }
     // --format wins over the name.
     let out = query(vec![

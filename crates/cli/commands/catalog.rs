@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use datafusion::arrow::array::{RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
@@ -86,8 +86,16 @@ pub async fn tables(g: &Globals) -> Result<ExitCode> {
 pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let session = g.session(&lake).await?;
-    let df = match session.context().table(args.name.as_str()).await {
+    let ctx = session.context();
+    let df = match ctx.table(args.name.as_str()).await {
         Ok(df) => df,
+        // A file or object, as SQL names them (`FROM 'kpi.parquet'`).
+        Err(_) if looks_like_a_file(&args.name) => {
+            let quoted = args.name.replace('\'', "''");
+            ctx.sql(&format!("SELECT * FROM '{quoted}'"))
+                .await
+                .with_context(|| format!("cannot read {}", args.name))?
+        }
         Err(_) => {
             return Err(UserError(format!(
                 "no table or view named {:?}; `botlake tables` and `botlake views` list them",
@@ -134,4 +142,9 @@ pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `name` names a file or object rather than a table: a URL, or a path that is there.
+fn looks_like_a_file(name: &str) -> bool {
+    name.contains("://") || std::path::Path::new(name).exists()
 }
