@@ -112,7 +112,10 @@ fn report(err: &anyhow::Error) -> String {
         }
         out.push_str(&text);
     }
-    out
+    // And a prefix said twice in one cause's own text ("Parquet error: Parquet error: ...").
+    let mut parts: Vec<&str> = out.split(": ").collect();
+    parts.dedup();
+    parts.join(": ")
 }
 
 /// Characters of an error shown whole; a longer one (DataFusion quotes whole JSON values
@@ -170,6 +173,16 @@ fn is_user_error(err: &anyhow::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn causes_are_said_once() {
+        let err = anyhow::anyhow!("Parquet error: Parquet error: Invalid Parquet file")
+            .context("cannot read g.parquet");
+        assert_eq!(
+            super::report(&err),
+            "cannot read g.parquet: Parquet error: Invalid Parquet file"
+        );
+    }
+
     #[test]
     fn long_errors_keep_their_start_and_end() {
         assert_eq!(super::shorten("no lake at /x"), "no lake at /x");
