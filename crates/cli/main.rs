@@ -1,6 +1,15 @@
 //! The `botlake` binary: parses arguments, runs a command, and maps failures to exit codes
 //! (1 internal failure, 2 a mistake the user can fix, 3 done but some records rejected).
 
+/// `eprintln!` that neither fails nor panics when standard error is closed (`2>&1 | head`,
+/// a log collector gone): a message is not worth the work it reports on.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod alloc;
 mod args;
 mod commands;
@@ -50,7 +59,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("botlake: cannot start the async runtime: {e}");
+            say!("botlake: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_FAILURE);
         }
     };
@@ -75,7 +84,7 @@ fn main() -> ExitCode {
     let Some(result) = result else {
         // Not waiting for a thread that may be blocked reading (standard input).
         runtime.shutdown_background();
-        eprintln!(
+        say!(
             "botlake: interrupted; what was committed stays, and running the same command \
              again adds only what is missing"
         );
@@ -87,7 +96,7 @@ fn main() -> ExitCode {
         Err(err) => {
             let report = report(&err);
             let report = if verbose { report } else { shorten(&report) };
-            eprintln!("botlake: {report}");
+            say!("botlake: {report}");
             if is_user_error(&err) {
                 ExitCode::from(EXIT_USAGE)
             } else {

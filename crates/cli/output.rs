@@ -359,7 +359,7 @@ impl Output {
                 rows += batch.num_rows() as u64;
                 pending.writer.write(batch)?;
                 self.finish(pending, &schema).await?;
-                eprintln!(
+                say!(
                     "botlake: more than {limit} rows: the first {limit} are shown \
                      (--max-rows N shows more, 0 all; --format csv and the others write every row)"
                 );

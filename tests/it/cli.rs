@@ -390,6 +390,37 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
     let all = sql(&lake, "SELECT count(*) FROM aa_bot_runs").await;
     assert_eq!((stdout(&out).lines().count() - 1).to_string(), all[0][0]);
 
+    // Closed pipes: stdout (`| head`) and stderr (`2>&1 | head`) end the command quietly,
+    // with success, never a panic (exit 101).
+    for (closed, args) in [
+        (
+            "stdout",
+            ["--format", "csv", "sql", "SELECT * FROM aa_bot_runs"].as_slice(),
+        ),
+        ("stderr", ["vacuum", "--dry-run"].as_slice()),
+    ] {
+        use std::process::Stdio;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_botlake"))
+            .args(["--lake", &lake])
+            .args(args)
+            .stdout(if closed == "stdout" {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reading end closed before the command writes.
+        if closed == "stdout" {
+            drop(child.stdout.take());
+        } else {
+            drop(child.stderr.take());
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "closed {closed}");
+    }
+
     // A device is written, not replaced; a directory that is not there is a user error.
     let out = query(vec![
         "-o".into(),

@@ -7,9 +7,12 @@ use anyhow::{Context, Result};
 use datafusion::arrow::array::{RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
+use botlake_query::Session;
+
 use super::Globals;
 use crate::UserError;
 use crate::args::DescribeArgs;
+use crate::output::Output;
 
 /// Lists the views and named queries, with their parameters.
 pub async fn views(g: &Globals) -> Result<ExitCode> {
@@ -20,6 +23,12 @@ pub async fn views(g: &Globals) -> Result<ExitCode> {
             defs.push(def);
         }
     }
+    write_views(&defs, &g.output).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `defs`: name, parameters, the first line of the description, origin.
+pub async fn write_views(defs: &[botlake_query::QueryDef], output: &Output) -> Result<()> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
         Field::new("parameters", DataType::Utf8, false),
@@ -44,14 +53,19 @@ pub async fn views(g: &Globals) -> Result<ExitCode> {
             col(&|d| d.origin.clone()),
         ],
     )?;
-    g.output.write_batches(&schema, vec![batch]).await?;
-    Ok(ExitCode::SUCCESS)
+    output.write_batches(&schema, vec![batch]).await
 }
 
 /// Lists the catalog's tables with their Delta version and row count.
 pub async fn tables(g: &Globals) -> Result<ExitCode> {
     let lake = g.lake()?;
     let session = g.session(&lake).await?;
+    write_tables(&session, &g.output).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the session's lake tables with their Delta version and row count.
+pub async fn write_tables(session: &Session, output: &Output) -> Result<()> {
     let mut names = Vec::new();
     let mut versions = Vec::new();
     let mut rows = Vec::new();
@@ -78,28 +92,38 @@ pub async fn tables(g: &Globals) -> Result<ExitCode> {
             Arc::new(StringArray::from(descriptions)),
         ],
     )?;
-    g.output.write_batches(&schema, vec![batch]).await?;
-    Ok(ExitCode::SUCCESS)
+    output.write_batches(&schema, vec![batch]).await
 }
 
 /// Shows the columns of a table or view.
 pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let session = g.session(&lake).await?;
+    describe_in(g, &session, &args.name, &g.output).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the columns of `name` (a table, a view, a file or an object) in `session`, and
+/// says what it is.
+pub async fn describe_in(
+    g: &Globals,
+    session: &Session,
+    name: &str,
+    output: &Output,
+) -> Result<()> {
     let ctx = session.context();
-    let df = match ctx.table(args.name.as_str()).await {
+    let df = match ctx.table(name).await {
         Ok(df) => df,
         // A file or object, as SQL names them (`FROM 'kpi.parquet'`).
-        Err(_) if looks_like_a_file(&args.name) => {
-            let quoted = args.name.replace('\'', "''");
+        Err(_) if looks_like_a_file(name) => {
+            let quoted = name.replace('\'', "''");
             ctx.sql(&format!("SELECT * FROM '{quoted}'"))
                 .await
-                .with_context(|| format!("cannot read {}", args.name))?
+                .with_context(|| format!("cannot read {name}"))?
         }
         Err(_) => {
             return Err(UserError(format!(
-                "no table or view named {:?}; `botlake tables` and `botlake views` list them",
-                args.name
+                "no table or view named {name:?}; `botlake tables` and `botlake views` list them"
             ))
             .into());
         }
@@ -126,13 +150,13 @@ pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
             )),
         ],
     )?;
-    g.output.write_batches(&schema, vec![batch]).await?;
-    if let Some(def) = session.queries().iter().find(|q| q.name == args.name) {
+    output.write_batches(&schema, vec![batch]).await?;
+    if let Some(def) = session.queries().iter().find(|q| q.name == name) {
         g.info(format!(
             "{} ({}):\n{}",
             def.name, def.origin, def.description
         ));
-    } else if let Some(t) = botlake_lake::catalog::table(&args.name) {
+    } else if let Some(t) = botlake_lake::catalog::table(name) {
         g.info(format!(
             "{}: {}\nkey: {}; partitioned by: {}",
             t.name,
@@ -141,7 +165,7 @@ pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
             t.partition.unwrap_or("nothing")
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Whether `name` names a file or object rather than a table: a URL, or a path that is there.

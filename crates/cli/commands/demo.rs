@@ -1,6 +1,7 @@
 //! `botlake demo`: a simulated Control Room on a loopback port, ingested over real HTTP into
 //! a local lake, then the daily KPIs and the bot ranking.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -87,20 +88,28 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
 
     let session = g.session(&lake).await?;
     let table = Output::new(Format::Table, Destination::Stdout);
-    println!("\nDaily KPIs of both vendors, last 5 days (view kpi_daily):");
+    let mut out = std::io::stdout();
+    writeln!(
+        out,
+        "\nDaily KPIs of both vendors, last 5 days (view kpi_daily):"
+    )?;
     let df = session
         .sql("SELECT * FROM kpi_daily ORDER BY day DESC, vendor LIMIT 10")
         .await?;
     table.write_stream(df.execute_stream().await?).await?;
-    println!("\nTop 12 bots and processes by volume, both vendors (view bot_ranking):");
+    writeln!(
+        out,
+        "\nTop 12 bots and processes by volume, both vendors (view bot_ranking):"
+    )?;
     let df = session
         .sql("SELECT * FROM bot_ranking ORDER BY volume_rank, bot LIMIT 12")
         .await?;
     table.write_stream(df.execute_stream().await?).await?;
     let lake_arg = shell_quote(&location);
-    println!(
+    writeln!(
+        out,
         "\nExplore further:\n  botlake --lake {lake_arg} views\n  botlake --lake {lake_arg} query kpi_by_bot --format csv\n  botlake --lake {lake_arg} query bot_ranking --param min_runs=50\n  botlake --lake {lake_arg} query failure_rate_daily -o failures.parquet\n  botlake --lake {lake_arg} query failure_spikes --param factor=3\n  botlake --lake {lake_arg} query kpi_by_user\n  botlake --lake {lake_arg} query audit_failed_logins\n  botlake --lake {lake_arg} query task_kpis\n  botlake --lake {lake_arg} sql \"SELECT status, count(*) FROM runs GROUP BY status\"\n  botlake --lake {lake_arg} sql"
-    );
+    )?;
     Ok(ingest::exit_code(g, rejected))
 }
 

@@ -231,7 +231,7 @@ async fn all(g: &Globals, lake: &Lake, only: &[String]) -> Result<u64> {
             match result {
                 Ok(r) => rejected += r,
                 Err(e) => {
-                    eprintln!("error: {name} ({kind}): {e:#}");
+                    say!("error: {name} ({kind}): {e:#}");
                     first_error.get_or_insert(e);
                 }
             }
@@ -642,7 +642,7 @@ pub async fn paged(
 /// Prints the summary line of one table; returns its rejected records.
 pub fn report(g: &Globals, s: &Summary) -> u64 {
     for w in &s.warnings {
-        eprintln!("warning: {}: {w}", s.table);
+        say!("warning: {}: {w}", s.table);
     }
     let cursor = s
         .cursor
@@ -696,7 +696,7 @@ impl Progress {
     fn line(&self, line: String) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => say!("{line}"),
         }
     }
 }

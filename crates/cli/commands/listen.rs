@@ -1,6 +1,7 @@
 //! `botlake listen`: the Splunk HEC receiver until Ctrl-C or SIGTERM, which commit what is
 //! held before the process exits.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -42,7 +43,12 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
     )
     .await?;
     // The URL goes to standard output so that scripts can read it.
-    println!("http://{}/services/collector/event", receiver.addr());
+    // A server goes on whether or not anyone reads where it is.
+    let _ = writeln!(
+        std::io::stdout(),
+        "http://{}/services/collector/event",
+        receiver.addr()
+    );
     g.info(format!(
         "receiving HEC events into {}; Ctrl-C or SIGTERM commits what is held and stops",
         lake.url()
@@ -106,7 +112,7 @@ async fn report_status(stats: Arc<HecStats>, every: Duration) {
         let now = Totals::of(&stats);
         if now != last {
             let rate = (now.events - last.events) as f64 / every.as_secs_f64();
-            eprintln!("received {now}; {rate:.0} events/s");
+            say!("received {now}; {rate:.0} events/s");
             last = now;
         }
     }

@@ -103,7 +103,7 @@ pub async fn vacuum(g: &Globals, args: VacuumArgs) -> Result<ExitCode> {
                 lines.written(format!("{}: {verb} {} files", t.name, files.len()));
                 if g.verbosity >= 1 {
                     for f in files {
-                        eprintln!("  {f}");
+                        say!("  {f}");
                     }
                 }
             }

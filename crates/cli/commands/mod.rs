@@ -70,9 +70,10 @@ impl Globals {
                 } else {
                     "answered from raw rows"
                 };
-                eprintln!(
+                say!(
                     "{view}: {how} ({} parts up to date in the rollup, {} newer)",
-                    split.fresh, split.stale
+                    split.fresh,
+                    split.stale
                 );
             }
         }
@@ -90,7 +91,7 @@ impl Globals {
     /// Prints a diagnostic line to standard error unless quiet.
     fn info(&self, line: impl std::fmt::Display) {
         if self.verbosity >= 0 {
-            eprintln!("{line}");
+            say!("{line}");
         }
     }
 }

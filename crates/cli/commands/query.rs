@@ -61,7 +61,7 @@ async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFram
             Destination::Stdout => String::new(),
             to => format!(" to {to}"),
         };
-        eprintln!(
+        say!(
             "{rows} rows{to} in {:.3} s",
             started.elapsed().as_secs_f64()
         );
@@ -132,6 +132,42 @@ fn refuse_changing_the_lake(
     Ok(())
 }
 
+/// The prompt's commands, as `\?` lists them.
+const META_COMMANDS: &str = "\\d           the lake's tables, with versions and rows
+\\dv          the views and named queries
+\\d NAME      the columns of a table, a view, or a file ('x.parquet')
+\\timing      say how long each statement took (again: stop)
+\\q           quit (also quit, exit, Ctrl-D)";
+
+/// A prompt command (a line starting with `\`).
+async fn meta_command(
+    g: &Globals,
+    session: &Session,
+    line: &str,
+    output: &Output,
+    timing: &mut bool,
+) -> Result<()> {
+    let mut words = line.split_whitespace();
+    let command = words.next().unwrap_or_default();
+    let arg = words.collect::<Vec<_>>().join(" ");
+    let arg = arg.trim_matches(|c| c == '\'' || c == '"' || c == ';');
+    match (command, arg) {
+        ("\\d" | "\\dt", "") => super::catalog::write_tables(session, output).await,
+        ("\\dv", "") => super::catalog::write_views(session.queries(), output).await,
+        ("\\d", name) => super::catalog::describe_in(g, session, name, output).await,
+        ("\\timing", "") => {
+            *timing = !*timing;
+            say!("timing {}", if *timing { "on" } else { "off" });
+            Ok(())
+        }
+        ("\\?" | "\\h" | "\\help", _) => {
+            say!("{META_COMMANDS}");
+            Ok(())
+        }
+        _ => Err(crate::UserError(format!("unknown command {line}; \\? lists them")).into()),
+    }
+}
+
 /// A prompt with history; statements end with `;`, `\q` quits.
 async fn interactive(g: &Globals, session: &Session) -> Result<()> {
     let mut editor = rustyline::DefaultEditor::new().context("cannot open the prompt")?;
@@ -140,7 +176,8 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
-    g.info("botlake SQL: end statements with ;  \\q quits, `SHOW TABLES` lists tables and views");
+    g.info("botlake SQL: end statements with ;  \\? lists the commands, \\q quits");
+    let mut timing = false;
     let mut buffer = String::new();
     loop {
         let prompt = if buffer.is_empty() {
@@ -155,14 +192,26 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                 {
                     break;
                 }
+                let output = Output::new(crate::args::Format::Table, Destination::Stdout)
+                    .with_max_rows(g.output.max_rows());
+                if buffer.is_empty() && trimmed.starts_with('\\') {
+                    let _ = editor.add_history_entry(trimmed);
+                    if let Err(e) = meta_command(g, session, trimmed, &output, &mut timing).await {
+                        say!("error: {e:#}");
+                    }
+                    continue;
+                }
                 buffer.push_str(&line);
                 buffer.push('\n');
                 if trimmed.ends_with(';') {
                     let _ = editor.add_history_entry(buffer.trim());
-                    let output = Output::new(crate::args::Format::Table, Destination::Stdout)
-                        .with_max_rows(g.output.max_rows());
-                    if let Err(e) = run_statements(g, session, &buffer, &output).await {
-                        eprintln!("error: {e:#}");
+                    let started = std::time::Instant::now();
+                    match run_statements(g, session, &buffer, &output).await {
+                        Ok(()) if timing => {
+                            say!("{:.3} s", started.elapsed().as_secs_f64());
+                        }
+                        Ok(()) => {}
+                        Err(e) => say!("error: {e:#}"),
                     }
                     buffer.clear();
                 }

@@ -1,5 +1,6 @@
 //! `botlake sim serve`: a simulated Control Room on a local port.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -64,7 +65,8 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     // The URL goes to standard output so that scripts can read it.
-    println!("{}", server.url());
+    // A server goes on whether or not anyone reads where it is.
+    let _ = writeln!(std::io::stdout(), "{}", server.url());
     g.info("serving; Ctrl-C stops");
     shutdown_signal().await;
     let stats = server.stats();
