@@ -97,7 +97,10 @@ fn main() -> ExitCode {
             let report = report(&err);
             let report = if verbose { report } else { shorten(&report) };
             say!("botlake: {report}");
-            if is_user_error(&err) {
+            if let Some(hint) = hint(&report) {
+                say!("{hint}");
+            }
+            if is_user_error(&err) || hint(&report).is_some() {
                 ExitCode::from(EXIT_USAGE)
             } else {
                 ExitCode::from(EXIT_FAILURE)
@@ -146,6 +149,19 @@ fn shorten(report: &str) -> String {
     )
 }
 
+/// What to do about a failure whose cause is the setup, found in its message where the
+/// libraries below do not give it a type of its own.
+fn hint(report: &str) -> Option<&'static str> {
+    if report.contains("error occurred while loading credentials") {
+        return Some(
+            "S3 needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or \
+             AWS_PROFILE), or run where an instance or pod role provides them; \
+             AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible server",
+        );
+    }
+    None
+}
+
 /// A closed pipe (`botlake query ... | head`) is how a reader says it has enough.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
@@ -190,6 +206,14 @@ mod tests {
             super::report(&err),
             "cannot read g.parquet: Parquet error: Invalid Parquet file"
         );
+    }
+
+    #[test]
+    fn missing_s3_credentials_say_what_to_set() {
+        let report = "cannot read s3://b/x.parquet: Object Store error: Operation not \
+                      supported: an error occurred while loading credentials: IMDS is disabled";
+        assert!(super::hint(report).unwrap().contains("AWS_ACCESS_KEY_ID"));
+        assert_eq!(super::hint("no lake at /x"), None);
     }
 
     #[test]

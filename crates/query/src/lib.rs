@@ -18,6 +18,7 @@ pub mod defs;
 pub mod json;
 pub mod rollup;
 pub mod unordered;
+mod urls;
 pub mod window;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -591,7 +592,7 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
         state.register_file_format(Arc::new(json::JsonFiles::new(ext)), true)?;
     }
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
-    Ok(SessionContext::new_with_state(state).enable_url_table())
+    Ok(urls::with_url_tables(SessionContext::new_with_state(state)))
 }
 
 /// DataFusion's object stores, plus a store made when first asked for each S3 bucket that
