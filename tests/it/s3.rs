@@ -136,6 +136,17 @@ async fn ingest_and_query_through_s3() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("NoSuchBucket"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    // A statement that reads no table needs a lake there, and opens none of its tables.
+    let out = botlake_env(&["--format", "csv", "sql", "SELECT 1 AS one"], &env).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "one\n1\n");
+    let out = botlake_env(
+        &["--lake", "s3://botlake-test/elsewhere", "sql", "SELECT 1"],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no lake at"), "{}", stderr(&out));
 
     let out = botlake_env(&["--format", "csv", "query", "kpi_by_bot"], &env).await;
     assert!(out.status.success(), "{}", stderr(&out));

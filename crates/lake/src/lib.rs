@@ -253,6 +253,50 @@ impl Lake {
         Ok(delta.version().is_some().then_some(delta))
     }
 
+    /// Whether any table of the catalog has been written here: for a statement that reads
+    /// none of them, whether there is a lake at all, without opening a table.
+    pub async fn exists(&self) -> Result<bool> {
+        let tables: Vec<&TableDef> = catalog::tables()
+            .into_iter()
+            .chain(catalog::rollups())
+            .collect();
+        if self.is_local() {
+            return Ok(tables.iter().any(|t| !self.missing_locally(t)));
+        }
+        let error = |source: object_store::Error| Error::Open {
+            table: "(any)".into(),
+            url: self.url.clone(),
+            source: Box::new(source.into()),
+        };
+        let store = bucket_store(&self.url).map_err(|source| Error::Open {
+            table: "(any)".into(),
+            url: self.url.clone(),
+            source: Box::new(source),
+        })?;
+        let root = object_store::path::Path::from_url_path(self.url.path())
+            .map_err(|e| error(e.into()))?;
+        let listed = store
+            .list_with_delimiter(Some(&root))
+            .await
+            .map_err(error)?;
+        for dir in listed.common_prefixes {
+            let name = dir.filename().unwrap_or_default();
+            if tables.iter().any(|t| t.name == name) {
+                let log = dir.clone().join("_delta_log");
+                let mut entries = store.list(Some(&log));
+                if futures::StreamExt::next(&mut entries)
+                    .await
+                    .transpose()
+                    .map_err(error)?
+                    .is_some()
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether `table` is a local table without a log: one never written, not an error.
     fn missing_locally(&self, table: &TableDef) -> bool {
         self.is_local()
@@ -739,6 +783,19 @@ impl PartitionStream for OneStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lake_exists_once_a_table_of_it_has_a_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        assert!(!lake.exists().await.unwrap());
+        // A directory of another name, or a table's directory without its log, is not one.
+        std::fs::create_dir_all(dir.path().join("other/_delta_log")).unwrap();
+        std::fs::create_dir_all(dir.path().join("aa_bot_runs")).unwrap();
+        assert!(!lake.exists().await.unwrap());
+        std::fs::create_dir_all(dir.path().join("uipath_robot_logs/_delta_log")).unwrap();
+        assert!(lake.exists().await.unwrap());
+    }
 
     #[test]
     fn parse_paths_and_urls() {

@@ -288,12 +288,9 @@ impl Session {
             };
             tables.push((table.name.to_string(), provider));
         }
-        if snapshots.is_empty() && needed.is_some() {
-            // None of the tables the statements read is there: whether the lake is, the
-            // others tell.
-            return Box::pin(Session::open_tables(lake, queries, options, None)).await;
-        }
-        if snapshots.is_empty() {
+        // None of the tables opened is there (or the statements read none): whether there
+        // is a lake at all, the others tell.
+        if snapshots.is_empty() && !(needed.is_some() && lake.exists().await?) {
             return Err(Error::NoLake {
                 url: lake.url().to_string(),
             });
