@@ -871,7 +871,7 @@ fn read_full(reader: &mut impl Read, out: &mut [u8]) -> std::io::Result<usize> {
 mod tests {
     use super::*;
 
-    fn pages_of(text: &str, step: usize) -> Result<Vec<usize>> {
+    fn pages_of(text: impl AsRef<[u8]>, step: usize) -> Result<Vec<usize>> {
         // A reader that hands out `step` bytes at a time exercises pages split across reads.
         struct Slow<'a>(&'a [u8], usize);
         impl Read for Slow<'_> {
@@ -882,7 +882,7 @@ mod tests {
                 Ok(n)
             }
         }
-        let owned: &'static [u8] = Box::leak(text.as_bytes().to_vec().into_boxed_slice());
+        let owned: &'static [u8] = Box::leak(text.as_ref().to_vec().into_boxed_slice());
         let input = Input {
             name: "t.json".into(),
             reader: Box::new(Slow(owned, step)),
@@ -905,6 +905,31 @@ mod tests {
         for step in [1, 7, 1 << 20] {
             assert_eq!(pages_of(text, step).unwrap(), vec![2, 1, 0], "step {step}");
         }
+    }
+
+    #[test]
+    fn a_page_not_all_utf8_is_read_mended_even_across_reads() {
+        // Pages with long names, one of which the first read ends inside.
+        let mut text = Vec::new();
+        let mut pages = 0;
+        let mut straddling = None;
+        while text.len() < READ_SIZE + 4096 {
+            text.extend_from_slice(format!("{{\"botRunDataList\":[{{\"id\":{pages},").as_bytes());
+            let name = text.len() + "\"userName\":\"".len();
+            text.extend_from_slice(
+                format!("\"userName\":\"{}\"}}]}}\n", "n".repeat(900)).as_bytes(),
+            );
+            if (name..name + 900).contains(&(READ_SIZE - 1)) {
+                straddling = Some(name);
+            }
+            pages += 1;
+        }
+        // Its name holds a byte that is not UTF-8, before the read's end.
+        text[straddling.unwrap()] = 0xE9;
+        let sizes = pages_of(&text, 1 << 16).unwrap();
+        assert_eq!(sizes.len(), pages);
+        let odd: Vec<_> = sizes.iter().enumerate().filter(|(_, n)| **n != 1).collect();
+        assert!(odd.is_empty(), "{odd:?}");
     }
 
     #[test]
