@@ -3,6 +3,7 @@
 mod aa;
 mod cli;
 mod common;
+mod delta;
 mod generate;
 mod ingest;
 mod pages;

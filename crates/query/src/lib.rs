@@ -226,8 +226,10 @@ impl Session {
             .collect();
         // The rollups, for the views that have a variant over them or read one.
         let rollup_views: Vec<&str> = rollup::rollups().iter().map(|r| r.view).collect();
+        let rollup_tables: Vec<&str> = rollup::rollups().iter().map(|r| r.table.name).collect();
         let over_rollups = |name: &str| {
             rollup_views.contains(&name)
+                || rollup_tables.contains(&name)
                 || BUILTIN_ROLLUP.iter().any(|(n, _)| *n == name)
                 || BUILTIN.iter().any(|(n, sql)| {
                     *n == name
