@@ -127,6 +127,7 @@ async fn page_files(g: &Globals, lake: &Lake, args: PagesArgs) -> Result<u64> {
         lake.url(),
         args.control_room
     ));
+    let total = inputs.len() as u64;
     let config = pages::PagesConfig {
         control_room: args.control_room,
         task: args.task,
@@ -146,11 +147,16 @@ async fn page_files(g: &Globals, lake: &Lake, args: PagesArgs) -> Result<u64> {
     }
     let secs = summary.elapsed.as_secs_f64();
     let records: u64 = summary.records.values().sum();
+    // Files read to their end: all of them, unless one failed.
+    let files = if summary.files < total {
+        format!("{} of {total}", summary.files)
+    } else {
+        total.to_string()
+    };
     g.info(format!(
-        "{} pages ({:.1} MB) from {} file(s) in {secs:.1} s: {:.0} records/s, {} commits, {} rejected",
+        "{} pages ({:.1} MB) from {files} file(s) in {secs:.1} s: {:.0} records/s, {} commits, {} rejected",
         summary.pages,
         summary.bytes as f64 / 1e6,
-        summary.files,
         records as f64 / secs.max(1e-9),
         summary.commits,
         summary.rejected
