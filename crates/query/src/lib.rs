@@ -879,10 +879,27 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("was not opened"), "{e}");
-        // Statements that read no table of the lake open it all, and find it there.
+        // Statements that read no table of the lake open none, once the lake is found.
         let session = Session::open_for(&lake, &[], &options, "SELECT 1")
             .await
             .unwrap();
-        assert!(count(session, sql).await.unwrap().contains("| 3 |"));
+        assert!(
+            count(session, "SELECT 1 AS one")
+                .await
+                .unwrap()
+                .contains("| 1   |")
+        );
+        let session = Session::open_for(&lake, &[], &options, "SELECT 1")
+            .await
+            .unwrap();
+        let e = count(session, sql).await.unwrap_err();
+        assert!(e.to_string().contains("was not opened"), "{e}");
+        let elsewhere = tempfile::tempdir().unwrap();
+        let nowhere = Lake::parse(elsewhere.path().to_str().unwrap()).unwrap();
+        let e = Session::open_for(&nowhere, &[], &options, "SELECT 1")
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, Error::NoLake { .. }), "{e}");
     }
 }
