@@ -907,14 +907,52 @@ pub fn open_ndjson(path: &str) -> std::io::Result<Box<dyn BufRead + Send>> {
     };
     let mut reader = std::io::BufReader::with_capacity(1 << 20, raw);
     let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if gzip {
+    let mut reader: Box<dyn BufRead + Send> = if gzip {
         Box::new(std::io::BufReader::with_capacity(
             1 << 20,
             flate2::bufread::MultiGzDecoder::new(reader),
         ))
     } else {
         Box::new(reader)
-    })
+    };
+    let start = reader.fill_buf()?;
+    if let Some(mistake) = not_ndjson(start) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            mistake,
+        ));
+    }
+    // A byte-order mark is no part of the first event.
+    if start.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    Ok(reader)
+}
+
+/// What a file starting with `start` is, if it is plainly not NDJSON: a JSON array (one
+/// event a line is what the export writes), or not text at all. Each of its lines would
+/// be rejected one by one; the file is refused whole instead, with nothing of it read.
+fn not_ndjson(start: &[u8]) -> Option<String> {
+    let text = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => Some(
+            "it holds one JSON array, not NDJSON (one event a line); \
+             `jq -c '.[]' FILE > FILE.ndjson` writes its events so"
+                .into(),
+        ),
+        _ if text
+            .iter()
+            .take(4096)
+            .any(|b| b.is_ascii_control() && !b.is_ascii_whitespace()) =>
+        {
+            Some(
+                "it is not text (Parquet, Avro or another binary format?): NDJSON is one JSON \
+                 event a line, plain or gzip"
+                    .into(),
+            )
+        }
+        _ => None,
+    }
 }
 
 /// The time of an event's envelope, for callers that only need to peek.
@@ -932,6 +970,33 @@ mod tests {
     use super::*;
 
     const JOB: &str = r#"{"body":{"Job":{"Key":"j-1","CreationTime":null,"State":"Running","StartTime":"2026-11-01T08:00:00Z","EndTime":null,"ProcessName":"Invoices","DisplayName":"Invoices","RobotName":"r1","HostMachineName":"M1"},"EventType":"job.started","SchemaVersion":"0.0.1","Timestamp":"2026-11-01T08:00:01Z","TenantKey":"t-key","TenantName":"Acme","FolderName":"Shared","FullFolderPath":"Shared","FolderKey":"f-1"},"x-opt-sequence-number":17,"x-opt-offset":"4096","x-opt-enqueued-time":1793520001000,"Diagnostic-Id":"d-1"}"#;
+
+    #[test]
+    fn files_that_are_plainly_not_ndjson_are_refused_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p.to_str().unwrap().to_string()
+        };
+        let refused = |p: String| open_ndjson(&p).err().map(|e| e.to_string());
+        let array = refused(path("a.json", format!("\n [{JOB}]").as_bytes())).unwrap();
+        assert!(array.contains("one JSON array"), "{array}");
+        let binary = refused(path("a.parquet", b"PAR1\x15\x04\x15\x00")).unwrap();
+        assert!(binary.contains("not text"), "{binary}");
+        // A file of events, with a byte-order mark, an empty file and a first line that is
+        // not JSON (rejected on its own as the file is read) open.
+        let mut marked = b"\xEF\xBB\xBF".to_vec();
+        marked.extend_from_slice(JOB.as_bytes());
+        let mut first = String::new();
+        open_ndjson(&path("b.ndjson", &marked))
+            .unwrap()
+            .read_line(&mut first)
+            .unwrap();
+        assert_eq!(first, JOB);
+        assert_eq!(refused(path("c.ndjson", b"")), None);
+        assert_eq!(refused(path("d.ndjson", b"garbage\n{}")), None);
+    }
 
     #[test]
     fn routes_ignore_case() {
