@@ -579,6 +579,9 @@ pub struct SimServeArgs {
     /// Serve every N-th run, task log and audit event with a malformed time.
     #[arg(long)]
     pub bad_record_every: Option<u64>,
+    /// Serve every N-th run's first name in Windows-1252 (bytes that are not UTF-8).
+    #[arg(long, value_name = "N")]
+    pub cp1252_every: Option<u64>,
     /// Longest date range a run, audit or profile request may ask for, in days.
     #[arg(long, default_value_t = 60)]
     pub max_window_days: i64,

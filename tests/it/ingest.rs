@@ -182,6 +182,46 @@ async fn records_that_do_not_fit_are_kept_in_rejected_records_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_sent_in_windows_1252_are_rejected_with_their_bytes_and_the_rest_lands() {
+    let data = dataset(6, 2500);
+    let truth = data.truth(data.end_time().timestamp_millis());
+    let bad = (truth.runs / 89) as usize;
+    // With faults, truncated pages among them: a mended page cut short is retried.
+    let server = sim(
+        data,
+        ServerConfig {
+            cp1252_every: Some(89),
+            faults: faults(0.2),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    for _ in 0..2 {
+        let out = ingest(&server, &lake, &["--from", "2026-09-25"]).await;
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let rows = sql(
+            &lake,
+            r#"SELECT count(*), min(reason), min(table_name),
+                      sum(CASE WHEN strpos(raw, '"firstName":"Jos\xE9"') > 0 THEN 1 ELSE 0 END)
+               FROM rejected_records"#,
+        )
+        .await;
+        assert_eq!(rows[0][0], bad.to_string(), "{rows:?}");
+        assert!(rows[0][1].starts_with("not UTF-8: bytes 0xE9"), "{rows:?}");
+        assert_eq!(rows[0][2], "aa_bot_runs");
+        assert_eq!(rows[0][3], bad.to_string(), "{rows:?}");
+        let (n, distinct, _) = run_totals(&lake).await;
+        assert_eq!(
+            (n, distinct),
+            (truth.runs - bad as u64, truth.runs - bad as u64)
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_ingest_loses_and_duplicates_nothing_on_the_next_run() {
     let data = dataset(13, 20_000);
     let truth = data.truth(data.end_time().timestamp_millis());

@@ -58,6 +58,7 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
         token_ttl: args.token_ttl_secs.map(std::time::Duration::from_secs),
         now: Some(now),
         bad_record_every: args.bad_record_every,
+        cp1252_every: args.cp1252_every,
         ..ServerConfig::default()
     };
     let addr = SocketAddr::new(args.host, args.port);

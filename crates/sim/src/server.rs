@@ -75,7 +75,14 @@ pub struct ServerConfig {
     pub bad_record_every: Option<u64>,
     /// How long a token is valid; forever if not given.
     pub token_ttl: Option<Duration>,
+    /// Send every n-th run's first name in Windows-1252 (`Jos` and the byte 0xE9), as a
+    /// Control Room on Windows may: bytes that are not UTF-8 in a JSON page.
+    pub cp1252_every: Option<u64>,
 }
+
+/// The first name of a run sent in Windows-1252, as the page is built; `~E9~` becomes the
+/// byte 0xE9 once the page is JSON.
+const CP1252_NAME: &str = "Jos~E9~";
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -89,6 +96,7 @@ impl Default for ServerConfig {
             max_log_window_days: 90,
             now: None,
             bad_record_every: None,
+            cp1252_every: None,
             token_ttl: None,
         }
     }
@@ -352,6 +360,19 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response 
         .into_response()
 }
 
+/// `body` with the names of [`CP1252_NAME`] in Windows-1252.
+fn cp1252(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = memchr::memmem::find(rest, b"~E9~") {
+        out.extend_from_slice(&rest[..at]);
+        out.push(0xE9);
+        rest = &rest[at + 4..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 /// Turns a response that would have succeeded into the chosen fault.
 pub(crate) fn apply_fault(fault: Option<Fault>, shared: &Shared, ok: Response) -> Response {
     let Some(fault) = fault else { return ok };
@@ -490,6 +511,13 @@ async fn bot_runs(
             if shared.bad(v.id) {
                 record.start_time = "31/02/2026 25:61".to_string();
             }
+            if shared
+                .config
+                .cp1252_every
+                .is_some_and(|n| n > 0 && (v.id as u64).is_multiple_of(n))
+            {
+                record.first_name = CP1252_NAME;
+            }
             record
         })
         .collect();
@@ -502,7 +530,10 @@ async fn bot_runs(
 
 /// A page of records as JSON, through the fault chosen for its request.
 pub(crate) fn json_page(shared: &Shared, fault: Option<Fault>, page: &impl Serialize) -> Response {
-    let body = serde_json::to_vec(page).expect("a page serializes");
+    let mut body = serde_json::to_vec(page).expect("a page serializes");
+    if shared.config.cp1252_every.is_some() {
+        body = cp1252(&body);
+    }
     if fault.is_none() {
         shared.stats.pages.fetch_add(1, Ordering::Relaxed);
     }
