@@ -381,6 +381,11 @@ impl Output {
         self.finish(pending, schema).await
     }
 
+    /// The format written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     /// Rows a table shows at most (0: all).
     pub fn max_rows(&self) -> usize {
         self.max_rows

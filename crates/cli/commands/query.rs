@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use botlake_query::Session;
+use clap::ValueEnum;
 use datafusion::sql::parser::DFParser;
 use rustyline::error::ReadlineError;
 
 use super::Globals;
-use crate::args::{QueryArgs, SqlArgs};
+use crate::args::{Format, QueryArgs, SqlArgs};
 use crate::output::{Destination, Output};
 
 /// `botlake query NAME [--param k=v]...`.
@@ -137,7 +138,14 @@ const META_COMMANDS: &str = "\\d           the lake's tables, with versions and 
 \\dv          the views and named queries
 \\d NAME      the columns of a table, a view, or a file ('x.parquet')
 \\timing      say how long each statement took (again: stop)
+\\format F    show results as F: table, csv, json or ndjson (--format, else table)
 \\q           quit (also quit, exit, Ctrl-D)";
+
+/// What the prompt's commands set.
+struct Prompt {
+    timing: bool,
+    format: Format,
+}
 
 /// A prompt command (a line starting with `\`).
 async fn meta_command(
@@ -145,7 +153,7 @@ async fn meta_command(
     session: &Session,
     line: &str,
     output: &Output,
-    timing: &mut bool,
+    prompt: &mut Prompt,
 ) -> Result<()> {
     let mut words = line.split_whitespace();
     let command = words.next().unwrap_or_default();
@@ -156,8 +164,20 @@ async fn meta_command(
         ("\\dv", "") => super::catalog::write_views(session.queries(), output).await,
         ("\\d", name) => super::catalog::describe_in(g, session, name, output).await,
         ("\\timing", "") => {
-            *timing = !*timing;
-            say!("timing {}", if *timing { "on" } else { "off" });
+            prompt.timing = !prompt.timing;
+            say!("timing {}", if prompt.timing { "on" } else { "off" });
+            Ok(())
+        }
+        ("\\format", name) => {
+            match Format::from_str(name, true) {
+                Ok(Format::Parquet) | Err(_) => {
+                    return Err(crate::UserError(format!(
+                        "\\format takes table, csv, json or ndjson, not {name:?}"
+                    ))
+                    .into());
+                }
+                Ok(format) => prompt.format = format,
+            }
             Ok(())
         }
         ("\\?" | "\\h" | "\\help", _) => {
@@ -177,26 +197,33 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
         let _ = editor.load_history(h);
     }
     g.info("botlake SQL: end statements with ;  \\? lists the commands, \\q quits");
-    let mut timing = false;
+    let mut prompt = Prompt {
+        timing: false,
+        // Parquet is no format to read at a terminal.
+        format: match g.output.format() {
+            Format::Parquet => Format::Table,
+            format => format,
+        },
+    };
     let mut buffer = String::new();
     loop {
-        let prompt = if buffer.is_empty() {
+        let line_prompt = if buffer.is_empty() {
             "botlake> "
         } else {
             "     ..> "
         };
-        match editor.readline(prompt) {
+        match editor.readline(line_prompt) {
             Ok(line) => {
                 let trimmed = line.trim();
                 if buffer.is_empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit")
                 {
                     break;
                 }
-                let output = Output::new(crate::args::Format::Table, Destination::Stdout)
+                let output = Output::new(prompt.format, Destination::Stdout)
                     .with_max_rows(g.output.max_rows());
                 if buffer.is_empty() && trimmed.starts_with('\\') {
                     let _ = editor.add_history_entry(trimmed);
-                    if let Err(e) = meta_command(g, session, trimmed, &output, &mut timing).await {
+                    if let Err(e) = meta_command(g, session, trimmed, &output, &mut prompt).await {
                         say!("error: {e:#}");
                     }
                     continue;
@@ -207,7 +234,7 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                     let _ = editor.add_history_entry(buffer.trim());
                     let started = std::time::Instant::now();
                     match run_statements(g, session, &buffer, &output).await {
-                        Ok(()) if timing => {
+                        Ok(()) if prompt.timing => {
                             say!("{:.3} s", started.elapsed().as_secs_f64());
                         }
                         Ok(()) => {}
