@@ -814,7 +814,26 @@ pub async fn ingest_reader(
     let mut chunks = read_chunks(reader);
     let mut number = 0u64;
     while let Some(chunk) = chunks.recv().await {
-        let chunk = chunk.map_err(|e| Error::Config(format!("cannot read {name}: {e}")))?;
+        let chunk = match chunk.map_err(|e| Error::Config(format!("cannot read {name}: {e}")))? {
+            Chunk::Lines(lines) => lines,
+            Chunk::TooLong { head, bytes } => {
+                number += 1;
+                summary.bytes += bytes;
+                summary.lines += 1;
+                summary.rejected += 1;
+                batcher.reject(
+                    format!("{}...", escape_invalid_utf8(&head)),
+                    format!(
+                        "a line of {bytes} bytes, longer than the {} MiB an event may take \
+                         (its first {} bytes are kept)",
+                        MAX_LINE >> 20,
+                        head.len()
+                    ),
+                    format!("{name}:{number}"),
+                );
+                continue;
+            }
+        };
         for line in chunk.split_inclusive(|b| *b == b'\n') {
             number += 1;
             summary.bytes += line.len() as u64;
@@ -850,36 +869,139 @@ pub async fn ingest_reader(
     Ok(())
 }
 
+/// The longest line an event may take, as long as the longest body `listen` takes: a
+/// longer one (a file with no line ends, say) is rejected without being held whole.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// Bytes of an over-long line kept in `rejected_records`, to tell what it was.
+const LONG_LINE_HEAD: usize = 4096;
+
+/// What [`read_chunks`] hands over.
+enum Chunk {
+    /// Whole lines.
+    Lines(Vec<u8>),
+    /// A line longer than [`MAX_LINE`]: its first bytes, and how long it was.
+    TooLong { head: Vec<u8>, bytes: u64 },
+}
+
 /// Whole lines of `reader`, about a MiB at a time, read on a blocking thread; a read error
 /// ends them. Dropping the receiver stops the thread at its next chunk.
 fn read_chunks(
-    mut reader: Box<dyn BufRead + Send>,
-) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
-    const CHUNK: usize = 1 << 20;
+    reader: Box<dyn BufRead + Send>,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<Chunk>> {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
+        let mut lines = Lines::new(reader);
         loop {
-            let mut chunk = Vec::with_capacity(CHUNK + (CHUNK >> 2));
-            let read = loop {
-                match reader.read_until(b'\n', &mut chunk) {
-                    Ok(0) => break Ok(true),
-                    Ok(_) if chunk.len() >= CHUNK => break Ok(false),
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            let (message, last) = match read {
-                Ok(eof) => (Ok(chunk), eof),
+            let (message, last) = match lines.next_chunk() {
+                Ok(Some(chunk)) => (Ok(chunk), false),
+                Ok(None) => return,
                 Err(e) => (Err(e), true),
             };
-            let empty = message.as_ref().is_ok_and(Vec::is_empty);
-            if !empty && tx.blocking_send(message).is_err() || last {
+            if tx.blocking_send(message).is_err() || last {
                 return;
             }
         }
     });
     rx
+}
+
+/// A reader cut into chunks of whole lines.
+struct Lines {
+    reader: Box<dyn BufRead + Send>,
+    /// Lines read and not handed over, then the start of the next.
+    chunk: Vec<u8>,
+    /// Where in `chunk` the line being read starts.
+    line: usize,
+}
+
+impl Lines {
+    /// About this much a chunk.
+    const CHUNK: usize = 1 << 20;
+
+    fn new(reader: Box<dyn BufRead + Send>) -> Lines {
+        Lines {
+            reader,
+            chunk: Vec::with_capacity(Self::CHUNK + (Self::CHUNK >> 2)),
+            line: 0,
+        }
+    }
+
+    /// The next chunk of whole lines (the last may lack its line end), or an over-long
+    /// line; none at the end.
+    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                self.line = 0;
+                let rest = std::mem::take(&mut self.chunk);
+                return Ok((!rest.is_empty()).then_some(Chunk::Lines(rest)));
+            }
+            let (mut take, mut ends_line) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            // Never more of a line than one byte past the longest.
+            let room = MAX_LINE + 1 - (self.chunk.len() - self.line);
+            if take > room {
+                (take, ends_line) = (room, false);
+            }
+            self.chunk.extend_from_slice(&buf[..take]);
+            self.reader.consume(take);
+            if ends_line {
+                self.line = self.chunk.len();
+                if self.chunk.len() >= Self::CHUNK {
+                    return Ok(Some(self.hand_over()));
+                }
+            } else if self.chunk.len() - self.line > MAX_LINE {
+                // Whole lines before it first; the long one next time.
+                if self.line > 0 {
+                    return Ok(Some(self.hand_over()));
+                }
+                return self.skip_long_line().map(Some);
+            }
+        }
+    }
+
+    /// The whole lines of the chunk, the start of the next line kept.
+    fn hand_over(&mut self) -> Chunk {
+        let mut next = Vec::with_capacity(Self::CHUNK + (Self::CHUNK >> 2));
+        next.extend_from_slice(&self.chunk[self.line..]);
+        self.chunk.truncate(self.line);
+        self.line = 0;
+        Chunk::Lines(std::mem::replace(&mut self.chunk, next))
+    }
+
+    /// The line `chunk` starts, read to its end without being kept.
+    fn skip_long_line(&mut self) -> std::io::Result<Chunk> {
+        let mut bytes = self.chunk.len() as u64;
+        let head = self.chunk[..LONG_LINE_HEAD.min(self.chunk.len())].to_vec();
+        self.chunk.clear();
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let (take, ends_line) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            bytes += take as u64;
+            self.reader.consume(take);
+            if ends_line {
+                break;
+            }
+        }
+        Ok(Chunk::TooLong { head, bytes })
+    }
 }
 
 async fn flush(
@@ -970,6 +1092,25 @@ mod tests {
     use super::*;
 
     const JOB: &str = r#"{"body":{"Job":{"Key":"j-1","CreationTime":null,"State":"Running","StartTime":"2026-11-01T08:00:00Z","EndTime":null,"ProcessName":"Invoices","DisplayName":"Invoices","RobotName":"r1","HostMachineName":"M1"},"EventType":"job.started","SchemaVersion":"0.0.1","Timestamp":"2026-11-01T08:00:01Z","TenantKey":"t-key","TenantName":"Acme","FolderName":"Shared","FullFolderPath":"Shared","FolderKey":"f-1"},"x-opt-sequence-number":17,"x-opt-offset":"4096","x-opt-enqueued-time":1793520001000,"Diagnostic-Id":"d-1"}"#;
+
+    #[test]
+    fn lines_come_whole_and_an_over_long_one_is_skipped_not_held() {
+        let mut text = b"a\nb".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_LINE));
+        text.extend_from_slice(b"\nc\nd");
+        let mut lines = Lines::new(Box::new(std::io::Cursor::new(text)));
+        let mut got = Vec::new();
+        while let Some(chunk) = lines.next_chunk().unwrap() {
+            got.push(match chunk {
+                // Short, so that a failure does not print 64 MiB.
+                Chunk::Lines(l) if l.len() > 100 => format!("lines of {} bytes", l.len()),
+                Chunk::Lines(l) => String::from_utf8(l).unwrap(),
+                Chunk::TooLong { head, bytes } => format!("long {} {bytes}", head.len()),
+            });
+        }
+        let long = format!("long {LONG_LINE_HEAD} {}", MAX_LINE + 2);
+        assert_eq!(got, ["a\n".to_string(), long, "c\nd".to_string()]);
+    }
 
     #[test]
     fn files_that_are_plainly_not_ndjson_are_refused_whole() {
