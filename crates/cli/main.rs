@@ -116,7 +116,12 @@ fn report(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
         let text = cause.to_string();
-        if out.contains(&text) {
+        // Said already, or said already but for a prefix of its own ("sql parser error: "
+        // after DataFusion's "SQL error: ParserError(...)").
+        let core = text
+            .split_once(": ")
+            .map_or(text.as_str(), |(_, core)| core);
+        if out.contains(&text) || out.contains(core) {
             continue;
         }
         if !out.is_empty() {
@@ -205,6 +210,12 @@ mod tests {
         assert_eq!(
             super::report(&err),
             "cannot read g.parquet: Parquet error: Invalid Parquet file"
+        );
+        let err = anyhow::anyhow!("sql parser error: Expected: a statement, found: SELEC")
+            .context(r#"SQL error: ParserError("Expected: a statement, found: SELEC")"#);
+        assert_eq!(
+            super::report(&err),
+            r#"SQL error: ParserError("Expected: a statement, found: SELEC")"#
         );
     }
 

@@ -50,19 +50,28 @@ impl Globals {
 
     async fn session(&self, lake: &Lake) -> Result<Session> {
         let session = Session::open_with(lake, &self.query_dirs, &self.session_options).await?;
-        self.report_rollups(&session);
+        self.report_session(&session, None);
         Ok(session)
     }
 
-    /// A session over `lake` for the statements of `sql` alone (see [`Session::open_for`]).
-    async fn session_for(&self, lake: &Lake, sql: &str) -> Result<Session> {
+    /// A session over `lake` for the statements of `sql` alone (see [`Session::open_for`]);
+    /// `view`, the view they run if they are `botlake query`'s, goes unreported if broken,
+    /// since running it says so.
+    async fn session_for(&self, lake: &Lake, sql: &str, view: Option<&str>) -> Result<Session> {
         let session = Session::open_for(lake, &self.query_dirs, &self.session_options, sql).await?;
-        self.report_rollups(&session);
+        self.report_session(&session, view);
         Ok(session)
     }
 
-    /// With -v, where the views with a rollup take their rows from.
-    fn report_rollups(&self, session: &Session) {
+    /// The users' views left out because they do not plan (but `view`); with -v, where the
+    /// views with a rollup take their rows from.
+    fn report_session(&self, session: &Session, view: Option<&str>) {
+        for broken in session.broken_views() {
+            if !matches!(broken, botlake_query::Error::BrokenView { name, .. } if Some(name.as_str()) == view)
+            {
+                self.info(format!("botlake: warning: {broken}; left out"));
+            }
+        }
         if self.verbosity >= 1 {
             for (view, split) in session.rollup_splits() {
                 let how = if split.worth_it() {

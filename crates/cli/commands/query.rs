@@ -18,7 +18,11 @@ pub async fn run_query(g: &Globals, args: QueryArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let name = args.name.replace('"', "\"\"");
     let session = g
-        .session_for(&lake, &format!("SELECT * FROM \"{name}\""))
+        .session_for(
+            &lake,
+            &format!("SELECT * FROM \"{name}\""),
+            Some(&args.name),
+        )
         .await?;
     let df = session.query(&args.name, &args.params).await?;
     write(g, &g.output, df).await?;
@@ -44,7 +48,7 @@ pub async fn run_sql(g: &Globals, args: SqlArgs) -> Result<ExitCode> {
     match text {
         // Only what the statements read is opened.
         Some(text) => {
-            let session = g.session_for(&lake, &text).await?;
+            let session = g.session_for(&lake, &text, None).await?;
             run_statements(g, &session, &text, &g.output).await?;
         }
         None => interactive(g, &g.session(&lake).await?).await?,

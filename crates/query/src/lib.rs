@@ -119,6 +119,16 @@ pub enum Error {
         #[source]
         source: DataFusionError,
     },
+    /// A user's view that did not plan when the session opened, asked for.
+    #[error("view {name} ({origin}) does not plan: {reason}")]
+    BrokenView {
+        /// The view.
+        name: String,
+        /// Its file.
+        origin: String,
+        /// Why.
+        reason: String,
+    },
     /// DataFusion failed to plan or run a statement.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
@@ -135,7 +145,8 @@ impl Error {
             | Error::BadParam { .. }
             | Error::Definition { .. }
             | Error::ReadQueries { .. }
-            | Error::View { .. } => true,
+            | Error::View { .. }
+            | Error::BrokenView { .. } => true,
             Error::DataFusion(e) => is_user_datafusion_error(e),
             Error::Lake(_) => false,
         }
@@ -185,6 +196,8 @@ pub struct Session {
     rollups: Vec<rollup::Found>,
     /// The version read of each catalog table the lake has.
     versions: BTreeMap<&'static str, u64>,
+    /// Users' views that did not plan, left out so that the others still work.
+    broken: Vec<Error>,
 }
 
 impl Session {
@@ -409,12 +422,13 @@ impl Session {
         for (name, provider) in tables {
             ctx.register_table(name.as_str(), provider)?;
         }
-        create_views(&ctx, &queries).await?;
+        let broken = create_views(&ctx, &queries).await?;
         Ok(Session {
             ctx,
             queries,
             rollups: Vec::new(),
             versions: BTreeMap::new(),
+            broken,
         })
     }
 
@@ -434,6 +448,11 @@ impl Session {
         &self.queries
     }
 
+    /// The users' views that did not plan ([`Error::BrokenView`]s), left out of the session.
+    pub fn broken_views(&self) -> &[Error] {
+        &self.broken
+    }
+
     /// Runs a SQL statement.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         Ok(self.ctx.sql(sql).await?)
@@ -441,6 +460,21 @@ impl Session {
 
     /// The view or named query `name`, with `params` (name, value) bound as typed values.
     pub async fn query(&self, name: &str, params: &[(String, String)]) -> Result<DataFrame> {
+        if let Some(Error::BrokenView {
+            name,
+            origin,
+            reason,
+        }) = self
+            .broken
+            .iter()
+            .find(|e| matches!(e, Error::BrokenView { name: n, .. } if n == name))
+        {
+            return Err(Error::BrokenView {
+                name: name.clone(),
+                origin: origin.clone(),
+                reason: reason.clone(),
+            });
+        }
         let Some(def) = self.queries.iter().find(|q| q.name == name) else {
             return Err(Error::UnknownQuery {
                 name: name.to_string(),
@@ -698,30 +732,43 @@ fn empty_table(table: &catalog::TableDef) -> Result<Arc<dyn TableProvider>> {
 
 /// Creates the views in an order that puts every view after those it reads: a view whose
 /// tables are not there yet waits for the next round.
-async fn create_views(ctx: &SessionContext, queries: &[QueryDef]) -> Result<()> {
+/// Creates the views of `queries`, each after those it reads. Views of the user's that do
+/// not plan (and the views that read them) are left out and returned, so that one broken
+/// file does not stop every query; a built-in view that does not plan on its own is a bug,
+/// and an error.
+async fn create_views(ctx: &SessionContext, queries: &[QueryDef]) -> Result<Vec<Error>> {
     let mut pending: Vec<&QueryDef> = queries.iter().collect();
     while !pending.is_empty() {
         let mut waiting = Vec::new();
-        let mut first_error = None;
         for def in &pending {
-            match create_view(ctx, def).await {
-                Ok(()) => {}
-                Err(e) => {
-                    first_error.get_or_insert(Error::View {
-                        name: def.name.clone(),
-                        origin: def.origin.clone(),
-                        source: e,
-                    });
-                    waiting.push(*def);
-                }
+            if let Err(e) = create_view(ctx, def).await {
+                waiting.push((*def, e));
             }
         }
         if waiting.len() == pending.len() {
-            return Err(first_error.expect("a view failed"));
+            if waiting
+                .iter()
+                .all(|(def, _)| def.origin.starts_with(BUILT_IN))
+            {
+                let (def, source) = waiting.remove(0);
+                return Err(Error::View {
+                    name: def.name.clone(),
+                    origin: def.origin.clone(),
+                    source,
+                });
+            }
+            return Ok(waiting
+                .into_iter()
+                .map(|(def, e)| Error::BrokenView {
+                    name: def.name.clone(),
+                    origin: def.origin.clone(),
+                    reason: e.to_string(),
+                })
+                .collect());
         }
-        pending = waiting;
+        pending = waiting.into_iter().map(|(def, _)| def).collect();
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 async fn create_view(ctx: &SessionContext, def: &QueryDef) -> Result<(), DataFusionError> {
@@ -747,6 +794,44 @@ async fn create_view(ctx: &SessionContext, def: &QueryDef) -> Result<(), DataFus
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_users_view_that_does_not_plan_is_left_out_and_the_rest_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, sql: &str| std::fs::write(dir.path().join(name), sql).unwrap();
+        file("good.sql", "-- Runs.\nSELECT count(*) AS n FROM runs");
+        file("bad.sql", "-- Broken.\nSELEC 1");
+        file("on_bad.sql", "-- Reads the broken one.\nSELECT * FROM bad");
+        let ctx = new_context();
+        let tables = catalog::tables()
+            .into_iter()
+            .map(|t| (t.name.to_string(), empty_table(t).unwrap()))
+            .collect();
+        let session = Session::with_tables(ctx, tables, &[dir.path().to_path_buf()])
+            .await
+            .unwrap();
+        let mut broken: Vec<String> = session
+            .broken_views()
+            .iter()
+            .map(|e| match e {
+                Error::BrokenView { name, .. } => name.clone(),
+                other => panic!("{other}"),
+            })
+            .collect();
+        broken.sort();
+        assert_eq!(broken, ["bad", "on_bad"]);
+        for view in ["good", "kpi_daily"] {
+            session
+                .query(view, &[])
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+        }
+        let e = session.query("bad", &[]).await.unwrap_err();
+        assert!(e.to_string().contains("SELEC") && e.is_user_error(), "{e}");
+    }
 
     async fn empty_session() -> Session {
         let ctx = new_context();
