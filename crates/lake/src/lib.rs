@@ -202,6 +202,11 @@ impl Lake {
         if !url.path().ends_with('/') {
             url.set_path(&format!("{}/", url.path()));
         }
+        if url.scheme() == "file" && url.to_file_path().is_err() {
+            return Err(invalid(
+                "a file URL names a path on this machine: file:///path, without a host",
+            ));
+        }
         if url.scheme() == "file"
             && let Ok(path) = url.to_file_path()
             // Without the trailing `/`, which a file does not take.
@@ -810,6 +815,9 @@ mod tests {
         let err = Lake::parse("ftp://host/x").unwrap_err().to_string();
         assert!(err.contains("unsupported scheme ftp"), "{err}");
         assert!(Lake::parse("  ").is_err());
+        let err = Lake::parse("file://somehost/tmp/x").unwrap_err();
+        assert!(err.to_string().contains("without a host"), "{err}");
+        assert!(Lake::parse("file:///tmp/x").is_ok());
         let file = tempfile::NamedTempFile::new().unwrap();
         let err = Lake::parse(file.path().to_str().unwrap()).unwrap_err();
         assert!(err.to_string().contains("it is a file"), "{err}");
