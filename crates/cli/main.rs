@@ -112,7 +112,7 @@ fn main() -> ExitCode {
 /// `err` and its causes, joined by `: ` as `{err:#}` joins them, each cause left out where
 /// the text before already says it: DataFusion's errors repeat their source in their own
 /// text, and an unknown column was named three times over.
-fn report(err: &anyhow::Error) -> String {
+pub(crate) fn report(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
         let text = cause.to_string();

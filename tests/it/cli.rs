@@ -226,6 +226,70 @@ async fn query_formats_and_named_parameters() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_takes_statements_over_lines_and_its_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    // Typed at a terminal (tests/prompt/drive.py waits for each prompt), with --format csv.
+    let lines = [
+        "SELECT count(*) AS n",
+        "FROM aa_bot_runs;",
+        "\\timing",
+        "SELECT 41 + 1 AS answer;",
+        "\\format table",
+        "\\d aa_bot_runs",
+        "\\dv",
+        "SELECT nope FROM aa_bot_runs;",
+        "\\nope",
+        "SELECT 'still here' AS s;",
+    ];
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/prompt/drive.py"
+        ))
+        .args([
+            env!("CARGO_BIN_EXE_botlake"),
+            "--lake",
+            &lake,
+            "--format",
+            "csv",
+            "sql",
+        ])
+        .arg("--")
+        .args(lines)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{shown}");
+    let runs = sql(&lake, "SELECT count(*) FROM aa_bot_runs").await;
+    // A statement over two lines, in CSV; then timed.
+    assert!(
+        shown.contains(&format!("..> FROM aa_bot_runs;\nn\n{}\n", runs[0][0])),
+        "{shown}"
+    );
+    assert!(shown.contains("timing on\n"), "{shown}");
+    assert!(shown.contains("answer\n42\n"), "{shown}");
+    let after_timing = &shown[shown.find("answer\n42\n").unwrap()..];
+    assert!(
+        after_timing
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.ends_with(" s")),
+        "{shown}"
+    );
+    // Tables after \format table: a table's columns, the views.
+    assert!(shown.contains("| run_id "), "{shown}");
+    assert!(shown.contains("| kpi_daily "), "{shown}");
+    // Errors are said once, and the prompt goes on.
+    assert!(
+        shown.contains("error: Schema error: No field named nope.\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("error: unknown command \\nope"), "{shown}");
+    assert!(shown.contains("| still here |"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
     let dir = tempfile::tempdir().unwrap();
     let lake = demo_lake(dir.path()).await;

@@ -228,7 +228,7 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                 if buffer.is_empty() && trimmed.starts_with('\\') {
                     let _ = editor.add_history_entry(trimmed);
                     if let Err(e) = meta_command(g, session, trimmed, &output, &mut prompt).await {
-                        say!("error: {e:#}");
+                        say!("error: {}", crate::report(&e));
                     }
                     continue;
                 }
@@ -242,7 +242,7 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                             say!("{:.3} s", started.elapsed().as_secs_f64());
                         }
                         Ok(()) => {}
-                        Err(e) => say!("error: {e:#}"),
+                        Err(e) => say!("error: {}", crate::report(&e)),
                     }
                     buffer.clear();
                 }
