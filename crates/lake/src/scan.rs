@@ -385,7 +385,7 @@ fn to_table(
 }
 
 /// `schema` with top-level strings and binaries read as views, as DataFusion reads Parquet.
-fn view_types(schema: &SchemaRef) -> SchemaRef {
+pub fn view_types(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()

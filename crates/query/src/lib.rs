@@ -723,15 +723,15 @@ impl TableProvider for NotOpened {
     }
 }
 
+/// A table never written: no rows, and its columns typed as a written table's are read
+/// (strings as views), so that `describe` and the views see the same types either way.
 fn empty_table(table: &catalog::TableDef) -> Result<Arc<dyn TableProvider>> {
     Ok(Arc::new(MemTable::try_new(
-        table.schema.clone(),
+        botlake_lake::scan::view_types(&table.schema),
         vec![vec![]],
     )?))
 }
 
-/// Creates the views in an order that puts every view after those it reads: a view whose
-/// tables are not there yet waits for the next round.
 /// Creates the views of `queries`, each after those it reads. Views of the user's that do
 /// not plan (and the views that read them) are left out and returned, so that one broken
 /// file does not stop every query; a built-in view that does not plan on its own is a bug,
