@@ -833,6 +833,20 @@ mod tests {
         assert!(e.to_string().contains("SELEC") && e.is_user_error(), "{e}");
     }
 
+    #[tokio::test]
+    async fn a_table_never_written_types_its_strings_as_a_written_one_reads_them() {
+        let session = empty_session().await;
+        let df = session.context().table("aa_task_metadata").await.unwrap();
+        let field = df
+            .schema()
+            .field_with_unqualified_name("task_name")
+            .unwrap();
+        assert_eq!(
+            field.data_type(),
+            &datafusion::arrow::datatypes::DataType::Utf8View
+        );
+    }
+
     async fn empty_session() -> Session {
         let ctx = new_context();
         let tables = catalog::tables()
