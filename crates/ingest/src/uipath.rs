@@ -931,27 +931,16 @@ impl Lines {
     /// line; none at the end.
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if buf.is_empty() {
+            // Never more of a line than one byte past the longest.
+            let room = MAX_LINE + 1 - (self.chunk.len() - self.line);
+            let Some((piece, ends_line)) = next_piece(self.reader.as_mut(), room)? else {
                 self.line = 0;
                 let rest = std::mem::take(&mut self.chunk);
                 return Ok((!rest.is_empty()).then_some(Chunk::Lines(rest)));
-            }
-            let (mut take, mut ends_line) = match memchr::memchr(b'\n', buf) {
-                Some(i) => (i + 1, true),
-                None => (buf.len(), false),
             };
-            // Never more of a line than one byte past the longest.
-            let room = MAX_LINE + 1 - (self.chunk.len() - self.line);
-            if take > room {
-                (take, ends_line) = (room, false);
-            }
-            self.chunk.extend_from_slice(&buf[..take]);
-            self.reader.consume(take);
+            self.chunk.extend_from_slice(piece);
+            let taken = piece.len();
+            self.reader.consume(taken);
             if ends_line {
                 self.line = self.chunk.len();
                 if self.chunk.len() >= Self::CHUNK {
@@ -981,27 +970,40 @@ impl Lines {
         let mut bytes = self.chunk.len() as u64;
         let head = self.chunk[..LONG_LINE_HEAD.min(self.chunk.len())].to_vec();
         self.chunk.clear();
-        loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if buf.is_empty() {
-                break;
-            }
-            let (take, ends_line) = match memchr::memchr(b'\n', buf) {
-                Some(i) => (i + 1, true),
-                None => (buf.len(), false),
-            };
-            bytes += take as u64;
-            self.reader.consume(take);
+        while let Some((piece, ends_line)) = next_piece(self.reader.as_mut(), usize::MAX)? {
+            let taken = piece.len();
+            bytes += taken as u64;
+            self.reader.consume(taken);
             if ends_line {
                 break;
             }
         }
         Ok(Chunk::TooLong { head, bytes })
     }
+}
+
+/// What `reader` holds next, up to and with the next line end and `room` bytes at most,
+/// not consumed, and whether it ends a line; none at the end of the input.
+fn next_piece(
+    reader: &mut (dyn BufRead + Send),
+    room: usize,
+) -> std::io::Result<Option<(&[u8], bool)>> {
+    // Filled once more past an interruption; the second call only hands over the buffer.
+    loop {
+        match reader.fill_buf() {
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let buf = reader.fill_buf()?;
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(match memchr::memchr(b'\n', buf) {
+        Some(i) if i < room => (&buf[..=i], true),
+        _ => (&buf[..buf.len().min(room)], false),
+    }))
 }
 
 async fn flush(
