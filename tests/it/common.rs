@@ -144,3 +144,24 @@ pub fn config(faults: Faults) -> ServerConfig {
         ..ServerConfig::default()
     }
 }
+
+/// A test peer `.ci/peers` installs: `$env` if set, else `path` in the clone, which must
+/// hold `check` (itself if empty).
+pub fn peer(env: &str, path: &str, check: &str) -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return std::path::PathBuf::from(p);
+    }
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
+    // Joining "" would add a `/`, which a file does not take.
+    let checked = if check.is_empty() {
+        p.clone()
+    } else {
+        p.join(check)
+    };
+    assert!(
+        checked.exists(),
+        "{} not found: run `bash .ci/peers` (what .ci/run does) or set {env}",
+        checked.display()
+    );
+    p
+}

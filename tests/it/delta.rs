@@ -11,17 +11,7 @@ use crate::common::{botlake, end, lake_path, stderr, stdout};
 
 /// The virtualenv's Python, where `.ci/peers` installed `deltalake`.
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("BOTLAKE_DELTA_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/venv/bin/python");
-    assert!(
-        p.exists(),
-        "no Python with deltalake at {}: run `bash .ci/peers` (what .ci/run does) or set \
-         BOTLAKE_DELTA_PYTHON",
-        p.display()
-    );
-    p
+    crate::common::peer("BOTLAKE_DELTA_PYTHON", ".ci/venv/bin/python", "")
 }
 
 /// Runs botlake on `lake`, which must succeed; its standard output.

@@ -26,16 +26,7 @@ impl Drop for Prism {
 }
 
 fn prism_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("BOTLAKE_PRISM") {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/node/node_modules/.bin/prism");
-    assert!(
-        p.exists(),
-        "prism not found at {}: run `bash .ci/peers` (what .ci/run does) or set BOTLAKE_PRISM",
-        p.display()
-    );
-    p
+    crate::common::peer("BOTLAKE_PRISM", ".ci/node/node_modules/.bin/prism", "")
 }
 
 fn reference_spec() -> String {

@@ -24,17 +24,7 @@ impl Drop for Moto {
 }
 
 fn moto_server() -> PathBuf {
-    if let Some(p) = std::env::var_os("BOTLAKE_MOTO_SERVER") {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/venv/bin/moto_server");
-    assert!(
-        p.exists(),
-        "moto_server not found at {}: run `python3 -m venv .ci/venv && .ci/venv/bin/pip install 'moto[server]'` \
-         (what .ci/run does) or set BOTLAKE_MOTO_SERVER",
-        p.display()
-    );
-    p
+    crate::common::peer("BOTLAKE_MOTO_SERVER", ".ci/venv/bin/moto_server", "")
 }
 
 async fn start_moto() -> Moto {

@@ -187,16 +187,11 @@ async fn an_interrupted_ingest_keeps_its_commits_and_running_it_again_completes_
 }
 
 fn node_modules() -> PathBuf {
-    if let Some(p) = std::env::var_os("BOTLAKE_NODE_MODULES") {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/node/node_modules");
-    assert!(
-        p.join("splunk-logging").exists(),
-        "splunk-logging not found in {}: run `bash .ci/peers` (what .ci/run does) or set BOTLAKE_NODE_MODULES",
-        p.display()
-    );
-    p
+    crate::common::peer(
+        "BOTLAKE_NODE_MODULES",
+        ".ci/node/node_modules",
+        "splunk-logging",
+    )
 }
 
 /// `botlake listen` on a free port, committing every 200 ms unless `extra` says otherwise;
