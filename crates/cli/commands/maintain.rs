@@ -47,11 +47,7 @@ impl<'g> Lines<'g> {
     /// The lines held back, or the error that there is no lake.
     async fn finish(self, lake: &Lake) -> Result<()> {
         if !self.written && !self.unwritten.is_empty() {
-            let mut any = false;
-            for t in botlake_lake::catalog::tables() {
-                any |= lake.version(t).await?.is_some();
-            }
-            if !any {
+            if !lake.exists().await? {
                 return Err(botlake_query::Error::NoLake {
                     url: lake.url().to_string(),
                 }

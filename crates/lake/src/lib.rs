@@ -268,22 +268,18 @@ impl Lake {
         if self.is_local() {
             return Ok(tables.iter().any(|t| !self.missing_locally(t)));
         }
-        let error = |source: object_store::Error| Error::Open {
-            table: "(any)".into(),
-            url: self.url.clone(),
-            source: Box::new(source.into()),
-        };
-        let store = bucket_store(&self.url).map_err(|source| Error::Open {
+        let error = |source: DeltaTableError| Error::Open {
             table: "(any)".into(),
             url: self.url.clone(),
             source: Box::new(source),
-        })?;
+        };
+        let store = bucket_store(&self.url).map_err(error)?;
         let root = object_store::path::Path::from_url_path(self.url.path())
-            .map_err(|e| error(e.into()))?;
+            .map_err(|e| error(object_store::Error::from(e).into()))?;
         let listed = store
             .list_with_delimiter(Some(&root))
             .await
-            .map_err(error)?;
+            .map_err(|e| error(e.into()))?;
         for dir in listed.common_prefixes {
             let name = dir.filename().unwrap_or_default();
             if tables.iter().any(|t| t.name == name) {
@@ -292,7 +288,7 @@ impl Lake {
                 if futures::StreamExt::next(&mut entries)
                     .await
                     .transpose()
-                    .map_err(error)?
+                    .map_err(|e| error(e.into()))?
                     .is_some()
                 {
                     return Ok(true);
