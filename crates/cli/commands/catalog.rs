@@ -115,7 +115,7 @@ pub async fn describe_in(
     let df = match ctx.table(name).await {
         Ok(df) => df,
         // A file or object, as SQL names them (`FROM 'kpi.parquet'`).
-        Err(_) if looks_like_a_file(name) => {
+        Err(_) if botlake_query::names_a_file(name) => {
             let quoted = name.replace('\'', "''");
             ctx.sql(&format!("SELECT * FROM '{quoted}'"))
                 .await
@@ -166,9 +166,4 @@ pub async fn describe_in(
         ));
     }
     Ok(())
-}
-
-/// Whether `name` names a file or object rather than a table: a URL, or a path that is there.
-fn looks_like_a_file(name: &str) -> bool {
-    name.contains("://") || std::path::Path::new(name).exists()
 }

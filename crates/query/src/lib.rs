@@ -21,6 +21,8 @@ pub mod unordered;
 mod urls;
 pub mod window;
 
+pub use urls::names_a_file;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;

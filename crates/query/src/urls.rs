@@ -34,6 +34,11 @@ pub fn with_url_tables(ctx: SessionContext) -> SessionContext {
     ctx
 }
 
+/// Whether `name` names a file or object rather than a table: a URL, or a path that is there.
+pub fn names_a_file(name: &str) -> bool {
+    name.contains("://") || std::path::Path::new(name).exists()
+}
+
 /// DataFusion's factory, and the cause of its failure where the name is of something there.
 #[derive(Debug, Default)]
 struct FileTables {
@@ -47,7 +52,7 @@ impl UrlTableFactory for FileTables {
             return Ok(Some(table));
         }
         // A name of nothing there is a table that does not exist, as before.
-        if !url.contains("://") && !std::path::Path::new(url).exists() {
+        if !names_a_file(url) {
             return Ok(None);
         }
         let Ok(table_url) = ListingTableUrl::parse(url) else {
