@@ -197,6 +197,10 @@ pub struct UipathArgs {
     /// Events gathered before a commit; bounds memory.
     #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub commit_rows: u32,
+    /// Megabytes of event text gathered before a commit, whatever the number of events;
+    /// bounds memory when events are large.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub commit_mb: u32,
 }
 
 /// How `startIndex` counts.

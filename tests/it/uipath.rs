@@ -186,6 +186,51 @@ async fn an_interrupted_ingest_keeps_its_commits_and_running_it_again_completes_
     assert_eq!(counts(&lake).await, expected(&e));
 }
 
+/// The version of a local lake's table: its last commit file.
+fn table_version(lake: &str, table: &str) -> u64 {
+    std::fs::read_dir(Path::new(lake).join(table).join("_delta_log"))
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".json")?.parse().ok()
+        })
+        .max()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_events_are_committed_by_their_bytes_not_only_their_number() {
+    // 40 robot logs of about 200 KB each: 8 MB, far fewer events than --commit-rows.
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                r#"{{"EventType":"robotlog","TenantName":"t","Timestamp":"2026-10-02T00:00:{i:02}Z","RobotLog":{{"message":"{}","fingerprint":"f-{i}","timeStamp":"2026-10-02T00:00:{i:02}Z"}}}}"#,
+                "x".repeat(200_000)
+            )
+        })
+        .collect();
+    let file = dir.path().join("large.ndjson");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let mut versions = Vec::new();
+    for flags in [&[][..], &["--commit-mb", "1"]] {
+        let lake = lake_path(&dir.path().join(flags.len().to_string()));
+        let out = botlake(&[&["--lake", &lake, "ingest", "uipath"], flags, &[file]].concat()).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let rows = sql(
+            &lake,
+            "SELECT count(*), count(DISTINCT event_id), min(length(message)) FROM uipath_robot_logs",
+        )
+        .await;
+        assert_eq!(rows[0], ["40", "40", "200000"]);
+        versions.push(table_version(&lake, "uipath_robot_logs"));
+    }
+    // One commit of all 40, against one every 6 events (6 x 200 KB reach 1 MiB) and the
+    // last 4.
+    assert_eq!(versions[1] - versions[0], 6, "{versions:?}");
+}
+
 fn node_modules() -> PathBuf {
     crate::common::peer(
         "BOTLAKE_NODE_MODULES",

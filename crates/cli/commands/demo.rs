@@ -77,7 +77,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
         Box::new(std::io::Cursor::new(export.into_bytes())),
         "simulated UiPath export",
         None,
-        50_000,
+        botlake_ingest::uipath::CommitEvery::default(),
         &botlake_ingest::progress::Quiet,
         &mut summary,
     )

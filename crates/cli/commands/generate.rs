@@ -143,7 +143,10 @@ pub async fn run(g: &Globals, args: SimGenArgs) -> Result<ExitCode> {
             Box::new(std::io::Cursor::new(export.into_bytes())),
             "simulated UiPath export",
             None,
-            100_000,
+            botlake_ingest::uipath::CommitEvery {
+                events: 100_000,
+                ..Default::default()
+            },
             &botlake_ingest::progress::Quiet,
             &mut summary,
         )

@@ -72,7 +72,10 @@ async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64>
             reader,
             name,
             args.tenant.clone(),
-            args.commit_rows as usize,
+            uipath::CommitEvery {
+                events: args.commit_rows as usize,
+                bytes: u64::from(args.commit_mb) << 20,
+            },
             &progress,
             &mut summary,
         )

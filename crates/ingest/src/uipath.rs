@@ -687,20 +687,27 @@ impl Batcher {
         Ok(route)
     }
 
-    /// The waiting events as one batch per table, and the rejects; the batcher starts
-    /// empty again.
+    /// The waiting events as batches per table, and the rejects; the batcher starts empty
+    /// again. Each table's rows are let go of once they are Arrow.
     pub fn take(&mut self) -> Result<Taken, ArrowError> {
         let mut out = Vec::new();
-        let jobs = std::mem::take(&mut self.jobs);
-        let queue_items = std::mem::take(&mut self.queue_items);
-        let machines = std::mem::take(&mut self.machines);
-        let robot_logs = std::mem::take(&mut self.robot_logs);
-        let others = std::mem::take(&mut self.others);
-        push_batch(&mut out, Route::Job, &jobs)?;
-        push_batch(&mut out, Route::QueueItem, &queue_items)?;
-        push_batch(&mut out, Route::Machine, &machines)?;
-        push_batch(&mut out, Route::RobotLog, &robot_logs)?;
-        push_batch(&mut out, Route::Other, &others)?;
+        push_batch(&mut out, Route::Job, &std::mem::take(&mut self.jobs))?;
+        push_batch(
+            &mut out,
+            Route::QueueItem,
+            &std::mem::take(&mut self.queue_items),
+        )?;
+        push_batch(
+            &mut out,
+            Route::Machine,
+            &std::mem::take(&mut self.machines),
+        )?;
+        push_batch(
+            &mut out,
+            Route::RobotLog,
+            &std::mem::take(&mut self.robot_logs),
+        )?;
+        push_batch(&mut out, Route::Other, &std::mem::take(&mut self.others))?;
         self.rejected_hashes.clear();
         self.counts.clear();
         Ok((out, std::mem::take(&mut self.rejected)))
@@ -708,7 +715,7 @@ impl Batcher {
 }
 
 /// Batches by route, and the rejects.
-pub type Taken = (Vec<(Route, RecordBatch)>, Vec<Rejected>);
+pub type Taken = (Vec<(Route, Vec<RecordBatch>)>, Vec<Rejected>);
 
 enum Row {
     Job(Job),
@@ -718,8 +725,12 @@ enum Row {
     Other(String),
 }
 
+/// Rows turned into Arrow at a time: the JSON tape they go through is about three times
+/// their text, and a commit's 50,000 at once made it most of the ingest's peak memory.
+const ROWS_PER_BATCH: usize = 4096;
+
 fn push_batch<S: Serialize>(
-    out: &mut Vec<(Route, RecordBatch)>,
+    out: &mut Vec<(Route, Vec<RecordBatch>)>,
     route: Route,
     rows: &[S],
 ) -> Result<(), ArrowError> {
@@ -728,12 +739,14 @@ fn push_batch<S: Serialize>(
     }
     let schema = route.table().schema.clone();
     let mut decoder = datafusion::arrow::json::ReaderBuilder::new(schema)
-        .with_batch_size(rows.len())
+        .with_batch_size(ROWS_PER_BATCH)
         .build_decoder()?;
-    decoder.serialize(rows)?;
-    if let Some(batch) = decoder.flush()? {
-        out.push((route, batch));
+    let mut batches = Vec::with_capacity(rows.len().div_ceil(ROWS_PER_BATCH));
+    for slice in rows.chunks(ROWS_PER_BATCH) {
+        decoder.serialize(slice)?;
+        batches.extend(decoder.flush()?);
     }
+    out.push((route, batches));
     Ok(())
 }
 
@@ -767,9 +780,9 @@ pub async fn commit(
             stats,
         });
     }
-    for (route, batch) in batches {
+    for (route, batches) in batches {
         let table = route.table();
-        let stats = lake.upsert(table, vec![batch], None).await?;
+        let stats = lake.upsert(table, batches, None).await?;
         observer.on(Event::Committed {
             table: table.name,
             stats,
@@ -796,16 +809,36 @@ pub struct FileSummary {
     pub elapsed: Duration,
 }
 
+/// When a file ingest commits: as soon as either many events, or events of this many
+/// bytes of text, wait. The bytes bound memory when events are large (a queue item with a
+/// big `SpecificData`), the events when they are small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitEvery {
+    /// Events.
+    pub events: usize,
+    /// Bytes of their lines.
+    pub bytes: u64,
+}
+
+impl Default for CommitEvery {
+    fn default() -> CommitEvery {
+        CommitEvery {
+            events: 50_000,
+            bytes: 64 << 20,
+        }
+    }
+}
+
 /// Reads NDJSON events from `reader` (named `name` in rejects) into `lake`, committing
-/// every `commit_rows` events. The reading (and gzip decoding) happens on a thread of its
-/// own, ahead of the decoding, so that a read that waits (standard input) never holds up
-/// the task that runs this.
+/// as `every` says. The reading (and gzip decoding) happens on a thread of its own, ahead
+/// of the decoding, so that a read that waits (standard input) never holds up the task
+/// that runs this.
 pub async fn ingest_reader(
     lake: &Lake,
     reader: Box<dyn BufRead + Send>,
     name: &str,
     tenant: Option<String>,
-    commit_rows: usize,
+    every: CommitEvery,
     observer: &dyn Observer,
     summary: &mut FileSummary,
 ) -> Result<()> {
@@ -813,6 +846,8 @@ pub async fn ingest_reader(
     let mut batcher = Batcher::new(tenant);
     let mut chunks = read_chunks(reader);
     let mut number = 0u64;
+    // Bytes of the lines the batcher holds.
+    let mut waiting = 0u64;
     while let Some(chunk) = chunks.recv().await {
         let chunk = match chunk.map_err(|e| Error::Config(format!("cannot read {name}: {e}")))? {
             Chunk::Lines(lines) => lines,
@@ -859,8 +894,10 @@ pub async fn ingest_reader(
                 }
                 Decoded::Rejected => summary.rejected += 1,
             }
-            if batcher.len() >= commit_rows {
+            waiting += line.len() as u64;
+            if batcher.len() >= every.events || waiting >= every.bytes {
                 flush(lake, &mut batcher, observer, summary).await?;
+                waiting = 0;
             }
         }
     }
@@ -1168,7 +1205,7 @@ mod tests {
         let (batches, rejected) = b.take().unwrap();
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].location, "f:3");
-        let batch = &batches[0].1;
+        let batch = &batches[0].1[0];
         assert_eq!(batch.num_rows(), 2);
         let col = |n: &str| batch.column_by_name(n).unwrap().clone();
         assert_eq!(col("tenant").as_string::<i32>().value(0), "Acme");
