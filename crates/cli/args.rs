@@ -363,6 +363,9 @@ pub struct ListenArgs {
     /// Events accepted but not yet committed, at most; beyond, senders get 503 (server busy).
     #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pending: u64,
+    /// Megabytes of event text accepted but not yet committed, at most; beyond, 503.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pending_mb: u64,
     /// Largest request body, in megabytes.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_body_mb: u64,

@@ -594,3 +594,57 @@ async fn a_full_receiver_answers_busy_and_oversized_bodies_are_refused() {
     stored.sort_unstable();
     assert_eq!(stored, (0..120).collect::<Vec<i64>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_event_text_is_bounded_too() {
+    let e = events(46, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    // At most 1 MB of event text pending, and nothing commits before 3 s have passed.
+    let (child, url) = listen(
+        &lake,
+        "hec-token-5",
+        &["--max-pending-mb", "1", "--flush-ms", "3000"],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let post = |body: String| {
+        http.post(format!("{url}/services/collector/event"))
+            .header("Authorization", "Splunk hec-token-5")
+            .body(body)
+            .send()
+    };
+    // One event of 1.5 MB: alone it gets in, and then the receiver is full.
+    let large = format!(
+        r#"{{"event":{{"EventType":"robotlog","TenantName":"t","Timestamp":"2026-10-02T00:00:00Z","RobotLog":{{"message":"{}","timeStamp":"2026-10-02T00:00:00Z"}}}}}}"#,
+        "x".repeat(1_500_000)
+    );
+    let first = tokio::spawn(post(large));
+    let mut waited = 0;
+    loop {
+        let r = http
+            .get(format!("{url}/services/collector/health"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 503 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 100, "the large request never became pending");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let small = format!("{{\"event\":{}}}", e.lines[0]);
+    let r = post(small.clone()).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"text":"Server is busy","code":9}"#
+    );
+    assert_eq!(first.await.unwrap().unwrap().status(), 200);
+    assert_eq!(post(small).await.unwrap().status(), 200);
+    let out = terminate(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = sql(&lake, "SELECT max(length(message)) FROM uipath_robot_logs").await;
+    assert_eq!(rows[0], ["1500000"]);
+}

@@ -31,6 +31,7 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
         flush_interval: Duration::from_millis(args.flush_ms),
         flush_events: args.flush_events as usize,
         max_pending: args.max_pending as usize,
+        max_pending_bytes: (args.max_pending_mb as usize) << 20,
         max_body_bytes: (args.max_body_mb as usize) << 20,
         compact_every: args.compact_every,
         ..HecConfig::new(token)

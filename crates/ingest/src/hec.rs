@@ -5,8 +5,8 @@
 //! hand their events to one committer task and wait for its acknowledgement. The committer
 //! commits micro-batches (every `flush_interval`, or sooner once `flush_events` wait), so a
 //! success answer means the events are durable. Events in flight are bounded by
-//! `max_pending`; beyond it, requests get HEC's "server is busy" (503) instead of growing
-//! memory. On shutdown the server stops accepting, the committer commits what it holds,
+//! `max_pending` and their text by `max_pending_bytes`; beyond either, requests get HEC's
+//! "server is busy" (503) instead of growing memory. On shutdown the server stops accepting, the committer commits what it holds,
 //! and every waiting request gets its answer.
 
 use std::future::Future;
@@ -45,6 +45,9 @@ pub struct HecConfig {
     pub flush_events: usize,
     /// Events accepted but not yet committed, at most; beyond it requests get 503.
     pub max_pending: usize,
+    /// Bytes of those events' text, at most; beyond it requests get 503 (a request alone
+    /// always gets in, as it got in under `max_body_bytes`).
+    pub max_pending_bytes: usize,
     /// The largest request body, in bytes.
     pub max_body_bytes: usize,
     /// Commits after which the tables they wrote to are compacted (0: never).
@@ -52,8 +55,8 @@ pub struct HecConfig {
 }
 
 impl HecConfig {
-    /// Defaults: commit every second or 10,000 events, 200,000 pending, 64 MB bodies,
-    /// compact after every 100 commits.
+    /// Defaults: commit every second or 10,000 events, 200,000 or 256 MB pending, 64 MB
+    /// bodies, compact after every 100 commits.
     pub fn new(token: String) -> HecConfig {
         HecConfig {
             token,
@@ -61,6 +64,7 @@ impl HecConfig {
             flush_interval: Duration::from_secs(1),
             flush_events: 10_000,
             max_pending: 200_000,
+            max_pending_bytes: 256 << 20,
             max_body_bytes: 64 << 20,
             compact_every: 100,
         }
@@ -94,6 +98,7 @@ struct Shared {
     config: HecConfig,
     tx: mpsc::Sender<Submission>,
     pending: AtomicUsize,
+    pending_bytes: AtomicUsize,
     stats: Arc<HecStats>,
 }
 
@@ -183,6 +188,18 @@ impl Shared {
         (!ok).then(|| answer(StatusCode::FORBIDDEN, 4, "Invalid token"))
     }
 
+    /// Whether no more may wait: the health check's answer.
+    fn full(&self) -> bool {
+        self.pending.load(Ordering::Acquire) >= self.config.max_pending
+            || self.pending_bytes.load(Ordering::Acquire) >= self.config.max_pending_bytes
+    }
+
+    /// `n` events of `bytes` no longer pending.
+    fn release(&self, n: usize, bytes: usize) {
+        self.pending.fetch_sub(n, Ordering::AcqRel);
+        self.pending_bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
     /// Hands `events` to the committer and waits until they are durable.
     async fn submit(&self, events: Vec<String>) -> Response {
         let request = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
@@ -191,9 +208,13 @@ impl Shared {
             return answer(StatusCode::OK, 0, "Success");
         }
         let n = events.len();
+        let bytes = events.iter().map(String::len).sum::<usize>();
         let before = self.pending.fetch_add(n, Ordering::AcqRel);
-        if before + n > self.config.max_pending && before > 0 {
-            self.pending.fetch_sub(n, Ordering::AcqRel);
+        let before_bytes = self.pending_bytes.fetch_add(bytes, Ordering::AcqRel);
+        let full = before + n > self.config.max_pending
+            || before_bytes + bytes > self.config.max_pending_bytes;
+        if full && before > 0 {
+            self.release(n, bytes);
             self.stats.busy.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::SERVICE_UNAVAILABLE, 9, "Server is busy");
         }
@@ -212,7 +233,7 @@ impl Shared {
                 .unwrap_or_else(|_| Err("the committer stopped".into())),
             Err(_) => Err("the receiver is shutting down".into()),
         };
-        self.pending.fetch_sub(n, Ordering::AcqRel);
+        self.release(n, bytes);
         match result {
             Ok(()) => answer(StatusCode::OK, 0, "Success"),
             Err(e) => {
@@ -301,7 +322,7 @@ async fn raw(
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
-    if shared.pending.load(Ordering::Acquire) >= shared.config.max_pending {
+    if shared.full() {
         answer(
             StatusCode::SERVICE_UNAVAILABLE,
             18,
@@ -363,6 +384,7 @@ pub async fn start(
         config,
         tx,
         pending: AtomicUsize::new(0),
+        pending_bytes: AtomicUsize::new(0),
         stats: stats.clone(),
     });
     let app = Router::new()
