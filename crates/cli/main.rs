@@ -97,10 +97,11 @@ fn main() -> ExitCode {
             let report = report(&err);
             let report = if verbose { report } else { shorten(&report) };
             say!("botlake: {report}");
-            if let Some(hint) = hint(&report) {
-                say!("{hint}");
+            let hint = hint(&report);
+            if let Some(hint) = &hint {
+                say!("{}", hint.text);
             }
-            if is_user_error(&err) || hint(&report).is_some() {
+            if is_user_error(&err) || hint.is_some_and(|h| h.setup) {
                 ExitCode::from(EXIT_USAGE)
             } else {
                 ExitCode::from(EXIT_FAILURE)
@@ -154,15 +155,29 @@ fn shorten(report: &str) -> String {
     )
 }
 
-/// What to do about a failure whose cause is the setup, found in its message where the
-/// libraries below do not give it a type of its own.
-fn hint(report: &str) -> Option<&'static str> {
+/// What to do about a failure, found in its message where the libraries below do not
+/// give its cause a type of its own.
+struct Hint {
+    text: &'static str,
+    /// The cause is the setup (exit code 2), not something that may pass (1).
+    setup: bool,
+}
+
+fn hint(report: &str) -> Option<Hint> {
     if report.contains("error occurred while loading credentials") {
-        return Some(
-            "S3 needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or \
-             AWS_PROFILE), or run where an instance or pod role provides them; \
-             AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible server",
-        );
+        return Some(Hint {
+            text: "S3 needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or \
+                   AWS_PROFILE), or run where an instance or pod role provides them; \
+                   AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible server",
+            setup: true,
+        });
+    }
+    if report.contains("Connection refused") {
+        return Some(Hint {
+            text: "nothing accepted the connection: check the URL's host and port, and that \
+                   the server there is running",
+            setup: false,
+        });
     }
     None
 }
@@ -223,8 +238,13 @@ mod tests {
     fn missing_s3_credentials_say_what_to_set() {
         let report = "cannot read s3://b/x.parquet: Object Store error: Operation not \
                       supported: an error occurred while loading credentials: IMDS is disabled";
-        assert!(super::hint(report).unwrap().contains("AWS_ACCESS_KEY_ID"));
-        assert_eq!(super::hint("no lake at /x"), None);
+        let hint = super::hint(report).unwrap();
+        assert!(hint.text.contains("AWS_ACCESS_KEY_ID") && hint.setup);
+        assert!(super::hint("no lake at /x").is_none());
+        let refused = "http://127.0.0.1:1/v1/authentication failed 8 times; last: request \
+                       failed: tcp connect error: Connection refused (os error 111)";
+        let hint = super::hint(refused).unwrap();
+        assert!(hint.text.contains("host and port") && !hint.setup);
     }
 
     #[test]

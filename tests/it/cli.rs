@@ -107,6 +107,50 @@ async fn a_failed_login_names_the_user_and_never_the_secret() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_not_there_is_retried_visibly_then_named() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let url = format!("http://127.0.0.1:{port}");
+    let out = botlake_env(
+        &[
+            "--lake",
+            &lake,
+            "ingest",
+            "aa-botinsight",
+            "--url",
+            &url,
+            "--user",
+            "botlake",
+            "--max-attempts",
+            "4",
+            "--retry-base-ms",
+            "10",
+        ],
+        &[("BOTLAKE_AA_PASSWORD", "x")],
+    )
+    .await;
+    // Not a usage error: the server may be back on the next run.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    // Without -v, the third failure in a row is the first said.
+    assert!(!err.contains("attempt 2 failed"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{url}/v1/authentication: attempt 3 failed (Connection refused"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("failed 4 times"), "{err}");
+    assert!(err.contains("check the URL's host and port"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_formats_and_named_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let lake = demo_lake(dir.path()).await;

@@ -740,10 +740,19 @@ impl Observer for Progress {
                 reason,
                 delay,
             } => {
+                // Every retry with -v; without, once a request has failed a few times in a
+                // row, so that a server that is down does not look like a hang.
                 if self.verbosity >= 1 {
                     self.line(format!(
                         "retrying {url} in {} ms (attempt {attempt} failed: {reason})",
                         delay.as_millis()
+                    ));
+                } else if self.verbosity == 0 && attempt >= 3 {
+                    // The innermost cause is enough here.
+                    let cause = reason.rsplit(": ").next().unwrap_or(reason);
+                    self.line(format!(
+                        "{url}: attempt {attempt} failed ({cause}); retrying in {:.1} s",
+                        delay.as_secs_f64()
                     ));
                 }
             }
