@@ -270,6 +270,51 @@ async fn query_formats_and_named_parameters() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_reads_what_was_committed_since_it_opened_and_keeps_what_was_made_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let events =
+        botlake_sim::uipath::generate(&botlake_sim::uipath::UipathConfig::new(5, 40, end()));
+    let file = dir.path().join("export.ndjson");
+    std::fs::write(&file, events.lines.join("\n")).unwrap();
+    let ingest = format!(
+        "!{} --lake {lake} -q ingest uipath {}",
+        env!("CARGO_BIN_EXE_botlake"),
+        file.display()
+    );
+    let shown = at_the_prompt(
+        &lake,
+        &[],
+        &[
+            "CREATE VIEW jobs AS SELECT count(*) AS n FROM uipath_job_events;",
+            "CREATE TABLE kept AS SELECT 7 AS seven;",
+            "SET datafusion.execution.batch_size = 1234;",
+            "SELECT n AS before FROM jobs;",
+            &ingest,
+            "SELECT n AS after FROM jobs;",
+            "SELECT seven FROM kept;",
+            "SHOW datafusion.execution.batch_size;",
+        ],
+    );
+    assert!(shown.contains("before\n0\n"), "{shown}");
+    // The next statement said so, and read the new events through the view made before.
+    assert!(
+        shown.contains("(the lake changed: uipath_job_events new"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("after\n{}\n", events.counts[0])),
+        "{shown}"
+    );
+    // The table and the setting made in the session are still there.
+    assert!(shown.contains("seven\n7\n"), "{shown}");
+    assert!(
+        shown.contains("datafusion.execution.batch_size,1234"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prompt_takes_statements_over_lines_and_its_commands() {
     let dir = tempfile::tempdir().unwrap();
     let lake = demo_lake(dir.path()).await;
@@ -286,25 +331,7 @@ async fn the_prompt_takes_statements_over_lines_and_its_commands() {
         "\\nope",
         "SELECT 'still here' AS s;",
     ];
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/prompt/drive.py"
-        ))
-        .args([
-            env!("CARGO_BIN_EXE_botlake"),
-            "--lake",
-            &lake,
-            "--format",
-            "csv",
-            "sql",
-        ])
-        .arg("--")
-        .args(lines)
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{shown}");
+    let shown = at_the_prompt(&lake, &[], &lines);
     let runs = sql(&lake, "SELECT count(*) FROM aa_bot_runs").await;
     // A statement over two lines, in CSV; then timed.
     assert!(

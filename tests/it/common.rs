@@ -165,3 +165,30 @@ pub fn peer(env: &str, path: &str, check: &str) -> std::path::PathBuf {
     );
     p
 }
+
+/// What a terminal showed of `botlake --lake LAKE --format csv sql` with `lines` typed
+/// (tests/prompt/drive.py; a line starting with ! is run by the shell instead), with
+/// `env` set for both.
+pub fn at_the_prompt(lake: &str, env: &[(&str, &str)], lines: &[&str]) -> String {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/prompt/drive.py"
+        ))
+        .args([
+            env!("CARGO_BIN_EXE_botlake"),
+            "--lake",
+            lake,
+            "--format",
+            "csv",
+            "sql",
+        ])
+        .arg("--")
+        .args(lines)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{shown}{}", stderr(&out));
+    shown
+}

@@ -201,4 +201,37 @@ async fn ingest_and_query_through_s3() {
     .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     server.stop().await.unwrap();
+
+    // The prompt over S3 sees what is committed while it is open, and only that.
+    let events =
+        botlake_sim::uipath::generate(&botlake_sim::uipath::UipathConfig::new(3, 10, end()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.ndjson");
+    std::fs::write(&file, events.lines.join("\n")).unwrap();
+    let ingest = format!(
+        "!{} -q ingest uipath {}",
+        env!("CARGO_BIN_EXE_botlake"),
+        file.display()
+    );
+    let lake = "s3://botlake-test/lakes/prod";
+    let shown = at_the_prompt(
+        lake,
+        &env,
+        &[
+            "SELECT count(*) AS before FROM uipath_job_events;",
+            &ingest,
+            "SELECT count(*) AS after FROM uipath_job_events;",
+        ],
+    );
+    assert!(shown.contains("before\n0\n"), "{shown}");
+    let said = shown
+        .lines()
+        .find(|l| l.starts_with("(the lake changed: "))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(said.contains("uipath_job_events new"), "{shown}");
+    assert!(!said.contains("aa_bot_runs"), "{shown}");
+    assert!(
+        shown.contains(&format!("after\n{}\n", events.counts[0])),
+        "{shown}"
+    );
 }

@@ -3,12 +3,16 @@ would: waits for each prompt, types a line, and prints everything the terminal s
 escape sequences removed. tests/it/cli.rs checks the transcript.
 
 usage: drive.py COMMAND... -- LINE...
+
+A LINE starting with ! is not typed: it is run by the shell while the prompt waits (an
+ingest into the lake the prompt reads, say), and must succeed.
 """
 
 import os
 import pty
 import re
 import select
+import subprocess
 import sys
 import time
 
@@ -50,6 +54,9 @@ def main():
     for line in lines:
         if not ok:
             break
+        if line.startswith("!"):
+            subprocess.run(line[1:], shell=True, check=True)
+            continue
         os.write(fd, line.encode() + b"\r")
         ok = read_until(fd, PROMPTS, seen)
     os.write(fd, b"\\q\r")

@@ -49,9 +49,9 @@ pub async fn run_sql(g: &Globals, args: SqlArgs) -> Result<ExitCode> {
         // Only what the statements read is opened.
         Some(text) => {
             let session = g.session_for(&lake, &text, None).await?;
-            run_statements(g, &session, &text, &g.output).await?;
+            run_statements(g, &session, &text, &g.output, None).await?;
         }
-        None => interactive(g, &g.session(&lake).await?).await?,
+        None => interactive(g, &lake, g.session(&lake).await?).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -83,14 +83,28 @@ fn read_stdin() -> Result<String> {
     Ok(text)
 }
 
-/// Runs each statement of `text` in turn, writing the results of each.
-async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Output) -> Result<()> {
+/// Runs each statement of `text` in turn, writing the results of each. The views and
+/// settings it defines go to `definitions`, if given, once they took effect.
+async fn run_statements(
+    g: &Globals,
+    session: &Session,
+    text: &str,
+    output: &Output,
+    mut definitions: Option<&mut Vec<String>>,
+) -> Result<()> {
+    use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement};
     let ctx = session.context();
     let statements =
         DFParser::parse_sql(text).map_err(|e| crate::UserError(format!("bad SQL: {e}")))?;
     for statement in statements {
+        let text = statement.to_string();
         let plan = ctx.state().statement_to_plan(statement).await?;
         refuse_changing_the_lake(session, &plan)?;
+        let defines = matches!(
+            plan,
+            LogicalPlan::Ddl(DdlStatement::CreateView(_) | DdlStatement::DropView(_))
+                | LogicalPlan::Statement(Statement::SetVariable(_) | Statement::ResetVariable(_))
+        );
         let df = ctx.execute_logical_plan(plan).await?;
         if df.schema().fields().is_empty() {
             // CREATE VIEW, SET and the like: nothing to show.
@@ -98,6 +112,91 @@ async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Out
         } else {
             write(g, output, df).await?;
         }
+        if let (true, Some(definitions)) = (defines, definitions.as_deref_mut()) {
+            definitions.push(text);
+        }
+    }
+    Ok(())
+}
+
+/// The prompt's session, opened again if the lake has changed since it was opened (an
+/// ingest or `listen` committed meanwhile), so that every statement reads the lake as it
+/// is: with the tables the user made carried over and the views and settings they defined
+/// made again, over the new data. When the lake cannot be asked, the session stays.
+async fn up_to_date(
+    g: &Globals,
+    lake: &botlake_lake::Lake,
+    session: Session,
+    definitions: &[String],
+) -> Session {
+    let changes = match session.changes(lake).await {
+        Ok(changes) if changes.is_empty() => return session,
+        Ok(changes) => changes,
+        Err(e) => {
+            say!(
+                "warning: cannot tell whether the lake changed: {}",
+                crate::report(&e.into())
+            );
+            return session;
+        }
+    };
+    let fresh = match g.session(lake).await {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            say!(
+                "warning: the lake changed, and opening it again failed: {}",
+                crate::report(&e)
+            );
+            return session;
+        }
+    };
+    let changed: Vec<String> = changes
+        .iter()
+        .map(|(table, read, latest)| match (read, latest) {
+            (Some(read), Some(latest)) => format!("{table} {read} -> {latest}"),
+            (None, _) => format!("{table} new"),
+            (Some(_), None) => format!("{table} gone"),
+        })
+        .collect();
+    g.info(format!(
+        "(the lake changed: {}; reading it as it is now)",
+        changed.join(", ")
+    ));
+    if let Err(e) = carry_over(&session, &fresh, definitions).await {
+        say!("warning: {}", crate::report(&e));
+    }
+    fresh
+}
+
+/// Into `to`: the tables made in `from` (CREATE TABLE, CREATE EXTERNAL TABLE), as they
+/// are; then `definitions` (views and settings) made again, in their order.
+async fn carry_over(from: &Session, to: &Session, definitions: &[String]) -> Result<()> {
+    use datafusion::datasource::TableType;
+    let (old, new) = (from.context(), to.context());
+    let options = old.state().config().options().catalog.clone();
+    let schema = old
+        .catalog(&options.default_catalog)
+        .and_then(|c| c.schema(&options.default_schema));
+    for name in schema.map(|s| s.table_names()).unwrap_or_default() {
+        let of_the_lake = botlake_lake::catalog::table(&name).is_some()
+            || botlake_lake::catalog::rollups()
+                .iter()
+                .any(|t| t.name == name);
+        if of_the_lake || new.table_exist(name.as_str())? {
+            continue;
+        }
+        if let Some(provider) = old.table_provider(name.as_str()).await.ok()
+            && provider.table_type() == TableType::Base
+        {
+            new.register_table(name.as_str(), provider)?;
+        }
+    }
+    for definition in definitions {
+        new.sql(definition)
+            .await
+            .with_context(|| format!("{definition} could not be made again"))?
+            .collect()
+            .await?;
     }
     Ok(())
 }
@@ -149,6 +248,8 @@ const META_COMMANDS: &str = "\\d           the lake's tables, with versions and 
 struct Prompt {
     timing: bool,
     format: Format,
+    /// The views and settings the user's statements defined, in order.
+    definitions: Vec<String>,
 }
 
 /// A prompt command (a line starting with `\`).
@@ -193,7 +294,7 @@ async fn meta_command(
 }
 
 /// A prompt with history; statements end with `;`, `\q` quits.
-async fn interactive(g: &Globals, session: &Session) -> Result<()> {
+async fn interactive(g: &Globals, lake: &botlake_lake::Lake, mut session: Session) -> Result<()> {
     let mut editor = rustyline::DefaultEditor::new().context("cannot open the prompt")?;
     let history =
         std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".botlake_history"));
@@ -208,6 +309,7 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
             Format::Parquet => Format::Table,
             format => format,
         },
+        definitions: Vec::new(),
     };
     let mut buffer = String::new();
     loop {
@@ -227,7 +329,8 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                     .with_max_rows(g.output.max_rows());
                 if buffer.is_empty() && trimmed.starts_with('\\') {
                     let _ = editor.add_history_entry(trimmed);
-                    if let Err(e) = meta_command(g, session, trimmed, &output, &mut prompt).await {
+                    session = up_to_date(g, lake, session, &prompt.definitions).await;
+                    if let Err(e) = meta_command(g, &session, trimmed, &output, &mut prompt).await {
                         say!("error: {}", crate::report(&e));
                     }
                     continue;
@@ -236,8 +339,10 @@ async fn interactive(g: &Globals, session: &Session) -> Result<()> {
                 buffer.push('\n');
                 if trimmed.ends_with(';') {
                     let _ = editor.add_history_entry(buffer.trim());
+                    session = up_to_date(g, lake, session, &prompt.definitions).await;
                     let started = std::time::Instant::now();
-                    match run_statements(g, session, &buffer, &output).await {
+                    let definitions = Some(&mut prompt.definitions);
+                    match run_statements(g, &session, &buffer, &output, definitions).await {
                         Ok(()) if prompt.timing => {
                             say!("{:.3} s", started.elapsed().as_secs_f64());
                         }

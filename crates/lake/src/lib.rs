@@ -383,6 +383,35 @@ impl Lake {
         Ok(self.open(table).await?.and_then(|t| t.version()))
     }
 
+    /// The version of `table`'s last commit, found by listing its log from version `known`
+    /// on (the version read before, `None` if the table was not there then) without
+    /// reading any of it: whether a reader is out of date, at the cost of a listing.
+    /// `None` if the table has never been written.
+    pub async fn latest_version(
+        &self,
+        table: &TableDef,
+        known: Option<u64>,
+    ) -> Result<Option<u64>> {
+        if self.missing_locally(table) {
+            return Ok(None);
+        }
+        let err = self.open_error(table);
+        let delta = deltalake::DeltaTableBuilder::from_url(self.table_url(table))
+            .and_then(|b| b.build())
+            .map_err(&err)?;
+        match delta
+            .log_store()
+            .get_latest_version(known.unwrap_or(0))
+            .await
+        {
+            Ok(version) => Ok(Some(version)),
+            // Not there before, and not now either (an object store has no directories
+            // to tell).
+            Err(_) if known.is_none() => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
     /// The cursor that the last commit of application `app_id` to `table` stored, if any.
     pub async fn cursor(&self, table: &TableDef, app_id: &str) -> Result<Option<i64>> {
         let Some(delta) = self.open(table).await? else {

@@ -198,6 +198,9 @@ pub struct Session {
     rollups: Vec<rollup::Found>,
     /// The version read of each catalog table the lake has.
     versions: BTreeMap<&'static str, u64>,
+    /// The tables opened (rollups included), with the version read, `None` for a table
+    /// that was not there: what [`Session::changes`] asks the lake about.
+    watched: Vec<(&'static catalog::TableDef, Option<u64>)>,
     /// Users' views that did not plan, left out so that the others still work.
     broken: Vec<Error>,
 }
@@ -293,7 +296,9 @@ impl Session {
         let mut tables = Vec::new();
         let mut snapshots = BTreeMap::new();
         let mut versions = BTreeMap::new();
+        let mut watched = Vec::new();
         for (table, snapshot) in opened {
+            watched.push((table, snapshot.as_ref().map(|s| s.version())));
             let provider = match snapshot {
                 Some(s) => {
                     let provider = s.provider.clone();
@@ -321,7 +326,9 @@ impl Session {
             session
                 .use_rollups(lake, &rollup::raw_files(&snapshots)?)
                 .await?;
+            watched.extend(session.rollups.iter().map(|f| (f.rollup.table, f.version)));
         }
+        session.watched = watched;
         Ok(session)
     }
 
@@ -430,6 +437,7 @@ impl Session {
             queries,
             rollups: Vec::new(),
             versions: BTreeMap::new(),
+            watched: Vec::new(),
             broken,
         })
     }
@@ -438,6 +446,31 @@ impl Session {
     /// does not have it (or the session was not opened over a lake).
     pub fn table_version(&self, name: &str) -> Option<u64> {
         self.versions.get(name).copied()
+    }
+
+    /// The tables this session opened that the lake has changed since: each with the
+    /// version read and the latest (`None`: not there), in catalog order; none when the
+    /// session reads the lake as it is. Asks one listing of each table's log, from the
+    /// version read on. Tables the session did not open ([`Session::open_for`]) are not
+    /// asked about.
+    pub async fn changes(
+        &self,
+        lake: &Lake,
+    ) -> Result<Vec<(&'static str, Option<u64>, Option<u64>)>> {
+        let latest = future::join_all(
+            self.watched
+                .iter()
+                .map(|&(table, read)| lake.latest_version(table, read)),
+        )
+        .await;
+        let mut changes = Vec::new();
+        for (&(table, read), latest) in self.watched.iter().zip(latest) {
+            let latest = latest?;
+            if latest != read {
+                changes.push((table.name, read, latest));
+            }
+        }
+        Ok(changes)
     }
 
     /// The DataFusion context, for arbitrary SQL.
