@@ -1,6 +1,7 @@
 //! Typed decoding of Bot Insight pages into Arrow, record by record, so that one bad
 //! record is rejected with its reason and raw text while the rest of the page lands.
 
+pub(crate) mod rows;
 mod runpage;
 mod utf8;
 

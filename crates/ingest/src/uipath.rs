@@ -22,6 +22,7 @@ use datafusion::arrow::error::ArrowError;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::decode::rows::RowBuilder;
 use crate::decode::{Rejected, escape_invalid_utf8, parse_timestamp, record_hash, rejected_batch};
 use crate::progress::{Event, Observer};
 use crate::{Error, Result};
@@ -426,11 +427,8 @@ struct OtherRow {
 pub struct Batcher {
     tenant: Option<String>,
     ingested_at: i64,
-    jobs: Vec<JobRow>,
-    queue_items: Vec<QueueRow>,
-    machines: Vec<MachineRow>,
-    robot_logs: Vec<RobotLogRow>,
-    others: Vec<OtherRow>,
+    /// The rows of each route, in the order of [`Route::ALL`], as Arrow.
+    rows: [RowBuilder; 5],
     rejected: Vec<Rejected>,
     rejected_hashes: std::collections::HashSet<String>,
     /// Events decoded per table since the last [`Batcher::take`].
@@ -452,25 +450,24 @@ impl Batcher {
         Batcher {
             tenant,
             ingested_at: Utc::now().timestamp_micros(),
-            jobs: Vec::new(),
-            queue_items: Vec::new(),
-            machines: Vec::new(),
-            robot_logs: Vec::new(),
-            others: Vec::new(),
+            rows: Route::ALL.map(|route| {
+                RowBuilder::new(route.table().schema.clone(), ROWS_PER_BATCH)
+                    .expect("UiPath tables have only the column types rows are built into")
+            }),
             rejected: Vec::new(),
             rejected_hashes: Default::default(),
             counts: HashMap::new(),
         }
     }
 
+    /// The rows of `route` (routes are declared in the order of [`Route::ALL`]).
+    fn rows_of(&mut self, route: Route) -> &mut RowBuilder {
+        &mut self.rows[route as usize]
+    }
+
     /// Events waiting, rejects included.
     pub fn len(&self) -> usize {
-        self.jobs.len()
-            + self.queue_items.len()
-            + self.machines.len()
-            + self.robot_logs.len()
-            + self.others.len()
-            + self.rejected.len()
+        self.rows.iter().map(RowBuilder::len).sum::<usize>() + self.rejected.len()
     }
 
     /// Whether nothing waits.
@@ -581,7 +578,7 @@ impl Batcher {
             day: crate::decode::epoch_days(ts.date_naive()),
         };
         match row {
-            Row::Job(j) => self.jobs.push(JobRow {
+            Row::Job(j) => self.rows_of(Route::Job).push(&JobRow {
                 common,
                 job_key: j.key,
                 creation_time: time("CreationTime", j.creation_time)?,
@@ -633,9 +630,10 @@ impl Batcher {
                     sla_in_minutes: q.sla_in_minutes,
                     risk_sla_in_minutes: q.risk_sla_in_minutes,
                 };
-                self.queue_items.push(QueueRow { common, item });
+                self.rows_of(Route::QueueItem)
+                    .push(&QueueRow { common, item })
             }
-            Row::Machine(m) => self.machines.push(MachineRow {
+            Row::Machine(m) => self.rows_of(Route::Machine).push(&MachineRow {
                 common,
                 machine_key: m.machine_key,
                 machine_name: m.machine_name,
@@ -650,40 +648,44 @@ impl Batcher {
                 non_production_slots: m.non_production_slots,
                 unattended_slots: m.unattended_slots,
             }),
-            Row::Robot(event_level, machine_key, l) => self.robot_logs.push(RobotLogRow {
-                common,
-                event_level,
-                machine_key: machine_key.or(l.machine_key),
-                message: l.message,
-                level: l.level,
-                log_type: l.log_type,
-                time_stamp: time("timeStamp", l.time_stamp)?,
-                fingerprint: l.fingerprint,
-                windows_identity: l.windows_identity,
-                machine_name: l.machine_name,
-                file_name: l.file_name,
-                initiated_by: l.initiated_by,
-                transaction_execution_time: l.transaction_execution_time,
-                total_execution_time_in_seconds: l.total_execution_time_in_seconds,
-                queue_item_priority: l.queue_item_priority,
-                queue_item_review_status: l.queue_item_review_status,
-                queue_name: l.queue_name,
-                transaction_id: l.transaction_id,
-                transaction_state: l.transaction_state,
-                transaction_status: l.transaction_status,
-                processing_exception_reason: l.processing_exception_reason,
-                processing_exception_type: l.processing_exception_type,
-                process_name: l.process_name,
-                process_version: l.process_version,
-                job_id: l.job_id,
-                robot_name: l.robot_name,
-                machine_id: l.machine_id,
-                organization_unit_id: l.organization_unit_id,
-                activity_info: whole(l.activity_info),
-                custom_fields: whole(l.custom_fields),
-            }),
-            Row::Other(raw) => self.others.push(OtherRow { common, raw }),
+            Row::Robot(event_level, machine_key, l) => {
+                self.rows_of(Route::RobotLog).push(&RobotLogRow {
+                    common,
+                    event_level,
+                    machine_key: machine_key.or(l.machine_key),
+                    message: l.message,
+                    level: l.level,
+                    log_type: l.log_type,
+                    time_stamp: time("timeStamp", l.time_stamp)?,
+                    fingerprint: l.fingerprint,
+                    windows_identity: l.windows_identity,
+                    machine_name: l.machine_name,
+                    file_name: l.file_name,
+                    initiated_by: l.initiated_by,
+                    transaction_execution_time: l.transaction_execution_time,
+                    total_execution_time_in_seconds: l.total_execution_time_in_seconds,
+                    queue_item_priority: l.queue_item_priority,
+                    queue_item_review_status: l.queue_item_review_status,
+                    queue_name: l.queue_name,
+                    transaction_id: l.transaction_id,
+                    transaction_state: l.transaction_state,
+                    transaction_status: l.transaction_status,
+                    processing_exception_reason: l.processing_exception_reason,
+                    processing_exception_type: l.processing_exception_type,
+                    process_name: l.process_name,
+                    process_version: l.process_version,
+                    job_id: l.job_id,
+                    robot_name: l.robot_name,
+                    machine_id: l.machine_id,
+                    organization_unit_id: l.organization_unit_id,
+                    activity_info: whole(l.activity_info),
+                    custom_fields: whole(l.custom_fields),
+                })
+            }
+            Row::Other(raw) => self.rows_of(Route::Other).push(&OtherRow { common, raw }),
         }
+        // Rows are this module's own structs, made for their tables: not fitting is a bug.
+        .map_err(|e| format!("the event's row does not fit its table: {e}"))?;
         Ok(route)
     }
 
@@ -691,23 +693,12 @@ impl Batcher {
     /// again. Each table's rows are let go of once they are Arrow.
     pub fn take(&mut self) -> Result<Taken, ArrowError> {
         let mut out = Vec::new();
-        push_batch(&mut out, Route::Job, &std::mem::take(&mut self.jobs))?;
-        push_batch(
-            &mut out,
-            Route::QueueItem,
-            &std::mem::take(&mut self.queue_items),
-        )?;
-        push_batch(
-            &mut out,
-            Route::Machine,
-            &std::mem::take(&mut self.machines),
-        )?;
-        push_batch(
-            &mut out,
-            Route::RobotLog,
-            &std::mem::take(&mut self.robot_logs),
-        )?;
-        push_batch(&mut out, Route::Other, &std::mem::take(&mut self.others))?;
+        for (route, rows) in Route::ALL.into_iter().zip(&mut self.rows) {
+            let batches = rows.take()?;
+            if !batches.is_empty() {
+                out.push((route, batches));
+            }
+        }
         self.rejected_hashes.clear();
         self.counts.clear();
         Ok((out, std::mem::take(&mut self.rejected)))
@@ -725,30 +716,8 @@ enum Row {
     Other(String),
 }
 
-/// Rows turned into Arrow at a time: the JSON tape they go through is about three times
-/// their text, and a commit's 50,000 at once made it most of the ingest's peak memory.
-const ROWS_PER_BATCH: usize = 4096;
-
-fn push_batch<S: Serialize>(
-    out: &mut Vec<(Route, Vec<RecordBatch>)>,
-    route: Route,
-    rows: &[S],
-) -> Result<(), ArrowError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let schema = route.table().schema.clone();
-    let mut decoder = datafusion::arrow::json::ReaderBuilder::new(schema)
-        .with_batch_size(ROWS_PER_BATCH)
-        .build_decoder()?;
-    let mut batches = Vec::with_capacity(rows.len().div_ceil(ROWS_PER_BATCH));
-    for slice in rows.chunks(ROWS_PER_BATCH) {
-        decoder.serialize(slice)?;
-        batches.extend(decoder.flush()?);
-    }
-    out.push((route, batches));
-    Ok(())
-}
+/// Rows of a table in one Arrow batch.
+const ROWS_PER_BATCH: usize = 8192;
 
 /// What a commit of UiPath events did.
 #[derive(Debug, Clone, Default)]
@@ -1186,6 +1155,13 @@ mod tests {
         assert_eq!(Route::of("machine.unassign"), Route::Machine);
         assert_eq!(Route::of("RobotLog"), Route::RobotLog);
         assert_eq!(Route::of("process.created"), Route::Other);
+    }
+
+    #[test]
+    fn routes_are_declared_in_the_order_of_all() {
+        for (i, route) in Route::ALL.into_iter().enumerate() {
+            assert_eq!(route as usize, i);
+        }
     }
 
     #[test]
