@@ -286,6 +286,9 @@ async fn the_prompt_reads_what_was_committed_since_it_opened_and_keeps_what_was_
         &lake,
         &[],
         &[
+            "CREATE TABLE gone AS SELECT 1 AS x;",
+            "CREATE VIEW over_gone AS SELECT x FROM gone;",
+            "DROP TABLE gone;",
             "CREATE VIEW jobs AS SELECT count(*) AS n FROM uipath_job_events;",
             "CREATE TABLE kept AS SELECT 7 AS seven;",
             "SET datafusion.execution.batch_size = 1234;",
@@ -304,6 +307,14 @@ async fn the_prompt_reads_what_was_committed_since_it_opened_and_keeps_what_was_
     );
     assert!(
         shown.contains(&format!("after\n{}\n", events.counts[0])),
+        "{shown}"
+    );
+    // A view over a table dropped since cannot be made again, and says so; the others
+    // still are.
+    assert!(
+        shown.contains(
+            "warning: CREATE VIEW over_gone AS SELECT x FROM gone could not be made again"
+        ),
         "{shown}"
     );
     // The table and the setting made in the session are still there.
