@@ -26,8 +26,13 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let lake = demo_lake(dir.path()).await;
     let missing = dir.path().join("missing").to_str().unwrap().to_string();
-    let cases: [(&str, Vec<&str>); 11] = [
+    let cases: [(&str, Vec<&str>); 13] = [
         ("unknown_view", vec!["--lake", &lake, "query", "nope"]),
+        ("misspelt_view", vec!["--lake", &lake, "query", "kpi_daly"]),
+        (
+            "misspelt_table",
+            vec!["--lake", &lake, "sql", "SELECT count(*) FROM aa_bot_run"],
+        ),
         ("bad_sql", vec!["--lake", &lake, "sql", "SELEC 1"]),
         (
             "unknown_column",

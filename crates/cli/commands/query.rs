@@ -98,7 +98,10 @@ async fn run_statements(
         DFParser::parse_sql(text).map_err(|e| crate::UserError(format!("bad SQL: {e}")))?;
     for statement in statements {
         let text = statement.to_string();
-        let plan = ctx.state().statement_to_plan(statement).await?;
+        let plan = match ctx.state().statement_to_plan(statement).await {
+            Ok(plan) => plan,
+            Err(e) => return Err(with_closest_table(session, e)),
+        };
         refuse_changing_the_lake(session, &plan)?;
         let defines = matches!(
             plan,
@@ -117,6 +120,19 @@ async fn run_statements(
         }
     }
     Ok(())
+}
+
+/// `e`, and when it is that a table was not found, the name of the session a typo away.
+fn with_closest_table(session: &Session, e: datafusion::error::DataFusionError) -> anyhow::Error {
+    let message = e.to_string();
+    let missing = message
+        .split_once("table '")
+        .and_then(|(_, rest)| rest.split_once("' not found"))
+        .map(|(name, _)| name.rsplit('.').next().unwrap_or(name));
+    match missing.and_then(|name| session.closest_table(name)) {
+        Some(closest) => crate::UserError(format!("{message} (did you mean {closest}?)")).into(),
+        None => e.into(),
+    }
 }
 
 /// The prompt's session, opened again if the lake has changed since it was opened (an

@@ -62,10 +62,14 @@ pub enum Error {
     #[error(transparent)]
     Lake(#[from] botlake_lake::Error),
     /// No view or named query has this name.
-    #[error("no view or query named {name:?}; `botlake views` lists them (known: {known})")]
+    #[error(
+        "no view or query named {name:?}{closest}; `botlake views` lists them (known: {known})"
+    )]
     UnknownQuery {
         /// The name asked for.
         name: String,
+        /// " (did you mean NAME?)" when a known name is a typo away, else empty.
+        closest: String,
         /// The names there are.
         known: String,
     },
@@ -187,6 +191,27 @@ impl Default for SessionOptions {
             rollups: true,
             memory_limit: None,
         }
+    }
+}
+
+/// The name of `names` a typo away from `name` (at most two edits, and fewer than a third of
+/// its letters), the nearest; else the one name that holds it (`ranking`: `bot_ranking`).
+fn closest<'n>(name: &str, names: impl Iterator<Item = &'n str> + Clone) -> Option<&'n str> {
+    use datafusion::common::utils::datafusion_strsim::levenshtein;
+    let most = 2.min(name.chars().count() / 3);
+    let typo = names
+        .clone()
+        .map(|n| (levenshtein(name, n), n))
+        .filter(|&(d, _)| d > 0 && d <= most)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, n)| n);
+    if typo.is_some() || name.len() < 4 {
+        return typo;
+    }
+    let mut holding = names.filter(|n| n.contains(name));
+    match (holding.next(), holding.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
     }
 }
 
@@ -473,6 +498,19 @@ impl Session {
         Ok(changes)
     }
 
+    /// The table or view of this session a typo away from `name`, as the session spells it:
+    /// what a user who named `name` likely meant.
+    pub fn closest_table(&self, name: &str) -> Option<String> {
+        let options = self.ctx.state().config().options().catalog.clone();
+        let names = self
+            .ctx
+            .catalog(&options.default_catalog)
+            .and_then(|c| c.schema(&options.default_schema))
+            .map(|s| s.table_names())
+            .unwrap_or_default();
+        closest(name, names.iter().map(String::as_str)).map(str::to_string)
+    }
+
     /// The DataFusion context, for arbitrary SQL.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
@@ -513,6 +551,9 @@ impl Session {
         let Some(def) = self.queries.iter().find(|q| q.name == name) else {
             return Err(Error::UnknownQuery {
                 name: name.to_string(),
+                closest: closest(name, self.queries.iter().map(|q| q.name.as_str()))
+                    .map(|c| format!(" (did you mean {c}?)"))
+                    .unwrap_or_default(),
                 known: self
                     .queries
                     .iter()
@@ -927,6 +968,18 @@ mod tests {
         assert!(e.to_string().contains("it takes min_runs"), "{e}");
         let e = s.query("nope", &[]).await.err().unwrap();
         assert!(matches!(e, Error::UnknownQuery { .. }));
+        assert!(!e.to_string().contains("did you mean"), "{e}");
+        let e = s.query("ranking", &[]).await.err().unwrap();
+        assert!(e.to_string().contains("(did you mean bot_ranking?)"), "{e}");
+        // Held by several: no guess.
+        let e = s.query("kpi_by", &[]).await.err().unwrap();
+        assert!(!e.to_string().contains("did you mean"), "{e}");
+        let e = s.query("kpi_daly", &[]).await.err().unwrap();
+        assert!(
+            e.to_string()
+                .starts_with(r#"no view or query named "kpi_daly" (did you mean kpi_daily?);"#),
+            "{e}"
+        );
         let e = s.sql("SELEC 1").await.err().unwrap();
         assert!(e.is_user_error(), "{e:?}");
     }
