@@ -57,7 +57,7 @@ pub async fn run(g: &Globals, args: IngestArgs) -> Result<ExitCode> {
 
 /// Ingests UiPath NDJSON files; returns the number of rejected lines.
 async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64> {
-    let progress = Progress::new(g);
+    let progress = Progress::bytes(g, plain_size(&args.files));
     let mut summary = uipath::FileSummary::default();
     for file in &args.files {
         let name = if file == "-" { "stdin" } else { file.as_str() };
@@ -88,6 +88,21 @@ async fn uipath_files(g: &Globals, lake: &Lake, args: UipathArgs) -> Result<u64>
     progress.finish();
     report_uipath(g, &summary);
     Ok(summary.rejected)
+}
+
+/// The bytes `files` hold, if all are plain files: then they are the bytes to read (a
+/// gzip file holds fewer than it gives, standard input is not known in advance).
+fn plain_size(files: &[String]) -> Option<u64> {
+    files.iter().try_fold(0, |total, file| {
+        if file == "-" {
+            return None;
+        }
+        let mut magic = [0u8; 2];
+        let mut f = std::fs::File::open(file).ok()?;
+        let read = std::io::Read::read(&mut f, &mut magic).ok()?;
+        let gzip = read == 2 && magic == [0x1f, 0x8b];
+        (!gzip).then(|| Some(total + f.metadata().ok()?.len()))?
+    })
 }
 
 /// A page file (or standard input), opened plain or gzip when first read.
@@ -678,15 +693,35 @@ struct Progress {
 }
 
 impl Progress {
+    /// Pages fetched or read, against the pages the windows announced.
     fn new(g: &Globals) -> Progress {
+        Progress::with_bar(
+            g,
+            0,
+            "{spinner} {msg} [{bar:30}] {pos}/{len} pages {per_sec} eta {eta}",
+        )
+    }
+
+    /// Bytes of files read, against `total` if it is known (plain files).
+    fn bytes(g: &Globals, total: Option<u64>) -> Progress {
+        match total {
+            Some(total) => Progress::with_bar(
+                g,
+                total,
+                "{spinner} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ),
+            None => Progress::with_bar(g, 0, "{spinner} {bytes} {bytes_per_sec}"),
+        }
+    }
+
+    /// A bar on standard error if it is a terminal (and not -q).
+    fn with_bar(g: &Globals, length: u64, template: &str) -> Progress {
         let bar = (g.verbosity >= 0 && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new(0);
+            let bar = ProgressBar::new(length);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {msg} [{bar:30}] {pos}/{len} pages {per_sec} eta {eta}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template(template)
+                    .expect("a valid template")
+                    .progress_chars("=> "),
             );
             bar
         });
@@ -734,6 +769,11 @@ impl Observer for Progress {
                     bar.inc(1);
                 }
             }
+            Event::Read { bytes } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(bytes);
+                }
+            }
             Event::Retrying {
                 url,
                 attempt,
@@ -765,5 +805,21 @@ impl Observer for Progress {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_bytes_to_read_are_known_for_plain_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.ndjson");
+        std::fs::write(&plain, "{}\n{}\n").unwrap();
+        let gzip = dir.path().join("b.ndjson");
+        std::fs::write(&gzip, [0x1f, 0x8b, 8, 0]).unwrap();
+        let name = |p: &std::path::Path| p.to_str().unwrap().to_string();
+        assert_eq!(super::plain_size(&[name(&plain), name(&plain)]), Some(12));
+        assert_eq!(super::plain_size(&[name(&plain), name(&gzip)]), None);
+        assert_eq!(super::plain_size(&[name(&plain), "-".into()]), None);
     }
 }

@@ -26,6 +26,11 @@ pub enum Event<'a> {
         /// Bytes of JSON.
         bytes: u64,
     },
+    /// Lines of a file (or standard input) were read and decoded.
+    Read {
+        /// Bytes of them (decompressed, for a gzip file).
+        bytes: u64,
+    },
     /// A request failed and will be retried after `delay`.
     Retrying {
         /// The request.

@@ -838,6 +838,7 @@ pub async fn ingest_reader(
                 continue;
             }
         };
+        let read = chunk.len() as u64;
         for line in chunk.split_inclusive(|b| *b == b'\n') {
             number += 1;
             summary.bytes += line.len() as u64;
@@ -869,6 +870,7 @@ pub async fn ingest_reader(
                 waiting = 0;
             }
         }
+        observer.on(Event::Read { bytes: read });
     }
     flush(lake, &mut batcher, observer, summary).await?;
     summary.elapsed += started.elapsed();
