@@ -648,3 +648,38 @@ async fn pending_event_text_is_bounded_too() {
     let rows = sql(&lake, "SELECT max(length(message)) FROM uipath_robot_logs").await;
     assert_eq!(rows[0], ["1500000"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_that_gives_up_waiting_leaves_no_pending_events_behind() {
+    let e = events(47, 20);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    // At most 100 events pending, and nothing commits before 2 s have passed.
+    let (child, url) = listen(
+        &lake,
+        "hec-token-6",
+        &["--max-pending", "100", "--flush-ms", "2000"],
+    )
+    .await;
+    let post = |lines: &[String], timeout_ms: u64| {
+        let body: String = lines.iter().map(|l| format!("{{\"event\":{l}}}")).collect();
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(timeout_ms))
+            .build()
+            .unwrap()
+            .post(format!("{url}/services/collector/event"))
+            .header("Authorization", "Splunk hec-token-6")
+            .body(body)
+            .send()
+    };
+    // 100 events, and the sender hangs up before their commit answers. (A regression: the
+    // events were counted out at the end of the handler, which a hang-up never reaches, and
+    // the receiver answered busy from then on.)
+    assert!(post(&e.lines[..100], 300).await.is_err());
+    // Once they are committed, the receiver has room again.
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    let r = post(&e.lines[100..110], 10_000).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let out = terminate(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -6,8 +6,9 @@
 //! commits micro-batches (every `flush_interval`, or sooner once `flush_events` wait), so a
 //! success answer means the events are durable. Events in flight are bounded by
 //! `max_pending` and their text by `max_pending_bytes`; beyond either, requests get HEC's
-//! "server is busy" (503) instead of growing memory. On shutdown the server stops accepting, the committer commits what it holds,
-//! and every waiting request gets its answer.
+//! "server is busy" (503) instead of growing memory. On shutdown the server stops
+//! accepting, the committer commits what it holds, and every waiting request gets its
+//! answer.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -102,6 +103,25 @@ struct Shared {
     stats: Arc<HecStats>,
 }
 
+/// Events of a request counted as pending while it lives. A sender that hangs up before
+/// its answer drops the request's future: this counts its events out all the same, where
+/// a count at the end of the handler left them pending for good, and after enough such
+/// senders the receiver answered busy to everyone.
+struct Pending<'s> {
+    shared: &'s Shared,
+    n: usize,
+    bytes: usize,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.shared.pending.fetch_sub(self.n, Ordering::AcqRel);
+        self.shared
+            .pending_bytes
+            .fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 /// HEC's JSON answer.
 fn answer(status: StatusCode, code: u32, text: &str) -> Response {
     (
@@ -194,12 +214,6 @@ impl Shared {
             || self.pending_bytes.load(Ordering::Acquire) >= self.config.max_pending_bytes
     }
 
-    /// `n` events of `bytes` no longer pending.
-    fn release(&self, n: usize, bytes: usize) {
-        self.pending.fetch_sub(n, Ordering::AcqRel);
-        self.pending_bytes.fetch_sub(bytes, Ordering::AcqRel);
-    }
-
     /// Hands `events` to the committer and waits until they are durable.
     async fn submit(&self, events: Vec<String>) -> Response {
         let request = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
@@ -211,10 +225,15 @@ impl Shared {
         let bytes = events.iter().map(String::len).sum::<usize>();
         let before = self.pending.fetch_add(n, Ordering::AcqRel);
         let before_bytes = self.pending_bytes.fetch_add(bytes, Ordering::AcqRel);
+        // Counted out when this is answered, or dropped because the sender hung up.
+        let _pending = Pending {
+            shared: self,
+            n,
+            bytes,
+        };
         let full = before + n > self.config.max_pending
             || before_bytes + bytes > self.config.max_pending_bytes;
         if full && before > 0 {
-            self.release(n, bytes);
             self.stats.busy.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::SERVICE_UNAVAILABLE, 9, "Server is busy");
         }
@@ -233,7 +252,6 @@ impl Shared {
                 .unwrap_or_else(|_| Err("the committer stopped".into())),
             Err(_) => Err("the receiver is shutting down".into()),
         };
-        self.release(n, bytes);
         match result {
             Ok(()) => answer(StatusCode::OK, 0, "Success"),
             Err(e) => {

@@ -690,7 +690,7 @@ impl Batcher {
     }
 
     /// The waiting events as batches per table, and the rejects; the batcher starts empty
-    /// again. Each table's rows are let go of once they are Arrow.
+    /// again.
     pub fn take(&mut self) -> Result<Taken, ArrowError> {
         let mut out = Vec::new();
         for (route, rows) in Route::ALL.into_iter().zip(&mut self.rows) {
