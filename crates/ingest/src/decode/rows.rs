@@ -232,6 +232,28 @@ impl ser::Error for Failure {
     }
 }
 
+/// The methods of a serializer for the plain values it refuses, each answering `$refused`.
+macro_rules! refuse_values {
+    ($ok:ty; $refused:expr) => {
+        refuse_values!($ok; $refused;
+            serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
+            serialize_i64(i64), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32),
+            serialize_u64(u64), serialize_f32(f32), serialize_f64(f64), serialize_char(char),
+            serialize_bytes(&[u8]), serialize_unit_struct(&'static str));
+        fn serialize_none(self) -> Result<$ok, Failure> {
+            $refused
+        }
+        fn serialize_unit(self) -> Result<$ok, Failure> {
+            $refused
+        }
+    };
+    ($ok:ty; $refused:expr; $($method:ident($arg:ty)),*) => {
+        $(fn $method(self, _: $arg) -> Result<$ok, Failure> {
+            $refused
+        })*
+    };
+}
+
 /// A row: a struct, or a map (what `#[serde(flatten)]` makes of one).
 struct RowSerializer<'b> {
     builder: &'b mut RowBuilder,
@@ -317,58 +339,11 @@ impl<'b> ser::Serializer for RowSerializer<'b> {
         Ok(self)
     }
 
-    fn serialize_bool(self, _: bool) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_char(self, _: char) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_str(self, _: &str) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_none(self) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
+    refuse_values!((); not_a_row("a value"));
     fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Failure> {
         not_a_row("a value")
     }
-    fn serialize_unit(self) -> Result<(), Failure> {
-        not_a_row("a value")
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Failure> {
+    fn serialize_str(self, _: &str) -> Result<(), Failure> {
         not_a_row("a value")
     }
     fn serialize_unit_variant(
@@ -453,55 +428,8 @@ impl ser::Serializer for KeySerializer<'_> {
         self.builder.find(self.position, v)
     }
 
-    fn serialize_bool(self, _: bool) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_i8(self, _: i8) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_i16(self, _: i16) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_i32(self, _: i32) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_i64(self, _: i64) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_u8(self, _: u8) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_u16(self, _: u16) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_u32(self, _: u32) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_u64(self, _: u64) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_f32(self, _: f32) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_f64(self, _: f64) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_char(self, _: char) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_none(self) -> Result<usize, Failure> {
-        not_a_key()
-    }
+    refuse_values!(usize; not_a_key());
     fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_unit(self) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<usize, Failure> {
         not_a_key()
     }
     fn serialize_unit_variant(
