@@ -254,6 +254,71 @@ macro_rules! refuse_values {
     };
 }
 
+/// The methods of a serializer for the compound values it refuses (enums with data,
+/// sequences, tuples; with `maps`, maps and structs too), each answering `$refused` with
+/// `$what` saying which it was. `$s` is `self`, passed in so that `$refused` may use it.
+macro_rules! refuse_compounds {
+    ($s:tt, $ok:ty, |$what:ident| $refused:expr) => {
+        fn serialize_newtype_variant<T: ?Sized + Serialize>(
+            $s,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<$ok, Failure> {
+            let $what = "an enum";
+            $refused
+        }
+        fn serialize_seq($s, _: Option<usize>) -> Result<Self::SerializeSeq, Failure> {
+            let $what = "a sequence";
+            $refused
+        }
+        fn serialize_tuple($s, _: usize) -> Result<Self::SerializeTuple, Failure> {
+            let $what = "a tuple";
+            $refused
+        }
+        fn serialize_tuple_struct(
+            $s,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Failure> {
+            let $what = "a tuple";
+            $refused
+        }
+        fn serialize_tuple_variant(
+            $s,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Failure> {
+            let $what = "an enum";
+            $refused
+        }
+        fn serialize_struct_variant(
+            $s,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Failure> {
+            let $what = "an enum";
+            $refused
+        }
+    };
+    ($s:tt, $ok:ty, |$what:ident| $refused:expr, maps) => {
+        refuse_compounds!($s, $ok, |$what| $refused);
+        fn serialize_map($s, _: Option<usize>) -> Result<Self::SerializeMap, Failure> {
+            let $what = "a map";
+            $refused
+        }
+        fn serialize_struct($s, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Failure> {
+            let $what = "a struct";
+            $refused
+        }
+    };
+}
+
 /// A row: a struct, or a map (what `#[serde(flatten)]` makes of one).
 struct RowSerializer<'b> {
     builder: &'b mut RowBuilder,
@@ -361,46 +426,7 @@ impl<'b> ser::Serializer for RowSerializer<'b> {
     ) -> Result<(), Failure> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Failure> {
-        not_a_row("an enum")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Failure> {
-        not_a_row("a sequence")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Failure> {
-        not_a_row("a tuple")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Failure> {
-        not_a_row("a tuple")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Failure> {
-        not_a_row("an enum")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Failure> {
-        not_a_row("an enum")
-    }
+    refuse_compounds!(self, (), |what| not_a_row(what));
 }
 
 /// A map key: a string, the name of a column, whose number it gives.
@@ -447,52 +473,7 @@ impl ser::Serializer for KeySerializer<'_> {
     ) -> Result<usize, Failure> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<usize, Failure> {
-        not_a_key()
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Failure> {
-        not_a_key()
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Failure> {
-        not_a_key()
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Failure> {
-        not_a_key()
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Failure> {
-        not_a_key()
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Failure> {
-        not_a_key()
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Failure> {
-        not_a_key()
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Failure> {
-        not_a_key()
-    }
+    refuse_compounds!(self, usize, |_what| not_a_key(), maps);
 }
 
 /// One field's value, into its column.
@@ -620,52 +601,7 @@ impl ser::Serializer for ValueSerializer<'_> {
     ) -> Result<(), Failure> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Failure> {
-        self.mismatch("an enum")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Failure> {
-        self.mismatch("a sequence")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Failure> {
-        self.mismatch("a tuple")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Failure> {
-        self.mismatch("a tuple")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Failure> {
-        self.mismatch("an enum")
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Failure> {
-        self.mismatch("a map")
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Failure> {
-        self.mismatch("a struct")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Failure> {
-        self.mismatch("an enum")
-    }
+    refuse_compounds!(self, (), |what| self.mismatch(what), maps);
 }
 
 #[cfg(test)]
