@@ -221,8 +221,6 @@ pub struct Session {
     queries: Vec<QueryDef>,
     /// The rollups found, when the session was asked to use them.
     rollups: Vec<rollup::Found>,
-    /// The version read of each catalog table the lake has.
-    versions: BTreeMap<&'static str, u64>,
     /// The tables opened (rollups included), with the version read, `None` for a table
     /// that was not there: what [`Session::changes`] asks the lake about.
     watched: Vec<(&'static catalog::TableDef, Option<u64>)>,
@@ -320,14 +318,12 @@ impl Session {
         .collect::<Result<Vec<_>>>()?;
         let mut tables = Vec::new();
         let mut snapshots = BTreeMap::new();
-        let mut versions = BTreeMap::new();
         let mut watched = Vec::new();
         for (table, snapshot) in opened {
             watched.push((table, snapshot.as_ref().map(|s| s.version())));
             let provider = match snapshot {
                 Some(s) => {
                     let provider = s.provider.clone();
-                    versions.insert(table.name, s.version());
                     snapshots.insert(table.name, s);
                     provider
                 }
@@ -346,7 +342,6 @@ impl Session {
             tables.push((table.name.to_string(), Arc::new(NotOpened(table))));
         }
         let mut session = Session::with_queries(ctx, tables, queries).await?;
-        session.versions = versions;
         if options.rollups {
             session
                 .use_rollups(lake, &rollup::raw_files(&snapshots)?)
@@ -461,16 +456,19 @@ impl Session {
             ctx,
             queries,
             rollups: Vec::new(),
-            versions: BTreeMap::new(),
             watched: Vec::new(),
             broken,
         })
     }
 
-    /// The version of catalog table `name` that this session reads, or `None` if the lake
-    /// does not have it (or the session was not opened over a lake).
+    /// The version of table `name` (of the catalog, or a rollup) that this session reads,
+    /// or `None` if the lake does not have it, or the session did not open it (or was not
+    /// opened over a lake).
     pub fn table_version(&self, name: &str) -> Option<u64> {
-        self.versions.get(name).copied()
+        self.watched
+            .iter()
+            .find(|(table, _)| table.name == name)
+            .and_then(|&(_, version)| version)
     }
 
     /// The tables this session opened that the lake has changed since: each with the
