@@ -60,7 +60,9 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
             Duration::from_secs(args.status_secs),
         ))
     });
+    let trim = tokio::spawn(give_back_memory_when_quiet(receiver.stats()));
     let stats = receiver.wait().await?;
+    trim.abort();
     if let Some(status) = status {
         status.abort();
     }
@@ -99,6 +101,31 @@ impl std::fmt::Display for Totals {
             "{} requests, {} events, {} rejected, {} commits, {} compactions, {} busy answers",
             self.requests, self.events, self.rejected, self.commits, self.compactions, self.busy
         )
+    }
+}
+
+/// How often [`give_back_memory_when_quiet`] looks.
+const QUIET_CHECK: Duration = Duration::from_secs(2);
+
+/// Once a burst of events has been committed and none came in for [`QUIET_CHECK`], gives
+/// the memory the burst freed back to the system: glibc's malloc keeps freed pages in its
+/// arenas for reuse, so a receiver that took one burst would otherwise hold its peak
+/// for as long as it runs.
+async fn give_back_memory_when_quiet(stats: Arc<HecStats>) {
+    let mut interval = tokio::time::interval(QUIET_CHECK);
+    interval.tick().await;
+    let mut last = Totals::of(&stats);
+    let mut trimmed = true;
+    loop {
+        interval.tick().await;
+        let now = Totals::of(&stats);
+        if now != last {
+            trimmed = false;
+        } else if !trimmed {
+            crate::alloc::give_back_free_memory();
+            trimmed = true;
+        }
+        last = now;
     }
 }
 
