@@ -1,11 +1,12 @@
 -- UiPath queue items past their deadline: their DueDate, or creation plus the queue's SLA
--- minutes (SLA 0 means none). An item counts when it was done after the deadline, or is
+-- minutes (SLA 0 means none, and so does one beyond ten years, which ingest rejects: its
+-- deadline would overflow). An item counts when it was done after the deadline, or is
 -- still open now that the deadline has passed; late_minutes is how late (until now for
 -- open items).
 WITH deadlines AS (
     SELECT
         *,
-        CASE WHEN sla_in_minutes > 0
+        CASE WHEN sla_in_minutes BETWEEN 1 AND 5270400
             THEN creation_time + CAST(CAST(sla_in_minutes AS VARCHAR) || ' minutes' AS INTERVAL)
         END AS sla_deadline,
         CASE WHEN status IN ('Successful', 'Failed', 'Abandoned') THEN end_processing END AS done_at

@@ -1,7 +1,9 @@
 -- Busy hours per UiPath robot and machine per day: the run time of its finished jobs, split
 -- at midnight (UTC) over the days each job ran on; the finished jobs that started that day
 -- and how many of them faulted; utilization = busy hours / 24. A job stopped before it
--- started counts on the day it was created, with no busy time.
+-- started counts on the day it was created, with no busy time. A job counts on at most 366
+-- days from its start: one that says it ran longer is hung or broken, and its days are not
+-- expanded without end (an end in year 200000 took 4 GB).
 WITH jobs AS (
     SELECT
         tenant,
@@ -29,7 +31,7 @@ spans AS (
         start_us / 86400000000 AS start_day,
         UNNEST(generate_series(
             start_us / 86400000000,
-            GREATEST(end_us - 1, start_us) / 86400000000
+            LEAST(GREATEST(end_us - 1, start_us) / 86400000000, start_us / 86400000000 + 365)
         )) AS day_number
     FROM jobs
 ),

@@ -243,8 +243,15 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub control_room: Option<String>,
     /// Control Room base URL, for example https://cr.example.com.
-    #[arg(long, env = "BOTLAKE_AA_URL", value_parser = parse_url)]
-    pub url: Option<url::Url>,
+    // Text, parsed when used: clap repeats a value it could not parse in its error, and a
+    // URL may hold a password.
+    #[arg(
+        long,
+        env = "BOTLAKE_AA_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
     /// Environment variable holding the password [default: BOTLAKE_AA_PASSWORD].
     #[arg(long, value_name = "NAME")]
     pub password_env: Option<String>,
@@ -260,6 +267,10 @@ pub struct ConnectionArgs {
     /// Rows gathered before a commit; bounds memory [default: 100000].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub commit_rows: Option<u32>,
+    /// Seconds at most between commits while pages arrive: what an ingest cut short loses
+    /// at most, since the next one goes on from the last commit [default: 2].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub commit_secs: Option<u32>,
     /// Attempts per request before giving up [default: 8].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: Option<u32>,
@@ -372,6 +383,17 @@ pub struct ListenArgs {
     /// Compact the tables written after this many commits (each commit adds files); 0: never.
     #[arg(long, default_value_t = 100)]
     pub compact_every: u64,
+    /// Connections served at once (fewer if the open-file limit is lower); past them,
+    /// senders and health checks get 503.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Seconds a sender may take to send a request's headers, and a kept-alive connection
+    /// may stay idle, before it is closed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a request's body may take to arrive; a slower one gets 408.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
     /// Print what was received every this many seconds, when anything was; 0: never.
     #[arg(long, default_value_t = 60)]
     pub status_secs: u64,
@@ -637,11 +659,31 @@ fn parse_end_time_or_date(s: &str) -> Result<DateTime<Utc>, String> {
     }
 }
 
+/// An http or https URL, without the user name and password it may hold (botlake logs in
+/// through the Control Room's API, never with them, and a URL is printed in messages);
+/// an error never repeats them either.
 pub(crate) fn parse_url(s: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    let mut url =
+        url::Url::parse(s).map_err(|e| format!("{:?} is not a URL: {e}", without_userinfo(s)))?;
     match url.scheme() {
-        "http" | "https" => Ok(url),
-        other => Err(format!("the URL must be http or https, not {other}")),
+        "http" | "https" => {}
+        other => return Err(format!("the URL must be http or https, not {other}")),
+    }
+    // Neither fails for an http(s) URL.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Ok(url)
+}
+
+/// `s` with what stands between `://` and the last `@` before the path written as `***`.
+pub(crate) fn without_userinfo(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => s.to_string(),
     }
 }
 
@@ -679,5 +721,14 @@ mod tests {
         assert_eq!(parse_param("a=b=c").unwrap(), ("a".into(), "b=c".into()));
         assert!(parse_rate("1.5").is_err());
         assert!(parse_url("ftp://x").is_err());
+        // Regression: `--url http://user:PW@host` printed PW.
+        let url = parse_url("http://reader:s3cr%40t@cr.example.com:8080/x").unwrap();
+        assert_eq!(url.as_str(), "http://cr.example.com:8080/x");
+        let e = parse_url("http://reader:s3cret@cr.example.com:port").unwrap_err();
+        assert!(
+            !e.contains("s3cret") && e.contains("***@cr.example.com"),
+            "{e}"
+        );
+        assert_eq!(without_userinfo("https://h/a@b"), "https://h/a@b");
     }
 }

@@ -58,6 +58,8 @@ pub struct RoomConfig {
     pub concurrency: Option<u16>,
     /// Rows gathered before a commit.
     pub commit_rows: Option<u32>,
+    /// Seconds at most between commits.
+    pub commit_secs: Option<u32>,
     /// Attempts per request.
     pub max_attempts: Option<u32>,
     /// First retry delay in milliseconds.

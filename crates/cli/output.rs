@@ -402,7 +402,7 @@ impl Writer {
         match self {
             Writer::Table(batches, _) => batches.push(batch),
             Writer::Csv(w, written) => {
-                w.write(&batch)?;
+                w.write(&nested_as_json(&batch)?)?;
                 *written = true;
             }
             Writer::Json(w) => w.write(&batch)?,
@@ -421,7 +421,7 @@ impl Writer {
             }
             Writer::Csv(mut w, written) => {
                 if !written {
-                    w.write(&RecordBatch::new_empty(schema.clone()))?;
+                    w.write(&nested_as_json(&RecordBatch::new_empty(schema.clone()))?)?;
                 }
                 w.into_inner().finish()?;
             }
@@ -444,9 +444,91 @@ impl Writer {
     }
 }
 
+/// `batch` with every nested column (map, list, struct) as its values' JSON text, a cell
+/// each: a CSV cell is text, and Arrow's CSV writer refuses nested types ("Map ... not
+/// supported in CSV" for `aa_task_logs.variables`).
+fn nested_as_json(batch: &RecordBatch) -> Result<RecordBatch> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::json::writer::{EncoderOptions, make_encoder};
+
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| f.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let options = EncoderOptions::default().with_explicit_nulls(true);
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.capacity());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !field.data_type().is_nested() {
+            fields.push(field.clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let mut encoder = make_encoder(field, column.as_ref(), &options)?;
+        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 16);
+        let mut buf = Vec::new();
+        for i in 0..column.len() {
+            if column.is_null(i) {
+                text.append_null();
+                continue;
+            }
+            buf.clear();
+            encoder.encode(i, &mut buf);
+            text.append_value(String::from_utf8_lossy(&buf));
+        }
+        fields.push(Arc::new(Field::new(field.name(), DataType::Utf8, true)));
+        columns.push(Arc::new(text.finish()));
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression: `--format csv` over `aa_task_logs` failed with "Map ... not supported in
+    // CSV"; a nested value is its JSON text in the cell.
+    #[test]
+    fn nested_values_are_written_to_csv_as_json() {
+        use std::sync::Arc;
+
+        use datafusion::arrow::array::{Array, Int64Array, MapBuilder, StringBuilder};
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+        let mut map = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        map.keys().append_value("amount");
+        map.values().append_value("12.5");
+        map.keys().append_value("region");
+        map.values().append_null();
+        map.append(true).unwrap();
+        map.append(false).unwrap();
+        let map = map.finish();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("variables", map.data_type().clone(), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from(vec![1, 2])), Arc::new(map)],
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let mut w = datafusion::arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut out);
+        w.write(&nested_as_json(&batch).unwrap()).unwrap();
+        drop(w);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "id,variables\n1,\"{\"\"amount\"\":\"\"12.5\"\",\"\"region\"\":null}\"\n2,\n"
+        );
+    }
 
     #[test]
     fn destinations_and_the_formats_their_names_stand_for() {

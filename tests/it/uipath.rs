@@ -241,7 +241,11 @@ fn node_modules() -> PathBuf {
 
 /// `botlake listen` on a free port, committing every 200 ms unless `extra` says otherwise;
 /// returns the child and the receiver's base URL.
-async fn listen(lake: &str, token: &str, extra: &[&str]) -> (tokio::process::Child, String) {
+pub(crate) async fn listen(
+    lake: &str,
+    token: &str,
+    extra: &[&str],
+) -> (tokio::process::Child, String) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_botlake"));
     for (k, _) in std::env::vars() {
         if k.starts_with("BOTLAKE_") {
@@ -275,7 +279,7 @@ async fn listen(lake: &str, token: &str, extra: &[&str]) -> (tokio::process::Chi
     (child, url)
 }
 
-async fn terminate(child: tokio::process::Child) -> std::process::Output {
+pub(crate) async fn terminate(child: tokio::process::Child) -> std::process::Output {
     let pid = child.id().unwrap().to_string();
     let status = tokio::process::Command::new("kill")
         .args(["-TERM", &pid])

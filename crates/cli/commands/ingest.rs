@@ -323,13 +323,14 @@ impl Resolved {
         }
         let file = g.config.room(c.control_room.as_deref());
         let room = RoomConfig {
-            url: over(c.url.as_ref().map(|u| u.to_string()), file.url.clone()),
+            url: over(c.url, file.url.clone()),
             user: over(user, file.user.clone()),
             password_env: over(c.password_env, file.password_env.clone()),
             api_key_env: over(c.api_key_env, file.api_key_env.clone()),
             token_env: over(c.token_env, file.token_env.clone()),
             concurrency: over(c.concurrency, file.concurrency),
             commit_rows: over(c.commit_rows, file.commit_rows),
+            commit_secs: over(c.commit_secs, file.commit_secs),
             max_attempts: over(c.max_attempts, file.max_attempts),
             retry_base_ms: over(c.retry_base_ms, file.retry_base_ms),
             reconcile: over(c.reconcile, file.reconcile),
@@ -493,6 +494,9 @@ impl Resolved {
             commit_rows: room
                 .commit_rows
                 .map_or(defaults.commit_rows, |c| c as usize),
+            commit_interval: room.commit_secs.map_or(defaults.commit_interval, |s| {
+                Duration::from_secs(u64::from(s))
+            }),
             reconcile: self.reconcile(),
             api_path: room.api_path.clone().unwrap_or(defaults.api_path.clone()),
             ..defaults
@@ -672,6 +676,12 @@ pub fn report(g: &Globals, s: &Summary) -> u64 {
         .cursor
         .map(|c| format!("; next ingest starts at {c}"))
         .unwrap_or_default();
+    if let Some((day, page)) = s.resumed {
+        g.info(format!(
+            "{}: went on where the last ingest was cut short (the window from {day}, page {page})",
+            s.table
+        ));
+    }
     g.info(format!(
         "{}: {} requests, {} records ({:.1} MB) in {:.1} s: {} new, {} updated, {} unchanged, {} rejected{cursor}",
         s.table,

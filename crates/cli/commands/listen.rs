@@ -34,6 +34,9 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
         max_pending_bytes: (args.max_pending_mb as usize) << 20,
         max_body_bytes: (args.max_body_mb as usize) << 20,
         compact_every: args.compact_every,
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
+        body_timeout: Duration::from_secs(args.body_timeout_secs),
         ..HecConfig::new(token)
     };
     let receiver = hec::start(

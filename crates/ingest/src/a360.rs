@@ -78,7 +78,7 @@ impl AuditIngestConfig {
 
 /// The application id under which the A360 audit cursor of `control_room` is stored.
 pub fn app_id(control_room: &str) -> String {
-    format!("aa-audit/{control_room}")
+    format!("aa-audit/{}", crate::botinsight::cursor_part(control_room))
 }
 
 /// The cursor of `control_room`'s last A360 audit ingest, if there was one.
@@ -365,6 +365,7 @@ async fn commit(
         app_id: app_id(&config.control_room),
         version: cursor.timestamp_millis(),
         description: timestamp(cursor),
+        extra: Vec::new(),
     };
     let batch = builder.finish().map_err(|source| Error::Arrow { source })?;
     let stats = lake

@@ -9,6 +9,12 @@
 //! (`aa-botinsight/runs/<control room>`, `.../tasklogs/<control room>/<task>`,
 //! `.../audit/<control room>`) whose version is the cursor's day number, so it survives
 //! checkpoints and log cleanup.
+//!
+//! An ingest goes from the cursor to the last day in one pass, window by window. Where the
+//! pass stands (the window, and its first page not committed) rides in every commit too,
+//! under `aa-botinsight/position/...`: an ingest cut short goes on from there, so that every
+//! ingest that runs for a few seconds makes progress, where one restarted from the cursor
+//! each time never finished a pass that took longer than it was let run.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -93,12 +99,23 @@ impl Endpoint<'_> {
         }
     }
 
-    /// The application id under which the cursor of `control_room` is stored.
+    /// The application id under which the cursor of `control_room` is stored: its parts
+    /// joined by `/`, each escaped (see [`cursor_part`]) so that no two cursors share one.
     pub fn app_id(self, control_room: &str) -> String {
+        format!("aa-botinsight/{}", self.id_parts(control_room))
+    }
+
+    /// The application id under which the position of `control_room`'s pass is stored.
+    pub fn position_id(self, control_room: &str) -> String {
+        format!("aa-botinsight/position/{}", self.id_parts(control_room))
+    }
+
+    fn id_parts(self, control_room: &str) -> String {
+        let room = cursor_part(control_room);
         match self {
-            Endpoint::Runs => format!("aa-botinsight/runs/{control_room}"),
-            Endpoint::TaskLogs { task } => format!("aa-botinsight/tasklogs/{control_room}/{task}"),
-            Endpoint::Audit => format!("aa-botinsight/audit/{control_room}"),
+            Endpoint::Runs => format!("runs/{room}"),
+            Endpoint::TaskLogs { task } => format!("tasklogs/{room}/{}", cursor_part(task)),
+            Endpoint::Audit => format!("audit/{room}"),
         }
     }
 
@@ -133,6 +150,17 @@ impl Endpoint<'_> {
     }
 }
 
+/// A name as one part of a cursor's id: `%` and `/` percent-encoded, the rest as it is (so
+/// that ids of names without them are what they always were). Unescaped, room `x` with
+/// task `EU/UK` and room `x/EU` with task `UK` shared a cursor, and the second ingest
+/// started where the first had stopped.
+pub fn cursor_part(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.contains(['%', '/']) {
+        return name.into();
+    }
+    name.replace('%', "%25").replace('/', "%2F").into()
+}
+
 /// A task name (or any text) as one percent-encoded URL path segment.
 pub fn path_segment(text: &str) -> String {
     const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -160,6 +188,9 @@ pub struct RunIngestConfig {
     pub concurrency: usize,
     /// Rows to gather before committing; bounds memory whatever the window holds.
     pub commit_rows: usize,
+    /// The longest to go without a commit while pages arrive: what an ingest cut short
+    /// loses at most.
+    pub commit_interval: Duration,
     /// Runs still in progress after this many days are taken as hung and no longer hold
     /// the cursor back.
     pub revisit_days: u32,
@@ -180,6 +211,7 @@ impl RunIngestConfig {
             pagination: Pagination::Offset,
             concurrency: 4,
             commit_rows: 100_000,
+            commit_interval: Duration::from_secs(2),
             revisit_days: 7,
             reconcile: Reconcile::Strict,
             api_path: DEFAULT_API_PATH.to_string(),
@@ -214,6 +246,9 @@ pub struct Summary {
     pub from: Option<NaiveDate>,
     /// The cursor stored for the next ingest.
     pub cursor: Option<NaiveDate>,
+    /// Where a pass an earlier ingest left unfinished was taken up: its window's first
+    /// day and the page.
+    pub resumed: Option<(NaiveDate, u64)>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -234,12 +269,81 @@ pub async fn stored_cursor(
     Ok(version.map(|v| epoch() + chrono::Duration::days(v)))
 }
 
-fn checkpoint(endpoint: Endpoint<'_>, control_room: &str, cursor: NaiveDate) -> Checkpoint {
+/// Where a pass stands: in window `from..to`, at page `page` (the first not committed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    from: NaiveDate,
+    to: NaiveDate,
+    page: u64,
+}
+
+impl Position {
+    /// Bits of the page number, and of the window's length in days.
+    const PAGE_BITS: u32 = 24;
+    const SPAN_BITS: u32 = 12;
+
+    /// As a transaction version: the window's first day (since the epoch), its length and
+    /// the page, in bits of their own; 0 (no position) where one does not fit.
+    fn version(self) -> i64 {
+        let day = (self.from - epoch()).num_days();
+        let span = (self.to - self.from).num_days();
+        let fits = day > 0
+            && day < 1 << (62 - Self::PAGE_BITS - Self::SPAN_BITS)
+            && (1..1 << Self::SPAN_BITS).contains(&span)
+            && self.page < 1 << Self::PAGE_BITS;
+        if !fits {
+            return 0;
+        }
+        (day << (Self::PAGE_BITS + Self::SPAN_BITS)) | (span << Self::PAGE_BITS) | self.page as i64
+    }
+
+    /// The position a version says, if any.
+    fn of_version(version: i64) -> Option<Position> {
+        let day = version >> (Self::PAGE_BITS + Self::SPAN_BITS);
+        let span = (version >> Self::PAGE_BITS) & ((1 << Self::SPAN_BITS) - 1);
+        let page = version & ((1 << Self::PAGE_BITS) - 1);
+        if version <= 0 || span == 0 {
+            return None;
+        }
+        let from = epoch() + chrono::Duration::days(day);
+        Some(Position {
+            from,
+            to: from + chrono::Duration::days(span),
+            page: page as u64,
+        })
+    }
+}
+
+/// The cursor, and where the pass stands (`None` once it is done), as one commit's
+/// checkpoint.
+fn checkpoint(
+    endpoint: Endpoint<'_>,
+    control_room: &str,
+    cursor: NaiveDate,
+    position: Option<Position>,
+) -> Checkpoint {
+    let at = position.map_or(0, Position::version);
     Checkpoint {
         app_id: endpoint.app_id(control_room),
         version: (cursor - epoch()).num_days(),
-        description: cursor.to_string(),
+        description: match position {
+            Some(p) => format!("{cursor}; pass at {}..{} page {}", p.from, p.to, p.page),
+            None => cursor.to_string(),
+        },
+        extra: vec![(endpoint.position_id(control_room), at)],
     }
+}
+
+/// Where the last ingest of `endpoint` left its pass, if it left one unfinished.
+async fn stored_position(
+    lake: &Lake,
+    endpoint: Endpoint<'_>,
+    control_room: &str,
+) -> Result<Option<Position>> {
+    let version = lake
+        .cursor(endpoint.table(), &endpoint.position_id(control_room))
+        .await?;
+    Ok(version.and_then(Position::of_version))
 }
 
 /// Ingests bot runs from the Control Room behind `client` into `lake`.
@@ -299,10 +403,32 @@ pub async fn ingest(
             ..Summary::default()
         },
     };
-    let mut start = from;
+    // An ingest cut short within its pass goes on where it stood. The cursor it left is
+    // the pass's hold: the earliest day of a run seen in progress, or the day of the window
+    // it was cut in (a run in progress may have been seen there), and it is held there.
+    let mut resume = None;
+    if config.from.is_none()
+        && let Some(p) = stored_position(lake, endpoint, &config.control_room).await?
+        && from <= p.from
+        && p.to <= end
+    {
+        run.hold = Some(from);
+        run.summary.from = Some(p.from);
+        run.summary.resumed = Some((p.from, p.page));
+        resume = Some(p);
+    }
+    let mut start = resume.map_or(from, |p| p.from);
     while start < end {
-        let stop = (start + window).min(end);
-        run.window(start, stop).await?;
+        let (stop, first_page) = match resume.take() {
+            Some(p) => (p.to, p.page),
+            None => ((start + window).min(end), 0),
+        };
+        let next = (stop < end).then(|| Position {
+            from: stop,
+            to: (stop + window).min(end),
+            page: 0,
+        });
+        run.window(start, stop, first_page, next).await?;
         start = stop;
     }
     run.summary.elapsed = started.elapsed();
@@ -351,7 +477,15 @@ impl Run<'_> {
         self.hold.map_or(day, |h| h.min(day))
     }
 
-    async fn window(&mut self, from: NaiveDate, to: NaiveDate) -> Result<()> {
+    /// Fetches and commits window `from..to` from page `first_page` on; `next` is where
+    /// the pass stands once it is done.
+    async fn window(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+        first_page: u64,
+        next: Option<Position>,
+    ) -> Result<()> {
         let received_at = Utc::now();
         let mut builder = self
             .endpoint
@@ -361,13 +495,17 @@ impl Run<'_> {
         let mut rejected_hashes: HashSet<String> = HashSet::new();
 
         let fetcher = self.fetcher;
-        let (first, bytes) = fetcher.fetch(from, to, 0).await?;
+        let (first, bytes) = fetcher.fetch(from, to, first_page).await?;
         let lenient = self.config.reconcile == Reconcile::Lenient;
-        let expected = first.total().unwrap_or(first.records.len() as u64);
+        // Every page before the first fetched was full (only the last page is short).
+        let before = first_page.saturating_mul(PAGE_SIZE);
+        let expected = first
+            .total()
+            .unwrap_or_else(|| before.saturating_add(first.records.len() as u64));
         let pages = if !lenient {
-            expected.div_ceil(PAGE_SIZE).max(1)
+            expected.div_ceil(PAGE_SIZE).max(first_page + 1)
         } else if (first.records.len() as u64) < PAGE_SIZE {
-            1
+            first_page + 1
         } else {
             // Until a short page says the window is done.
             u64::MAX
@@ -375,16 +513,17 @@ impl Run<'_> {
         self.observer.on(Event::Window {
             from,
             to,
-            total: expected,
-            pages,
+            total: expected.saturating_sub(before),
+            pages: pages - first_page,
         });
         self.summary.windows += 1;
         let mut last_total = expected;
         let mut pending = Some((first, bytes));
-        let mut rest = futures::stream::iter(1..pages)
+        let mut rest = futures::stream::iter(first_page + 1..pages)
             .map(|p| async move { fetcher.fetch(from, to, p).await.map(|r| (p, r)) })
             .buffered(self.config.concurrency);
-        let mut page_no = 0;
+        let mut page_no = first_page;
+        let mut committed_at = Instant::now();
         loop {
             let (page, bytes) = match pending.take() {
                 Some(first) => first,
@@ -442,11 +581,26 @@ impl Run<'_> {
                 records: page.records.len() as u64,
                 bytes: bytes as u64,
             });
-            if builder.len() >= self.config.commit_rows {
-                // The window is not done: the cursor stays where it can restart the window.
+            if builder.len() >= self.config.commit_rows
+                || committed_at.elapsed() >= self.config.commit_interval
+            {
+                // The window is not done: the cursor stays where it can restart the window,
+                // and the pass stands at the next page.
                 let cursor = self.cursor_at(from);
-                self.commit(builder.as_mut(), &mut rejected, cursor, received_at)
-                    .await?;
+                let at = Position {
+                    from,
+                    to,
+                    page: page_no + 1,
+                };
+                self.commit(
+                    builder.as_mut(),
+                    &mut rejected,
+                    cursor,
+                    Some(at),
+                    received_at,
+                )
+                .await?;
+                committed_at = Instant::now();
             }
             if lenient && short {
                 break;
@@ -454,8 +608,9 @@ impl Run<'_> {
         }
         drop(rest);
 
-        let fetched = (ids.len() + rejected_hashes.len()) as u64;
-        self.summary.records += fetched;
+        let fetched_now = (ids.len() + rejected_hashes.len()) as u64;
+        self.summary.records += fetched_now;
+        let fetched = fetched_now.saturating_add(before);
         self.summary.rejected += rejected_hashes.len() as u64;
         if fetched != expected && fetched != last_total && lenient {
             self.summary.warnings.push(format!(
@@ -471,7 +626,18 @@ impl Run<'_> {
                 "the Control Room's data changed while it was read; run the ingest again".into()
             };
             // What was committed of this window stays (it is correct data); the cursor
-            // did not move, so the next ingest fetches the whole window again.
+            // did not move, and the pass stands at the window's first page, so the next
+            // ingest fetches the whole window again.
+            let cursor = self.cursor_at(from);
+            let again = Position { from, to, page: 0 };
+            self.commit(
+                builder.as_mut(),
+                &mut rejected,
+                cursor,
+                Some(again),
+                received_at,
+            )
+            .await?;
             return Err(Error::Reconcile {
                 from,
                 to,
@@ -481,7 +647,7 @@ impl Run<'_> {
             });
         }
         let cursor = self.cursor_at(to.min(self.today));
-        self.commit(builder.as_mut(), &mut rejected, cursor, received_at)
+        self.commit(builder.as_mut(), &mut rejected, cursor, next, received_at)
             .await?;
         self.summary.cursor = Some(cursor);
         Ok(())
@@ -492,6 +658,7 @@ impl Run<'_> {
         builder: &mut (dyn Rows + Send),
         rejected: &mut Vec<Rejected>,
         cursor: NaiveDate,
+        position: Option<Position>,
         received_at: DateTime<Utc>,
     ) -> Result<()> {
         if !rejected.is_empty() {
@@ -526,6 +693,7 @@ impl Run<'_> {
                     self.endpoint,
                     &self.config.control_room,
                     cursor,
+                    position,
                 )),
             )
             .await?;
@@ -537,5 +705,73 @@ impl Run<'_> {
             stats,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_survive_their_version() {
+        let day = |d: &str| d.parse::<NaiveDate>().unwrap();
+        for (from, to, page) in [
+            ("2026-09-01", "2026-10-31", 0),
+            ("2026-09-01", "2026-09-02", 17),
+            ("1970-01-02", "1981-03-01", (1 << 24) - 1),
+        ] {
+            let p = Position {
+                from: day(from),
+                to: day(to),
+                page,
+            };
+            assert_eq!(Position::of_version(p.version()), Some(p), "{p:?}");
+        }
+        // What does not fit is stored as no position, never as another one.
+        for (from, to, page) in [
+            ("1969-12-31", "1970-01-02", 0),
+            ("2026-09-01", "2026-09-01", 0),
+            ("2026-09-01", "2040-01-01", 0),
+            ("2026-09-01", "2026-09-02", 1 << 24),
+        ] {
+            let p = Position {
+                from: day(from),
+                to: day(to),
+                page,
+            };
+            assert_eq!(p.version(), 0, "{p:?}");
+        }
+        assert_eq!(Position::of_version(0), None);
+        assert_eq!(Position::of_version(-5), None);
+    }
+
+    // Regression: room `x` with task `Invoice Processing: EU/UK` and room
+    // `x/Invoice Processing: EU` with task `UK` shared one cursor, and the second ingest
+    // of task logs stored none of them.
+    #[test]
+    fn no_two_cursors_share_an_id() {
+        let logs = |room: &str, task: &'static str| Endpoint::TaskLogs { task }.app_id(room);
+        assert_ne!(
+            logs("x", "Invoice Processing: EU/UK"),
+            logs("x/Invoice Processing: EU", "UK")
+        );
+        assert_ne!(logs("a%2Fb", "c"), logs("a/b", "c"));
+        assert_ne!(logs("a", "b%2Fc"), logs("a", "b/c"));
+        assert_ne!(Endpoint::Runs.app_id("a/b"), Endpoint::Runs.app_id("a%2Fb"));
+        assert_ne!(crate::a360::app_id("a/b"), crate::a360::app_id("a%2Fb"));
+        // Names without `/` or `%` keep the ids earlier releases stored their cursors under.
+        assert_eq!(
+            logs("prod", "Claims 50 Review"),
+            "aa-botinsight/tasklogs/prod/Claims 50 Review"
+        );
+        assert_eq!(Endpoint::Audit.app_id("prod"), "aa-botinsight/audit/prod");
+        // Every name comes back from its part.
+        for name in ["a/b", "a%2Fb", "%", "/", "plain", "50%/x"] {
+            let part = cursor_part(name);
+            let back = percent_encoding::percent_decode_str(&part)
+                .decode_utf8()
+                .unwrap();
+            assert_eq!(back, name);
+        }
     }
 }

@@ -85,7 +85,11 @@ struct TokenState {
 /// A logged-in connection to one Control Room.
 pub struct Client {
     base: Url,
+    /// For data requests: follows a redirect within the Control Room's origin, never to
+    /// another (the token would go with it).
     http: reqwest::Client,
+    /// For logins: follows no redirect (a 307 would send the password on).
+    login_http: reqwest::Client,
     credentials: Credentials,
     retry: RetryPolicy,
     escape_api_key: bool,
@@ -164,14 +168,32 @@ enum Attempt<T> {
 }
 
 impl Client {
-    /// A client for the Control Room at `base` (for example `https://cr.example.com`).
+    /// A client for the Control Room at `base` (for example `https://cr.example.com`). A
+    /// user name or password in `base` is dropped: logins go through the API, and URLs
+    /// are shown in messages.
     pub fn new(base: Url, credentials: Credentials, retry: RetryPolicy) -> Result<Client> {
-        let http = reqwest::Client::builder()
-            .timeout(retry.timeout)
-            .user_agent(concat!("botlake/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| Error::HttpClient { source })?;
+        let build = |redirects: reqwest::redirect::Policy| {
+            reqwest::Client::builder()
+                .timeout(retry.timeout)
+                .user_agent(concat!("botlake/", env!("CARGO_PKG_VERSION")))
+                .redirect(redirects)
+                .build()
+                .map_err(|source| Error::HttpClient { source })
+        };
+        let http = build(reqwest::redirect::Policy::custom(|attempt| {
+            let first = attempt.previous().first().map(Url::origin);
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if first == Some(attempt.url().origin()) {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))?;
+        let login_http = build(reqwest::redirect::Policy::none())?;
         let mut base = base;
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
@@ -186,6 +208,7 @@ impl Client {
         Ok(Client {
             base,
             http,
+            login_http,
             credentials,
             retry,
             escape_api_key: false,
@@ -238,7 +261,7 @@ impl Client {
             .with_retries(
                 &url,
                 observer,
-                |http| http.post(url.clone()).json(&body),
+                |_| self.login_http.post(url.clone()).json(&body),
                 parse,
             )
             .await;
@@ -276,7 +299,7 @@ impl Client {
             .with_retries(
                 &url,
                 observer,
-                |http| http.post(url.clone()).json(&body),
+                |_| self.login_http.post(url.clone()).json(&body),
                 parse,
             )
             .await;
@@ -442,11 +465,29 @@ impl Client {
             Ok(r) => r,
             Err(e) => {
                 return Ok(Attempt::Retry {
-                    reason: format!("request failed: {}", error_chain(&e)),
+                    reason: self
+                        .redact(format!("request failed: {}", error_chain(&e)))
+                        .await,
                     after: None,
                 });
             }
         };
+        if response.status().is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| url.join(v).ok())
+                .map_or_else(
+                    || "an address it did not give".into(),
+                    |u| u.origin().ascii_serialization(),
+                );
+            return Err(Error::Redirected {
+                url: url.clone(),
+                status: response.status().as_u16(),
+                to,
+            });
+        }
         let status = response.status();
         let retry_after = response
             .headers()
@@ -458,7 +499,12 @@ impl Client {
             Ok(b) => b,
             Err(e) => {
                 return Ok(Attempt::Retry {
-                    reason: format!("{status}: reading the body failed: {}", error_chain(&e)),
+                    reason: self
+                        .redact(format!(
+                            "{status}: reading the body failed: {}",
+                            error_chain(&e)
+                        ))
+                        .await,
                     after: None,
                 });
             }
@@ -486,7 +532,7 @@ impl Client {
             return Err(Error::Refused {
                 url: url.clone(),
                 status: status.as_u16(),
-                message,
+                message: self.redact(message).await,
             });
         }
         match parse(&body) {
@@ -496,6 +542,35 @@ impl Client {
                 after: None,
             }),
         }
+    }
+
+    /// `text` with every secret this client knows (its password or API key, its token),
+    /// as sent and as JSON or a URL would escape it, written as `***`: a server may echo a
+    /// request (a login body, say) in its error, and errors are printed.
+    async fn redact(&self, mut text: String) -> String {
+        let token = self.token.lock().await.token.clone();
+        let secret = match &self.credentials.secret {
+            Secret::Password(s) | Secret::ApiKey(s) | Secret::Token(s) => s.as_str(),
+        };
+        let escaped = escape_api_key(secret);
+        for known in [Some(secret), Some(escaped.as_str()), token.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+        {
+            let json = serde_json::to_string(known).unwrap_or_default();
+            let json = json.trim_matches('"').to_string();
+            let twice = serde_json::to_string(&json).unwrap_or_default();
+            let url =
+                percent_encoding::utf8_percent_encode(known, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            for form in [known, json.as_str(), twice.trim_matches('"'), url.as_str()] {
+                if !form.is_empty() && text.contains(form) {
+                    text = text.replace(form, "***");
+                }
+            }
+        }
+        text
     }
 
     /// Exponential backoff with full jitter: a random delay up to `base × 2^(attempt-1)`.
@@ -515,6 +590,9 @@ impl Client {
         ceiling.mul_f64(0.5 + 0.5 * fraction)
     }
 }
+
+/// Redirects followed within the Control Room's origin, at most.
+const MAX_REDIRECTS: usize = 5;
 
 /// An error and its causes on one line: reqwest's own `Display` hides the cause.
 fn error_chain(e: &dyn std::error::Error) -> String {

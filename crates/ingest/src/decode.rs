@@ -3,13 +3,14 @@
 
 pub(crate) mod rows;
 mod runpage;
+mod time;
 mod utf8;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use botlake_lake::catalog::{AA_BOT_RUNS, REJECTED_RECORDS};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
     TimestampMicrosecondArray, TimestampMicrosecondBuilder,
@@ -19,6 +20,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 pub(crate) use runpage::{ends_inside_value, parse_run_page};
+use time::Stamp;
+pub(crate) use time::epoch_days;
+pub use time::{MAX_DURATION_MS, TimeRange, bounded, parse_timestamp};
 pub(crate) use utf8::{escape_invalid_utf8, mend_utf8, not_utf8, unmended_offset};
 
 /// One page of `getbotrundata`, `gettasklogdata` or `getaudittraildata`, with its
@@ -117,20 +121,19 @@ struct BotRunRecord<'a> {
 impl BotRunRecord<'_> {
     /// The record as a row and whether the run may still change (not finished), or why
     /// it does not fit. Upper-cases `status` in place.
-    fn typed(&mut self) -> Result<(RunRow<'_>, bool), String> {
-        let start = Stamp::parse(&self.start_time).ok_or_else(|| {
-            format!(
-                "startTime {:?} is not an ISO 8601 date-time",
-                self.start_time
-            )
-        })?;
+    fn typed(&mut self, range: TimeRange) -> Result<(RunRow<'_>, bool), String> {
+        let stamp = |field: &str, text: &str| {
+            let t = Stamp::parse(text)
+                .ok_or_else(|| format!("{field} {text:?} is not an ISO 8601 date-time"))?;
+            range.check(field, &format_args!("{text:?}"), t.micros)?;
+            Ok::<_, String>(t)
+        };
+        let start = stamp("startTime", &self.start_time)?;
         let end = match self.end_time.as_deref() {
             None | Some("") => None,
-            Some(s) => Some(
-                Stamp::parse(s)
-                    .ok_or_else(|| format!("endTime {s:?} is not an ISO 8601 date-time"))?,
-            ),
+            Some(s) => Some(stamp("endTime", s)?),
         };
+        let time_taken = bounded("timeTaken", self.time_taken, MAX_DURATION_MS)?;
         if let Some(s) = &self.status
             && s.bytes().any(|b| b.is_ascii_lowercase())
         {
@@ -138,9 +141,7 @@ impl BotRunRecord<'_> {
         }
         let status = self.status.as_deref();
         let in_progress = !matches!(status, Some("COMPLETED" | "FAILED" | "STOPPED"));
-        let time_taken = self
-            .time_taken
-            .or_else(|| end.map(|e| e.millis_since(start)));
+        let time_taken = time_taken.or_else(|| end.and_then(|e| e.millis_since(start)));
         let row = RunRow {
             id: self.id,
             user_name: self.user_name.as_deref(),
@@ -194,139 +195,6 @@ fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
-/// Parses the timestamps Control Rooms send: RFC 3339, or ISO 8601 without an offset
-/// (taken as UTC).
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    if let Some(t) = parse_utc_z(s) {
-        return Some(t);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|t| t.and_utc())
-}
-
-/// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, parsed without chrono's general
-/// parser; anything else (offsets, leap seconds, other shapes) is left to it.
-fn parse_utc_z(s: &str) -> Option<DateTime<Utc>> {
-    let t = utc_z_stamp(s.as_bytes())?;
-    let (secs, micros) = (
-        t.micros.div_euclid(1_000_000),
-        t.micros.rem_euclid(1_000_000),
-    );
-    DateTime::from_timestamp(secs, micros as u32 * 1000 + t.nanos)
-}
-
-/// An instant to the nanosecond: microseconds since the epoch (what the tables keep) and
-/// the nanoseconds past them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    micros: i64,
-    nanos: u32,
-}
-
-impl Stamp {
-    /// A timestamp as [`parse_timestamp`] reads it, the common shape without chrono.
-    fn parse(s: &str) -> Option<Stamp> {
-        utc_z_stamp(s.as_bytes()).or_else(|| {
-            let t = parse_timestamp(s)?;
-            Some(Stamp {
-                micros: t.timestamp_micros(),
-                nanos: t.timestamp_subsec_nanos() % 1000,
-            })
-        })
-    }
-
-    /// Whole milliseconds from `earlier` to this, truncated toward zero as chrono's
-    /// `TimeDelta::num_milliseconds` does.
-    fn millis_since(self, earlier: Stamp) -> i64 {
-        let nanos = |t: Stamp| i128::from(t.micros) * 1000 + i128::from(t.nanos);
-        ((nanos(self) - nanos(earlier)) / 1_000_000) as i64
-    }
-}
-
-/// [`parse_utc_z`]'s shape, straight to a [`Stamp`]; `None` for anything else, and for
-/// what is not a date and time (February 30th, hour 24, second 60).
-fn utc_z_stamp(b: &[u8]) -> Option<Stamp> {
-    if b.len() < 20
-        || b[b.len() - 1] != b'Z'
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let two = |i: usize| Some(digit_of(b[i])? * 10 + digit_of(b[i + 1])?);
-    let (year, month, day) = (two(0)? * 100 + two(2)?, two(5)?, two(8)?);
-    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return None,
-    };
-    if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let fraction = match &b[19..b.len() - 1] {
-        [] => 0,
-        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
-            let n = digits
-                .iter()
-                .try_fold(0u32, |n, &c| Some(n * 10 + digit_of(c)?))?;
-            const SCALE: [u32; 10] = [
-                1,
-                10,
-                100,
-                1000,
-                10_000,
-                100_000,
-                1_000_000,
-                10_000_000,
-                100_000_000,
-                1_000_000_000,
-            ];
-            n * SCALE[9 - digits.len()]
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some(Stamp {
-        micros: secs * 1_000_000 + i64::from(fraction / 1000),
-        nanos: fraction % 1000,
-    })
-}
-
-fn digit_of(c: u8) -> Option<u32> {
-    let d = c.wrapping_sub(b'0');
-    (d < 10).then_some(u32::from(d))
-}
-
-/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar from year 0 on
-/// (Howard Hinnant's `days_from_civil`, counted from 400 years earlier so that it needs no
-/// signed division).
-#[inline]
-fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
-    let year = year + 400 - u32::from(month <= 2);
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    i64::from(era * 146_097 + day_of_era) - 719_468 - 146_097
-}
-
-pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
-
 /// A record that did not fit.
 #[derive(Debug, Clone)]
 pub struct Rejected {
@@ -353,6 +221,7 @@ pub struct Decoded {
 pub struct RunBatchBuilder {
     control_room: String,
     ingested_at: i64,
+    range: TimeRange,
     run_id: Int64Builder,
     user_name: StringBuilder,
     first_name: StringBuilder,
@@ -379,6 +248,7 @@ impl RunBatchBuilder {
         RunBatchBuilder {
             control_room: control_room.to_string(),
             ingested_at: ingested_at.timestamp_micros(),
+            range: TimeRange::received(ingested_at),
             run_id: Int64Builder::new(),
             user_name: StringBuilder::new(),
             first_name: StringBuilder::new(),
@@ -464,7 +334,7 @@ impl Rows for RunBatchBuilder {
     fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
         let mut r: BotRunRecord<'_> =
             serde_json::from_str(raw.get()).map_err(|e| format!("not a BotRunRecord: {e}"))?;
-        let (row, in_progress) = r.typed()?;
+        let (row, in_progress) = r.typed(self.range)?;
         // Every time chrono parses has a date.
         let day = DateTime::from_timestamp_micros(row.start_micros)
             .ok_or("startTime is out of range")?
@@ -482,7 +352,7 @@ impl Rows for RunBatchBuilder {
         // record can be taken again record by record.
         let mut rows: Vec<RunRow<'_>> = recycle(std::mem::take(&mut self.checked));
         for r in &mut runs.0 {
-            match r.typed() {
+            match r.typed(self.range) {
                 Ok((row, _)) => rows.push(row),
                 Err(_) => return false,
             }
@@ -612,99 +482,6 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_with_and_without_offset() {
-        let a = parse_timestamp("2026-11-01T08:15:03.123Z").unwrap();
-        let b = parse_timestamp("2026-11-01T10:15:03.123+02:00").unwrap();
-        let c = parse_timestamp("2026-11-01T08:15:03.123").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a, c);
-        assert!(parse_timestamp("31/02/2026 25:61").is_none());
-        // The fast path agrees with chrono's parser wherever it answers.
-        for text in [
-            "2026-11-01T08:15:03Z",
-            "2026-11-01T08:15:03.1Z",
-            "2026-11-01T08:15:03.123456789Z",
-            "2024-02-29T23:59:59.999Z",
-            "2026-02-29T08:15:03Z",
-            "2026-11-01T24:00:00Z",
-            "2026-11-01T08:15:03.Z",
-            "2026-11-01T08:15:03.1234567891Z",
-            "2026-11-0aT08:15:03Z",
-            "2016-12-31T23:59:60Z",
-        ] {
-            let chrono = DateTime::parse_from_rfc3339(text)
-                .ok()
-                .map(|t| t.with_timezone(&Utc));
-            assert_eq!(parse_timestamp(text), chrono, "{text}");
-            if let Some(fast) = parse_utc_z(text) {
-                assert_eq!(Some(fast), chrono, "{text}");
-            }
-        }
-    }
-
-    /// chrono's reading of `text` as a [`Stamp`].
-    fn by_chrono(text: &str) -> Option<Stamp> {
-        let t = DateTime::parse_from_rfc3339(text).ok()?;
-        Some(Stamp {
-            micros: t.timestamp_micros(),
-            nanos: t.timestamp_subsec_nanos() % 1000,
-        })
-    }
-
-    #[test]
-    fn stamps_agree_with_chrono_on_every_day_and_on_the_edges() {
-        // Every day of 1599 to 2401 (leap centuries and not), and days that do not exist.
-        for year in 1599..=2401 {
-            for month in 1..=13 {
-                for day in [0, 1, 15, 28, 29, 30, 31, 32] {
-                    let text = format!("{year:04}-{month:02}-{day:02}T23:59:58.5Z");
-                    assert_eq!(utc_z_stamp(text.as_bytes()), by_chrono(&text), "{text}");
-                }
-            }
-        }
-        for text in [
-            "0000-01-01T00:00:00Z",
-            "1969-12-31T23:59:59.999999999Z",
-            "1970-01-01T00:00:00.000001Z",
-            "9999-12-31T23:59:59.123456789Z",
-            "2026-11-01T08:15:03.0000005Z",
-            "2026-11-01T23:60:00Z",
-            "2026-11-01T08:15:60Z",
-            "2026-11-01T08:15:03.12a4Z",
-            "2026-11-01t08:15:03Z",
-            "+2026-11-01T08:15:03Z",
-        ] {
-            // A leap second is chrono's to read.
-            if let Some(fast) = utc_z_stamp(text.as_bytes()) {
-                assert_eq!(Some(fast), by_chrono(text), "{text}");
-            }
-            assert_eq!(Stamp::parse(text), by_chrono(text), "{text}");
-        }
-        // Durations to the nanosecond, truncated toward zero as chrono's are.
-        for (from, to) in [
-            (
-                "2026-11-01T08:00:00.0000005Z",
-                "2026-11-01T08:00:00.0010004Z",
-            ),
-            (
-                "2026-11-01T08:00:00.0010004Z",
-                "2026-11-01T08:00:00.0000005Z",
-            ),
-            (
-                "1969-12-31T23:59:59.9999Z",
-                "1970-01-01T00:00:00.0015+00:00",
-            ),
-            ("2026-11-01T08:00:00Z", "2026-11-01T10:00:00.25+02:00"),
-        ] {
-            let chrono = (DateTime::parse_from_rfc3339(to).unwrap()
-                - DateTime::parse_from_rfc3339(from).unwrap())
-            .num_milliseconds();
-            let (from, to) = (Stamp::parse(from).unwrap(), Stamp::parse(to).unwrap());
-            assert_eq!(to.millis_since(from), chrono);
-        }
-    }
-
-    #[test]
     fn decodes_good_records_and_explains_bad_ones() {
         let page = br#"{"totalRecords":3,"extra":1,"botRunDataList":[
             {"id":1,"userName":"u","hostName":"h","fileName":"f.atmx","startTime":"2026-11-01T08:00:00Z",
@@ -730,6 +507,36 @@ mod tests {
             .unwrap();
         assert_eq!(taken.value(0), 30_000);
         assert!(datafusion::arrow::array::Array::is_null(taken, 1));
+    }
+
+    #[test]
+    fn runs_out_of_range_are_rejected_with_the_field() {
+        let run = |start: &str, end: &str, taken: &str| {
+            format!(
+                r#"{{"id":1,"startTime":"{start}","endTime":"{end}","status":"COMPLETED","timeTaken":{taken}}}"#
+            )
+        };
+        let ok = ("2026-11-01T08:00:00Z", "2026-11-01T08:00:30Z", "30000");
+        let cases = [
+            (("1969-12-31T23:59:59Z", ok.1, ok.2), "startTime"),
+            (("1989-12-31T23:59:59Z", ok.1, ok.2), "startTime"),
+            ((ok.0, "9999-12-31T23:59:59Z", ok.2), "endTime"),
+            ((ok.0, ok.1, "-1"), "timeTaken"),
+            ((ok.0, ok.1, "9223372036854775807"), "timeTaken"),
+        ];
+        let mut b = RunBatchBuilder::new("prod", Utc::now());
+        let raw = |s: String| RawValue::from_string(s).unwrap();
+        for ((start, end, taken), field) in cases {
+            let reason = b.push(&raw(run(start, end, taken))).unwrap_err();
+            assert!(reason.contains(field), "{reason} does not name {field}");
+        }
+        assert!(b.push(&raw(run(ok.0, ok.1, ok.2))).is_ok());
+        assert_eq!(b.finish().unwrap().num_rows(), 1);
+        // The one-pass decoding of a whole page takes none of them either.
+        let page = format!("[{},{}]", run(ok.0, ok.1, ok.2), run(ok.0, ok.1, "-1"));
+        let mut runs: RunRecords<'_> = serde_json::from_str(&page).unwrap();
+        assert!(!b.push_runs(&mut runs));
+        assert_eq!(b.len(), 0);
     }
 
     #[test]

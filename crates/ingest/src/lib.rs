@@ -31,6 +31,7 @@ pub mod hec;
 pub mod pages;
 pub mod progress;
 pub mod records;
+pub mod serve;
 pub mod tasks;
 pub mod uipath;
 
@@ -97,6 +98,19 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
+    /// The server sent the request elsewhere, and it was not followed there: to another
+    /// origin (or for a login, anywhere), credentials would have gone along.
+    #[error(
+        "{url} answered {status}, a redirect to {to}; it was not followed, so that no password or token goes to another address: use the address the Control Room is served at"
+    )]
+    Redirected {
+        /// The request.
+        url: Url,
+        /// The HTTP status.
+        status: u16,
+        /// The origin it pointed to.
+        to: String,
+    },
     /// Every attempt at a request failed.
     #[error("{url} failed {attempts} times; last: {last}")]
     RetriesExhausted {
@@ -122,6 +136,33 @@ pub enum Error {
         fetched: u64,
         /// The likely cause and what to do.
         hint: String,
+    },
+    /// A server could not listen on its address.
+    #[error("cannot listen on {addr}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A task the work depends on panicked or was cancelled: a bug, never the input.
+    #[error("{task} failed")]
+    Task {
+        /// Which task.
+        task: &'static str,
+        /// The cause.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// An input could not be read.
+    #[error("cannot read {input}")]
+    Read {
+        /// The input (a file name, `-` for standard input).
+        input: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
     },
     /// Options that cannot work together.
     #[error("{0}")]

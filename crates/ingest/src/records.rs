@@ -17,7 +17,14 @@ use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::decode::{Decoded, Rows, constant, epoch_days, parse_timestamp};
+use crate::decode::{Decoded, Rows, TimeRange, constant, epoch_days};
+
+/// The UTC day of a time in a [`TimeRange`].
+fn day_of(micros: i64) -> NaiveDate {
+    DateTime::from_timestamp_micros(micros)
+        .expect("a time in range has a date")
+        .date_naive()
+}
 
 fn timestamps(b: &mut TimestampMicrosecondBuilder) -> ArrayRef {
     Arc::new(b.finish().with_timezone("UTC"))
@@ -63,6 +70,7 @@ pub struct TaskLogBatchBuilder {
     control_room: String,
     task_name: String,
     ingested_at: i64,
+    range: TimeRange,
     log_id: Int64Builder,
     run_date: TimestampMicrosecondBuilder,
     variables: MapBuilder<StringBuilder, StringBuilder>,
@@ -77,6 +85,7 @@ impl TaskLogBatchBuilder {
             control_room: control_room.to_string(),
             task_name: task_name.to_string(),
             ingested_at: ingested_at.timestamp_micros(),
+            range: TimeRange::received(ingested_at),
             log_id: Int64Builder::new(),
             run_date: TimestampMicrosecondBuilder::new(),
             variables: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
@@ -90,11 +99,10 @@ impl Rows for TaskLogBatchBuilder {
     fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
         let r: TaskLogRecord =
             serde_json::from_str(raw.get()).map_err(|e| format!("not a TaskLogRecord: {e}"))?;
-        let run = parse_timestamp(&r.run_date)
-            .ok_or_else(|| format!("runDate {:?} is not an ISO 8601 date-time", r.run_date))?;
-        let day = run.date_naive();
+        let run = self.range.parse("runDate", &r.run_date)?;
+        let day = day_of(run);
         self.log_id.append_value(r.id);
-        self.run_date.append_value(run.timestamp_micros());
+        self.run_date.append_value(run);
         match r.variables {
             Some(vars) => {
                 for (name, value) in vars {
@@ -192,6 +200,7 @@ pub struct AuditBatchBuilder {
     control_room: String,
     api: AuditApi,
     ingested_at: i64,
+    range: TimeRange,
     event_id: StringBuilder,
     text: [StringBuilder; 12],
     created_on: TimestampMicrosecondBuilder,
@@ -208,6 +217,7 @@ impl AuditBatchBuilder {
             control_room: control_room.to_string(),
             api,
             ingested_at: ingested_at.timestamp_micros(),
+            range: TimeRange::received(ingested_at),
             event_id: StringBuilder::new(),
             text: std::array::from_fn(|_| StringBuilder::new()),
             created_on: TimestampMicrosecondBuilder::new(),
@@ -233,9 +243,8 @@ impl Rows for AuditBatchBuilder {
                 return Err(format!("id {s:?} is not an integer"));
             }
         };
-        let created = parse_timestamp(&r.created_on)
-            .ok_or_else(|| format!("createdOn {:?} is not an ISO 8601 date-time", r.created_on))?;
-        let day = created.date_naive();
+        let created = self.range.parse("createdOn", &r.created_on)?;
+        let day = day_of(created);
         self.event_id.append_value(&id);
         let texts = [
             Some(self.api.name().to_string()),
@@ -255,7 +264,7 @@ impl Rows for AuditBatchBuilder {
         for (b, v) in self.text.iter_mut().zip(texts) {
             b.append_option(v);
         }
-        self.created_on.append_value(created.timestamp_micros());
+        self.created_on.append_value(created);
         self.day.append_value(epoch_days(day));
         self.rows += 1;
         self.last_id = id;

@@ -23,7 +23,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::decode::rows::RowBuilder;
-use crate::decode::{Rejected, escape_invalid_utf8, parse_timestamp, record_hash, rejected_batch};
+use crate::decode::{
+    MAX_DURATION_MS, Rejected, TimeRange, bounded, escape_invalid_utf8, parse_timestamp,
+    record_hash, rejected_batch,
+};
 use crate::progress::{Event, Observer};
 use crate::{Error, Result};
 
@@ -99,11 +102,14 @@ impl Loose {
         }
     }
 
-    /// A time: epoch milliseconds, or an ISO 8601 string.
-    fn micros(self) -> Option<i64> {
+    /// A time in `range`: epoch milliseconds, or an ISO 8601 string; why `field` is not.
+    fn micros(self, field: &str, range: TimeRange) -> Result<i64, String> {
         match self {
-            Loose::Number(n) => n.as_i64().map(|ms| ms * 1000),
-            Loose::Text(s) => parse_timestamp(&s).map(|t| t.timestamp_micros()),
+            Loose::Number(n) => match n.as_i64() {
+                Some(ms) => range.millis(field, ms),
+                None => Err(format!("{field} {n} is not a time in milliseconds")),
+            },
+            Loose::Text(s) => range.parse(field, &s),
         }
     }
 }
@@ -157,15 +163,22 @@ struct CommonRow {
     day: i32,
 }
 
-/// A time field: `null`, empty or an ISO 8601 string; anything else does not fit.
-fn time(name: &str, v: Option<String>) -> Result<Option<i64>, String> {
+/// A time field: `null`, empty or an ISO 8601 string in `range`; anything else does not
+/// fit.
+fn time(range: TimeRange, name: &str, v: Option<String>) -> Result<Option<i64>, String> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) => parse_timestamp(s)
-            .map(|t| Some(t.timestamp_micros()))
-            .ok_or_else(|| format!("{name} {s:?} is not an ISO 8601 date-time")),
+        Some(s) => range.parse(name, s).map(Some),
     }
 }
+
+/// The longest SLA a queue may have, in minutes: as long as the longest duration. A larger
+/// one is a broken record (and past about 153 million minutes, the deadline arithmetic of
+/// `queue_sla` overflows).
+const MAX_SLA_MINUTES: i64 = MAX_DURATION_MS / 60_000;
+
+/// Seconds a transaction or attempt may say it took, at most.
+const MAX_SECONDS: f64 = (MAX_DURATION_MS / 1000) as f64;
 
 /// A JSON value kept whole, as text.
 fn whole(v: Option<Box<RawValue>>) -> Option<String> {
@@ -427,6 +440,8 @@ struct OtherRow {
 pub struct Batcher {
     tenant: Option<String>,
     ingested_at: i64,
+    /// The times events may carry.
+    range: TimeRange,
     /// The rows of each route, in the order of [`Route::ALL`], as Arrow.
     rows: [RowBuilder; 5],
     rejected: Vec<Rejected>,
@@ -447,9 +462,11 @@ pub enum Decoded {
 impl Batcher {
     /// An empty batcher; rows carry `tenant` if given, else the event's `TenantName`.
     pub fn new(tenant: Option<String>) -> Batcher {
+        let now = Utc::now();
         Batcher {
             tenant,
-            ingested_at: Utc::now().timestamp_micros(),
+            ingested_at: now.timestamp_micros(),
+            range: TimeRange::received(now),
             rows: Route::ALL.map(|route| {
                 RowBuilder::new(route.table().schema.clone(), ROWS_PER_BATCH)
                     .expect("UiPath tables have only the column types rows are built into")
@@ -504,8 +521,9 @@ impl Batcher {
         let body = envelope.body.map_or(text, RawValue::get);
         let c: Common = serde_json::from_str(body)
             .map_err(|e| format!("missing or invalid common fields: {e}"))?;
-        let ts = parse_timestamp(&c.timestamp)
-            .ok_or_else(|| format!("Timestamp {:?} is not an ISO 8601 date-time", c.timestamp))?;
+        let range = self.range;
+        let ts = range.parse("Timestamp", &c.timestamp)?;
+        let ts = DateTime::from_timestamp_micros(ts).expect("a time in range has a date");
         let route = Route::of(&c.event_type);
         let parse = |what: &str, e: serde_json::Error| format!("not a {what} event: {e}");
         let (entity, row): (String, Row) = match route {
@@ -572,7 +590,10 @@ impl Batcher {
             folder_key: c.folder_key,
             x_opt_sequence_number: sequence,
             x_opt_offset: envelope.offset.map(Loose::text),
-            x_opt_enqueued_time: envelope.enqueued_time.and_then(Loose::micros),
+            x_opt_enqueued_time: envelope
+                .enqueued_time
+                .map(|t| t.micros("x-opt-enqueued-time", range))
+                .transpose()?,
             diagnostic_id: envelope.diagnostic_id,
             ingested_at: self.ingested_at,
             day: crate::decode::epoch_days(ts.date_naive()),
@@ -581,10 +602,10 @@ impl Batcher {
             Row::Job(j) => self.rows_of(Route::Job).push(&JobRow {
                 common,
                 job_key: j.key,
-                creation_time: time("CreationTime", j.creation_time)?,
+                creation_time: time(range, "CreationTime", j.creation_time)?,
                 state: j.state,
-                start_time: time("StartTime", j.start_time)?,
-                end_time: time("EndTime", j.end_time)?,
+                start_time: time(range, "StartTime", j.start_time)?,
+                end_time: time(range, "EndTime", j.end_time)?,
                 process_name: j.process_name,
                 display_name: j.display_name,
                 robot_name: j.robot_name,
@@ -605,13 +626,17 @@ impl Batcher {
                     queue_definition_id: i.queue_definition_id,
                     status: i.status,
                     review_status: i.review_status,
-                    due_date: time("DueDate", i.due_date)?,
+                    due_date: time(range, "DueDate", i.due_date)?,
                     priority: i.priority,
-                    creation_time: time("CreationTime", i.creation_time)?,
-                    start_processing: time("StartProcessing", i.start_processing)?,
-                    end_processing: time("EndProcessing", i.end_processing)?,
-                    deffer_date: time("DefferDate", i.deffer_date)?,
-                    seconds_in_previous_attempt: i.seconds_in_previous_attempt,
+                    creation_time: time(range, "CreationTime", i.creation_time)?,
+                    start_processing: time(range, "StartProcessing", i.start_processing)?,
+                    end_processing: time(range, "EndProcessing", i.end_processing)?,
+                    deffer_date: time(range, "DefferDate", i.deffer_date)?,
+                    seconds_in_previous_attempt: bounded(
+                        "SecondsInPreviousAttempt",
+                        i.seconds_in_previous_attempt,
+                        MAX_SECONDS,
+                    )?,
                     retry_number: i.retry_number,
                     progress: i.progress,
                     analytics_data: whole(i.analytics_data),
@@ -627,8 +652,12 @@ impl Batcher {
                     queue_description: q.description,
                     max_number_of_retries: q.max_number_of_retries,
                     enforce_unique_reference: q.enforce_unique_reference,
-                    sla_in_minutes: q.sla_in_minutes,
-                    risk_sla_in_minutes: q.risk_sla_in_minutes,
+                    sla_in_minutes: bounded("SlaInMinutes", q.sla_in_minutes, MAX_SLA_MINUTES)?,
+                    risk_sla_in_minutes: bounded(
+                        "RiskSlaInMinutes",
+                        q.risk_sla_in_minutes,
+                        MAX_SLA_MINUTES,
+                    )?,
                 };
                 self.rows_of(Route::QueueItem)
                     .push(&QueueRow { common, item })
@@ -641,7 +670,7 @@ impl Batcher {
                 host_machine_name: m.host_machine_name,
                 service_username: m.service_username,
                 machine_status: m.machine_status,
-                reporting_time: time("ReportingTime", m.reporting_time)?,
+                reporting_time: time(range, "ReportingTime", m.reporting_time)?,
                 is_unresponsive: m.is_unresponsive,
                 automation_cloud_slots: m.automation_cloud_slots,
                 headless_slots: m.headless_slots,
@@ -656,14 +685,22 @@ impl Batcher {
                     message: l.message,
                     level: l.level,
                     log_type: l.log_type,
-                    time_stamp: time("timeStamp", l.time_stamp)?,
+                    time_stamp: time(range, "timeStamp", l.time_stamp)?,
                     fingerprint: l.fingerprint,
                     windows_identity: l.windows_identity,
                     machine_name: l.machine_name,
                     file_name: l.file_name,
                     initiated_by: l.initiated_by,
-                    transaction_execution_time: l.transaction_execution_time,
-                    total_execution_time_in_seconds: l.total_execution_time_in_seconds,
+                    transaction_execution_time: bounded(
+                        "transactionExecutionTime",
+                        l.transaction_execution_time,
+                        MAX_SECONDS,
+                    )?,
+                    total_execution_time_in_seconds: bounded(
+                        "totalExecutionTimeInSeconds",
+                        l.total_execution_time_in_seconds,
+                        MAX_SECONDS,
+                    )?,
                     queue_item_priority: l.queue_item_priority,
                     queue_item_review_status: l.queue_item_review_status,
                     queue_name: l.queue_name,
@@ -818,8 +855,31 @@ pub async fn ingest_reader(
     // Bytes of the lines the batcher holds.
     let mut waiting = 0u64;
     while let Some(chunk) = chunks.recv().await {
-        let chunk = match chunk.map_err(|e| Error::Config(format!("cannot read {name}: {e}")))? {
+        let chunk = match chunk.map_err(|source| Error::Read {
+            input: name.to_string(),
+            source,
+        })? {
             Chunk::Lines(lines) => lines,
+            Chunk::Cut { head, bytes, error } => {
+                number += 1;
+                summary.bytes += bytes;
+                summary.lines += 1;
+                summary.rejected += 1;
+                let raw = if head.is_empty() {
+                    format!("(the input ended here: {error})")
+                } else {
+                    escape_invalid_utf8(&head)
+                };
+                batcher.reject(
+                    raw,
+                    format!(
+                        "the input ends here in an error ({error}): this line is cut off, \
+                         and whatever followed it is lost; the lines before it are kept"
+                    ),
+                    format!("{name}:{number}"),
+                );
+                continue;
+            }
             Chunk::TooLong { head, bytes } => {
                 number += 1;
                 summary.bytes += bytes;
@@ -890,6 +950,14 @@ enum Chunk {
     Lines(Vec<u8>),
     /// A line longer than [`MAX_LINE`]: its first bytes, and how long it was.
     TooLong { head: Vec<u8>, bytes: u64 },
+    /// The input failed (a gzip stream cut short, a disk error) within this line, or
+    /// right after the last whole one (then `head` is empty): what was read of it (its
+    /// first bytes), how long that was, and the error. Nothing follows.
+    Cut {
+        head: Vec<u8>,
+        bytes: u64,
+        error: String,
+    },
 }
 
 /// Whole lines of `reader`, about a MiB at a time, read on a blocking thread; a read error
@@ -921,6 +989,11 @@ struct Lines {
     chunk: Vec<u8>,
     /// Where in `chunk` the line being read starts.
     line: usize,
+    /// The error the input failed with, once it has: the whole lines before it go first,
+    /// then the line it cut, then nothing.
+    failed: Option<std::io::Error>,
+    /// Whether the input has ended (in an error or not).
+    ended: bool,
 }
 
 impl Lines {
@@ -932,16 +1005,47 @@ impl Lines {
             reader,
             chunk: Vec::with_capacity(Self::CHUNK + (Self::CHUNK >> 2)),
             line: 0,
+            failed: None,
+            ended: false,
+        }
+    }
+
+    /// The line the input failed in, with the error.
+    fn cut(&mut self, error: &std::io::Error) -> Chunk {
+        let rest = std::mem::take(&mut self.chunk);
+        self.line = 0;
+        Chunk::Cut {
+            head: rest[..LONG_LINE_HEAD.min(rest.len())].to_vec(),
+            bytes: rest.len() as u64,
+            error: error.to_string(),
         }
     }
 
     /// The next chunk of whole lines (the last may lack its line end), or an over-long
     /// line; none at the end.
     fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        if let Some(error) = self.failed.take() {
+            return Ok(Some(self.cut(&error)));
+        }
+        if self.ended {
+            return Ok(None);
+        }
         loop {
             // Never more of a line than one byte past the longest.
             let room = MAX_LINE + 1 - (self.chunk.len() - self.line);
-            let Some((piece, ends_line)) = next_piece(self.reader.as_mut(), room)? else {
+            let next = match next_piece(self.reader.as_mut(), room) {
+                Ok(next) => next,
+                Err(error) => {
+                    self.ended = true;
+                    if self.line == 0 {
+                        return Ok(Some(self.cut(&error)));
+                    }
+                    self.failed = Some(error);
+                    return Ok(Some(self.hand_over()));
+                }
+            };
+            let Some((piece, ends_line)) = next else {
+                self.ended = true;
                 self.line = 0;
                 let rest = std::mem::take(&mut self.chunk);
                 return Ok((!rest.is_empty()).then_some(Chunk::Lines(rest)));
@@ -1116,10 +1220,49 @@ mod tests {
                 Chunk::Lines(l) if l.len() > 100 => format!("lines of {} bytes", l.len()),
                 Chunk::Lines(l) => String::from_utf8(l).unwrap(),
                 Chunk::TooLong { head, bytes } => format!("long {} {bytes}", head.len()),
+                Chunk::Cut { error, .. } => format!("cut: {error}"),
             });
         }
         let long = format!("long {LONG_LINE_HEAD} {}", MAX_LINE + 2);
         assert_eq!(got, ["a\n".to_string(), long, "c\nd".to_string()]);
+    }
+
+    // Regression: a gzip file cut in the middle ("incomplete deflate stream") committed
+    // nothing: the whole lines before the cut are kept now, and the cut line rejected.
+    #[test]
+    fn a_gzip_stream_cut_short_keeps_its_whole_lines_and_says_where_it_broke() {
+        use std::io::Write;
+        let text: String = (0..2000).map(|i| format!("{{\"line\":{i}}}\n")).collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        let whole = gz.finish().unwrap();
+        let cut = whole[..whole.len() * 2 / 3].to_vec();
+        let reader = std::io::BufReader::new(flate2::bufread::MultiGzDecoder::new(
+            std::io::Cursor::new(cut),
+        ));
+        let mut lines = Lines::new(Box::new(reader));
+        let (mut kept, mut cuts) = (Vec::new(), Vec::new());
+        while let Some(chunk) = lines.next_chunk().unwrap() {
+            match chunk {
+                Chunk::Lines(l) => kept.extend(l),
+                Chunk::Cut { head, error, .. } => cuts.push((head, error)),
+                Chunk::TooLong { .. } => panic!("no line is long"),
+            }
+        }
+        assert_eq!(cuts.len(), 1, "one cut, at the end");
+        let (head, error) = &cuts[0];
+        assert!(!error.is_empty());
+        // What was kept is whole lines, a prefix of the text, and the cut line follows it.
+        let kept = String::from_utf8(kept).unwrap();
+        assert!(
+            kept.ends_with('\n') && text.starts_with(&kept),
+            "{}",
+            kept.len()
+        );
+        assert!(kept.lines().count() > 100, "{}", kept.lines().count());
+        let rest = &text[kept.len()..];
+        assert!(rest.starts_with(std::str::from_utf8(head).unwrap()));
+        assert!(!head.contains(&b'\n'));
     }
 
     #[test]
@@ -1199,6 +1342,69 @@ mod tests {
             ids.as_string::<i32>().value(0),
             ids.as_string::<i32>().value(1)
         );
+    }
+
+    // Regression: `x-opt-enqueued-time` 9999999999999999 (milliseconds) overflowed a
+    // `* 1000`: `ingest uipath` panicked (exit 101) and the receiver's committer died for
+    // good. Values out of range (far-future ends, SLAs past any deadline arithmetic) are
+    // rejected with the field that is, and the events around them go on.
+    #[test]
+    fn values_out_of_range_are_rejected_with_the_field_never_a_panic() {
+        let queue = |sla: &str| {
+            format!(
+                r#"{{"EventType":"queueItem.added","Timestamp":"2026-11-01T08:00:00Z","TenantName":"T","QueueItem":{{"Key":"i-1","Status":"New","SecondsInPreviousAttempt":1.5}},"Queue":{{"Name":"Q","SlaInMinutes":{sla}}}}}"#
+            )
+        };
+        let cases = [
+            (
+                JOB.replace("1793520001000", "9999999999999999"),
+                "x-opt-enqueued-time",
+            ),
+            (
+                JOB.replace("1793520001000", "-9223372036854775808"),
+                "x-opt-enqueued-time",
+            ),
+            (JOB.replace("1793520001000", "1e300"), "x-opt-enqueued-time"),
+            (
+                JOB.replace(r#""EndTime":null"#, r#""EndTime":"+200000-01-01T00:00:00""#),
+                "EndTime",
+            ),
+            (
+                JOB.replace(r#""EndTime":null"#, r#""EndTime":"2300-01-01T00:00:00Z""#),
+                "EndTime",
+            ),
+            (
+                JOB.replace("2026-11-01T08:00:01Z", "1969-07-20T20:17:00Z"),
+                "Timestamp",
+            ),
+            (queue("200000000"), "SlaInMinutes"),
+            (queue("-5"), "SlaInMinutes"),
+            (
+                queue("30").replace("1.5", "1e300"),
+                "SecondsInPreviousAttempt",
+            ),
+        ];
+        let mut b = Batcher::new(None);
+        for (i, (event, _)) in cases.iter().enumerate() {
+            let decoded = b.push(event, || format!("case {i}"));
+            assert_eq!(decoded, Decoded::Rejected, "case {i}: {event}");
+        }
+        // The ones in range around them land.
+        assert_eq!(b.push(JOB, || "ok".into()), Decoded::Event(Route::Job));
+        assert_eq!(
+            b.push(&queue("30"), || "ok".into()),
+            Decoded::Event(Route::QueueItem)
+        );
+        let (batches, rejected) = b.take().unwrap();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(rejected.len(), cases.len());
+        for (r, (_, field)) in rejected.iter().zip(&cases) {
+            assert!(
+                r.reason.contains(field),
+                "{} does not name {field}",
+                r.reason
+            );
+        }
     }
 
     #[test]

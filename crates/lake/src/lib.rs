@@ -81,6 +81,17 @@ pub enum Error {
         #[source]
         source: Box<DeltaTableError>,
     },
+    /// Another ingest of the same source committed its cursor at the same time, and won.
+    #[error(
+        "another ingest of the same source committed to table {table} at the same time, and won; what this one committed before stays, and running it again is safe: it adds only what is missing"
+    )]
+    CursorTaken {
+        /// The table.
+        table: String,
+        /// The cause.
+        #[source]
+        source: Box<DeltaTableError>,
+    },
     /// Rows did not match the catalog schema of their table.
     #[error("rows for table {table} do not match its schema")]
     Schema {
@@ -702,9 +713,24 @@ impl Snapshot {
 /// How a failed commit to `table` is reported.
 fn commit_error(table: &TableDef) -> impl Fn(DeltaTableError) -> Error {
     let name = table.name.to_string();
-    move |source| Error::Commit {
-        table: name.clone(),
-        source: Box::new(source),
+    move |source| commit_failed(&name, source)
+}
+
+/// The error of a failed commit to table `table`: two commits of one ingest's cursor (an
+/// application transaction) told apart, since only one of them may win.
+pub(crate) fn commit_failed(table: &str, source: DeltaTableError) -> Error {
+    use deltalake::kernel::transaction::{CommitConflictError, TransactionError};
+    let cursor = matches!(
+        &source,
+        DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(CommitConflictError::ConcurrentTransaction)
+        }
+    );
+    let (table, source) = (table.to_string(), Box::new(source));
+    if cursor {
+        Error::CursorTaken { table, source }
+    } else {
+        Error::Commit { table, source }
     }
 }
 
@@ -813,6 +839,31 @@ impl PartitionStream for OneStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression: the loser of two ingests of one Control Room printed "Concurrent
+    // transaction failed." and nothing more.
+    #[test]
+    fn the_loser_of_two_commits_of_one_cursor_is_told_what_happened() {
+        use deltalake::kernel::transaction::{CommitConflictError, TransactionError};
+        let conflict = |c| DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(c),
+        };
+        let lost = commit_failed(
+            "aa_bot_runs",
+            conflict(CommitConflictError::ConcurrentTransaction),
+        );
+        assert!(matches!(lost, Error::CursorTaken { .. }));
+        let text = lost.to_string();
+        assert!(
+            text.contains("another ingest") && text.contains("running it again is safe"),
+            "{text}"
+        );
+        let other = commit_failed(
+            "aa_bot_runs",
+            conflict(CommitConflictError::ConcurrentAppend),
+        );
+        assert!(matches!(other, Error::Commit { .. }));
+    }
 
     #[tokio::test]
     async fn a_lake_exists_once_a_table_of_it_has_a_log() {

@@ -33,6 +33,9 @@ pub struct Checkpoint {
     pub version: i64,
     /// A human-readable form of the cursor, kept in the commit's metadata.
     pub description: String,
+    /// Further application transactions committed with it (`app_id`, `version`): where an
+    /// ingest stands within its work, under ids of their own.
+    pub extra: Vec<(String, i64)>,
 }
 
 /// What an upsert did.
@@ -74,10 +77,7 @@ impl Lake {
         };
         let batches = dedupe_last(&table.schema, batches, table.key).map_err(schema_err)?;
         let rows = count_rows(&batches);
-        let commit_err = |source| Error::Commit {
-            table: table.name.to_string(),
-            source: Box::new(source),
-        };
+        let commit_err = |source| crate::commit_failed(table.name, source);
         let properties = commit_properties(checkpoint);
 
         let fresh_days = table.partition.filter(|_| table.partition_follows_key);
@@ -623,7 +623,12 @@ fn commit_properties(checkpoint: Option<&Checkpoint>) -> CommitProperties {
     let properties = CommitProperties::default();
     match checkpoint {
         None => properties,
-        Some(c) => properties
+        Some(c) => c
+            .extra
+            .iter()
+            .fold(properties, |p, (app_id, version)| {
+                p.with_application_transaction(Transaction::new(app_id, *version))
+            })
             .with_application_transaction(Transaction::new(&c.app_id, c.version))
             .with_metadata([(
                 "botlake.cursor".to_string(),
@@ -860,6 +865,7 @@ mod tests {
             app_id: "test/runs".into(),
             version: v,
             description: format!("v{v}"),
+            extra: Vec::new(),
         };
         assert_eq!(lake.cursor(t, "test/runs").await.unwrap(), None);
 
@@ -975,6 +981,7 @@ mod tests {
             app_id: "test/runs".into(),
             version: 3,
             description: "v3".into(),
+            extra: Vec::new(),
         };
         let next = runs(&[(3, "RUN", 20000), (4, "FAILED", 20000), (5, "RUN", 20001)]);
         let s = lake.upsert(t, vec![next], Some(&cp)).await.unwrap();

@@ -78,6 +78,9 @@ pub struct ServerConfig {
     /// Send every n-th run's first name in Windows-1252 (`Jos` and the byte 0xE9), as a
     /// Control Room on Windows may: bytes that are not UTF-8 in a JSON page.
     pub cp1252_every: Option<u64>,
+    /// How long every page of runs takes to answer: a Control Room far away, or an ingest
+    /// slow enough to be cut short while it runs.
+    pub page_delay: Duration,
 }
 
 /// The first name of a run sent in Windows-1252, as the page is built; `~E9~` becomes the
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             bad_record_every: None,
             cp1252_every: None,
             token_ttl: None,
+            page_delay: Duration::ZERO,
         }
     }
 }
@@ -493,6 +497,9 @@ async fn bot_runs(
         return Shared::unauthorized();
     }
     let fault = shared.next_fault();
+    if !shared.config.page_delay.is_zero() {
+        tokio::time::sleep(shared.config.page_delay).await;
+    }
     let (from, to) = match shared.window(&start_date, &query, shared.config.max_window_days) {
         Ok(w) => w,
         Err(r) => return *r,
