@@ -32,7 +32,7 @@ spans AS (
         start_us // 86400000000 AS start_day,
         UNNEST(generate_series(
             start_us // 86400000000,
-            GREATEST(end_us - 1, start_us) // 86400000000
+            LEAST(GREATEST(end_us - 1, start_us) // 86400000000, start_us // 86400000000 + 365)
         )) AS day_number
     FROM jobs
 ),

@@ -7,7 +7,7 @@
 WITH deadlines AS (
     SELECT
         *,
-        CASE WHEN sla_in_minutes > 0
+        CASE WHEN sla_in_minutes BETWEEN 1 AND 5270400
             THEN creation_time + sla_in_minutes * INTERVAL '1 minute'
         END AS sla_deadline,
         CASE WHEN status IN ('Successful', 'Failed', 'Abandoned') THEN end_processing END AS done_at

@@ -105,7 +105,7 @@ pub struct HecStats {
 
 /// What a request brought, event by event.
 #[derive(Debug)]
-enum Incoming {
+pub(crate) enum Incoming {
     /// An event to decode.
     Event(String),
     /// One rejected as it came (its bytes were not UTF-8), with the reason.
@@ -239,7 +239,7 @@ fn broken() -> Response {
 
 /// Which endpoint a body came to.
 #[derive(Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     /// `/services/collector/event`: HEC event objects, one after another.
     Event,
     /// `/services/collector/raw`: one event a line.
@@ -248,21 +248,57 @@ enum Kind {
 
 /// How a body is encoded.
 #[derive(Clone, Copy)]
-enum Encoding {
+pub(crate) enum Encoding {
     Plain,
     Gzip,
 }
 
+/// HEC's answer to a body larger than `limit`.
+fn too_large(limit: usize) -> Box<Response> {
+    Box::new(answer(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        6,
+        &format!("Request body larger than {limit} bytes (--max-body-mb)"),
+    ))
+}
+
+/// The events of `body`, unzipped first if `encoding` says so, within `config`'s limits
+/// (`max_body_bytes` unzipped, `max_pending` events), or HEC's answer when they could not
+/// be had.
+pub(crate) fn decode_body(
+    config: &HecConfig,
+    body: Bytes,
+    encoding: Encoding,
+    kind: Kind,
+) -> std::result::Result<Vec<Incoming>, Box<Response>> {
+    let body = match encoding {
+        Encoding::Plain => body,
+        Encoding::Gzip => gunzip(&body, config.max_body_bytes)?,
+    };
+    match kind {
+        Kind::Event => parse_events(&body, config.max_pending),
+        Kind::Raw => raw_lines(&body, config.max_pending),
+    }
+}
+
+/// `body` unzipped, within `limit` bytes.
+fn gunzip(body: &[u8], limit: usize) -> std::result::Result<Bytes, Box<Response>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    // One byte past the limit tells a body that unzips too large.
+    flate2::read::MultiGzDecoder::new(body)
+        .take((limit as u64).saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|_| Box::new(invalid(6, "Invalid data format", 0)))?;
+    if out.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(Bytes::from(out))
+}
+
 impl Shared {
     fn too_large(&self) -> Box<Response> {
-        Box::new(answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            6,
-            &format!(
-                "Request body larger than {} bytes (--max-body-mb)",
-                self.config.max_body_bytes
-            ),
-        ))
+        too_large(self.config.max_body_bytes)
     }
 
     /// The body's encoding, or HEC's answer to one that is not supported.
@@ -348,42 +384,16 @@ impl Shared {
             .await
             .map_err(|_| Box::new(broken()))?;
         let shared = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let body = match encoding {
-                Encoding::Plain => body,
-                Encoding::Gzip => shared.gunzip(&body)?,
-            };
-            let max_events = shared.config.max_pending;
-            match kind {
-                Kind::Event => parse_events(&body, max_events),
-                Kind::Raw => raw_lines(&body, max_events),
-            }
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!("decoding a request failed: {e}");
-            Box::new(answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                8,
-                "Internal server error",
-            ))
-        })?
-    }
-
-    /// `body` unzipped, within `max_body_bytes`.
-    fn gunzip(&self, body: &[u8]) -> std::result::Result<Bytes, Box<Response>> {
-        use std::io::Read;
-        let limit = self.config.max_body_bytes;
-        let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-        // One byte past the limit tells a body that unzips too large.
-        flate2::read::MultiGzDecoder::new(body)
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(|_| Box::new(invalid(6, "Invalid data format", 0)))?;
-        if out.len() > limit {
-            return Err(self.too_large());
-        }
-        Ok(Bytes::from(out))
+        tokio::task::spawn_blocking(move || decode_body(&shared.config, body, encoding, kind))
+            .await
+            .map_err(|e| {
+                tracing::error!("decoding a request failed: {e}");
+                Box::new(answer(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    8,
+                    "Internal server error",
+                ))
+            })?
     }
 
     /// `None` if the request may go on, else HEC's answer to it.

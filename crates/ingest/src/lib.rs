@@ -27,6 +27,8 @@ pub mod a360;
 pub mod botinsight;
 pub mod client;
 pub mod decode;
+#[cfg(test)]
+mod fuzz;
 pub mod hec;
 pub mod pages;
 pub mod progress;
