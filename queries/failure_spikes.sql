@@ -3,7 +3,8 @@
 -- 7-day rate, less the day).
 -- A spike has at least min_finished finished runs on the day and in its baseline, at least
 -- min_failed failed runs, and a failure rate at least factor times the baseline's (so over a
--- baseline without failures, min_failed failures are a spike). excess_failures: the day's
+-- baseline without failures, min_failed failures are a spike). A day without a baseline
+-- (no finished run in the 7 days before) is never a spike, whatever the parameters. excess_failures: the day's
 -- failures beyond what the baseline rate predicts for its finished runs. Newest first.
 -- param: min_finished BIGINT 5 finished runs the day and its baseline each need
 -- param: min_failed BIGINT 3 failed runs the day needs
@@ -36,6 +37,7 @@ SELECT
 FROM w
 WHERE finished >= $min_finished
     AND baseline_finished >= $min_finished
+    AND baseline_finished > 0
     AND failed >= $min_failed
     AND failed * baseline_finished >= $factor * finished * baseline_failed
 ORDER BY day DESC, excess_failures DESC, vendor, bot

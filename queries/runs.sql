@@ -1,7 +1,8 @@
 -- One row per run of every vendor, with a normalised status.
--- Automation Anywhere: every Bot Insight run. UiPath: finished jobs (what Insights treats
--- as history; earlier states are intermediate).
--- status: succeeded, failed, stopped or running; finished is true for final statuses only.
+-- Automation Anywhere: every Bot Insight run. UiPath: every job (uipath_jobs).
+-- status: succeeded, failed, stopped or running; a run whose status is not final (in
+-- progress, pending, missing) is running. finished is true for final statuses only, and
+-- never NULL: running runs count in volumes, never in rates.
 -- duration_ms: Bot Insight's timeTaken where given, else end - start; NULL while running.
 SELECT
     'automation_anywhere' AS vendor,
@@ -18,7 +19,7 @@ SELECT
         WHEN 'STOPPED' THEN 'stopped'
         ELSE 'running'
     END AS status,
-    status IN ('COMPLETED', 'FAILED', 'STOPPED') AS finished,
+    COALESCE(status IN ('COMPLETED', 'FAILED', 'STOPPED'), false) AS finished,
     CASE WHEN status IN ('COMPLETED', 'FAILED', 'STOPPED') THEN time_taken_ms END AS duration_ms,
     day
 FROM aa_bot_runs
@@ -35,10 +36,10 @@ SELECT
     CASE state
         WHEN 'Successful' THEN 'succeeded'
         WHEN 'Faulted' THEN 'failed'
-        ELSE 'stopped'
+        WHEN 'Stopped' THEN 'stopped'
+        ELSE 'running'
     END AS status,
-    true AS finished,
+    finished,
     duration_ms,
     day
 FROM uipath_jobs
-WHERE finished

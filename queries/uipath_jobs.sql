@@ -1,6 +1,10 @@
 -- One row per UiPath job: its latest state, and its times gathered over all its events
--- (an event may leave CreationTime out). finished: Successful, Faulted or Stopped.
+-- (an event may leave CreationTime out). The state is normalised here, once for every view:
+-- UiPath's states in their documented case (Pending, Running, Stopping, Terminating,
+-- Suspended, Resumed, Successful, Faulted, Stopped) whatever case they arrive in, another as
+-- it came. finished: Successful, Faulted or Stopped; never NULL.
 -- duration_ms: end - start of a finished job; wait_ms: start - creation.
+-- day: the day the job started (UTC), or was created if it never started.
 WITH latest AS (
     SELECT
         tenant,
@@ -32,6 +36,30 @@ times AS (
     FROM uipath_job_events
     WHERE job_key IS NOT NULL
     GROUP BY tenant, job_key
+),
+jobs AS (
+    SELECT
+        tenant,
+        job_key,
+        CASE lower(trim(state))
+            WHEN 'pending' THEN 'Pending'
+            WHEN 'running' THEN 'Running'
+            WHEN 'stopping' THEN 'Stopping'
+            WHEN 'terminating' THEN 'Terminating'
+            WHEN 'suspended' THEN 'Suspended'
+            WHEN 'resumed' THEN 'Resumed'
+            WHEN 'successful' THEN 'Successful'
+            WHEN 'faulted' THEN 'Faulted'
+            WHEN 'stopped' THEN 'Stopped'
+            ELSE state
+        END AS state,
+        process_name,
+        display_name,
+        robot_name,
+        host_machine_name,
+        folder_name
+    FROM latest
+    WHERE newest = 1
 )
 SELECT
     l.tenant,
@@ -42,7 +70,7 @@ SELECT
     l.host_machine_name,
     l.folder_name,
     l.state,
-    l.state IN ('Successful', 'Faulted', 'Stopped') AS finished,
+    COALESCE(l.state IN ('Successful', 'Faulted', 'Stopped'), false) AS finished,
     t.creation_time,
     t.start_time,
     t.end_time,
@@ -52,7 +80,6 @@ SELECT
     (CAST(t.start_time AS BIGINT) - CAST(t.creation_time AS BIGINT)) / 1000 AS wait_ms,
     t.events,
     CAST(COALESCE(t.start_time, t.creation_time) AS DATE) AS day
-FROM latest l
+FROM jobs l
 JOIN times t ON t.tenant = l.tenant AND t.job_key = l.job_key
-WHERE l.newest = 1
 ORDER BY l.tenant, t.creation_time, l.job_key

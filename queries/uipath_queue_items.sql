@@ -1,6 +1,8 @@
 -- One row per UiPath queue item: its latest status, exception and queue, how often it was
--- retried, and the processing time of its last attempt. final: Successful, Failed or
--- Abandoned (what Insights treats as history).
+-- retried, and the processing time of its last attempt. The status is normalised here, once
+-- for every view: UiPath's statuses in their documented case (New, InProgress, Failed,
+-- Successful, Abandoned, Retried, Deleted) whatever case they arrive in, another as it came.
+-- final: Successful, Failed or Abandoned (what Insights treats as history); never NULL.
 WITH latest AS (
     SELECT
         tenant,
@@ -31,6 +33,29 @@ attempts AS (
     FROM uipath_queue_item_events
     WHERE queue_item_key IS NOT NULL
     GROUP BY tenant, queue_item_key
+),
+items AS (
+    SELECT
+        tenant,
+        queue_item_key,
+        CASE lower(trim(status))
+            WHEN 'new' THEN 'New'
+            WHEN 'inprogress' THEN 'InProgress'
+            WHEN 'failed' THEN 'Failed'
+            WHEN 'successful' THEN 'Successful'
+            WHEN 'abandoned' THEN 'Abandoned'
+            WHEN 'retried' THEN 'Retried'
+            WHEN 'deleted' THEN 'Deleted'
+            ELSE status
+        END AS status,
+        priority,
+        queue_name,
+        sla_in_minutes,
+        process_exception_type,
+        process_exception_reason,
+        due_date
+    FROM latest
+    WHERE newest = 1
 )
 SELECT
     l.tenant,
@@ -38,7 +63,7 @@ SELECT
     l.queue_name,
     l.priority,
     l.status,
-    l.status IN ('Successful', 'Failed', 'Abandoned') AS final,
+    COALESCE(l.status IN ('Successful', 'Failed', 'Abandoned'), false) AS final,
     l.process_exception_type,
     l.process_exception_reason,
     COALESCE(a.retries, 0) AS retries,
@@ -52,7 +77,6 @@ SELECT
     l.due_date,
     l.sla_in_minutes,
     CAST(a.creation_time AS DATE) AS day
-FROM latest l
+FROM items l
 JOIN attempts a ON a.tenant = l.tenant AND a.queue_item_key = l.queue_item_key
-WHERE l.newest = 1
 ORDER BY l.tenant, a.creation_time, l.queue_item_key

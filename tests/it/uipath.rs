@@ -100,21 +100,33 @@ async fn files_reconcile_per_event_type_and_bad_lines_are_rejected_with_their_li
         );
         if run == 1 {
             assert!(
-                stderr(&out).contains("uipath_job_events: 450 events, 0 new"),
+                stderr(&out).contains(&format!(
+                    "uipath_job_events: {} events, 0 new",
+                    e.counts[0]
+                )),
                 "{}",
                 stderr(&out)
             );
         }
     }
-    // Finished jobs are runs of the UiPath vendor.
+    // Jobs are runs of the UiPath vendor: the finished ones, and the ones still running at
+    // the simulator's clock, which count in volumes and not in rates.
     let rows = sql(
         &lake,
-        "SELECT count(*), sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM runs WHERE vendor = 'uipath'",
+        "SELECT count(*), sum(CASE WHEN finished THEN 1 ELSE 0 END), \
+         sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), \
+         sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) FROM runs WHERE vendor = 'uipath'",
     )
     .await;
+    assert!(e.running_jobs > 0);
     assert_eq!(
         rows[0],
-        [e.finished_jobs.to_string(), e.faulted_jobs.to_string()]
+        [
+            (e.finished_jobs + e.running_jobs).to_string(),
+            e.finished_jobs.to_string(),
+            e.faulted_jobs.to_string(),
+            e.running_jobs.to_string()
+        ]
     );
 }
 

@@ -19,6 +19,13 @@ impl Rng {
         r
     }
 
+    /// A generator for the stream named by `key` (a job's number, say), whatever key its
+    /// neighbours have. [`Rng::stream`] of neighbouring numbers are one stream shifted by a
+    /// draw: stream `n + 1` draws what stream `n` draws next, so two jobs shared their keys.
+    pub fn keyed(seed: u64, key: u64) -> Rng {
+        Rng::stream(seed, Rng::new(key).next_u64())
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -71,6 +78,25 @@ mod tests {
         let mut r = Rng::stream(7, 3);
         let mut s = Rng::stream(7, 4);
         assert_ne!(r.next_u64(), s.next_u64());
+    }
+
+    #[test]
+    fn keyed_streams_of_neighbouring_keys_share_no_draws() {
+        let draws = |key: u64| -> Vec<u64> {
+            let mut r = Rng::keyed(7, key);
+            (0..64).map(|_| r.next_u64()).collect()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for key in 0..200 {
+            for d in draws(key) {
+                assert!(seen.insert(d), "key {key} draws what another key drew");
+            }
+        }
+        // Neighbouring plain streams are one stream shifted: what `keyed` is for.
+        let mut a = Rng::stream(0, 1);
+        let mut b = Rng::stream(0, 2);
+        a.next_u64();
+        assert_eq!(a.next_u64(), b.next_u64());
     }
 
     #[test]

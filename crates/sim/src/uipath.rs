@@ -44,8 +44,10 @@ pub struct UipathEvents {
     pub lines: Vec<String>,
     /// Events per table: job, queue item, machine, robot log, other.
     pub counts: [u64; 5],
-    /// Jobs in a final state (Successful, Faulted, Stopped).
+    /// Jobs in a final state (Successful, Faulted, Stopped) at the clock.
     pub finished_jobs: u64,
+    /// Jobs not finished at the clock: pending or running.
+    pub running_jobs: u64,
     /// Of them, faulted.
     pub faulted_jobs: u64,
 }
@@ -69,15 +71,22 @@ const REASONS_BIZ: [&str; 3] = [
     "Duplicate claim",
 ];
 
+/// The events up to the clock: later ones have not happened yet.
 struct Emitter {
     events: Vec<(i64, u8, Value)>,
     counts: [u64; 5],
+    clock_ms: i64,
 }
 
 impl Emitter {
-    fn push(&mut self, at_ms: i64, table: u8, body: Value) {
+    /// Emits the event if it happened by the clock; whether it did.
+    fn push(&mut self, at_ms: i64, table: u8, body: Value) -> bool {
+        if at_ms > self.clock_ms {
+            return false;
+        }
         self.counts[usize::from(table)] += 1;
         self.events.push((at_ms, table, body));
+        true
     }
 }
 
@@ -139,11 +148,19 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
         base
     };
 
+    let start = config.end - Duration::days(i64::from(config.days));
+    // The simulation's clock: the end of its last day. Jobs still going then are running.
+    let clock_ms = config
+        .end
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp_millis();
     let mut out = Emitter {
         events: Vec::new(),
         counts: [0; 5],
+        clock_ms,
     };
-    let start = config.end - Duration::days(i64::from(config.days));
     let start_ms = start
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
@@ -152,8 +169,12 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
     let span_ms = i64::from(config.days) * 86_400_000;
     let (mut finished, mut faulted) = (0, 0);
     let mut item_seq = 0i64;
+    // The last jobs, one in 500 and at least one, are created in the 9 seconds before the
+    // clock, less than any job takes: they are pending or running then, as some jobs are
+    // whenever one looks.
+    let late_jobs = (config.jobs / 500).max(1);
     for j in 0..config.jobs {
-        let mut rng = Rng::stream(config.seed ^ 0x0051_9a7f, j as u64 + 1);
+        let mut rng = Rng::keyed(config.seed ^ 0x0051_9a7f, j as u64 + 1);
         let p = rng.below(PROCESSES.len() as u64) as usize;
         let (process, folder_name) = PROCESSES[p];
         let folder = folders
@@ -162,7 +183,11 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
             .unwrap_or(&folders[0]);
         let (robot, m) = &robots[rng.below(robots.len() as u64) as usize];
         let machine = &machines[*m];
-        let created = start_ms + rng.below(span_ms as u64) as i64;
+        let created = if j + late_jobs >= config.jobs {
+            clock_ms - rng.below(9_000) as i64
+        } else {
+            start_ms + rng.below(span_ms as u64) as i64
+        };
         let started = created + 2_000 + rng.below(180_000) as i64;
         let items = 1 + rng.below(4) as usize;
         let roll = rng.f64();
@@ -360,7 +385,7 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
                 common("robotlog", end, folder),
             ),
         );
-        out.push(
+        let ended = out.push(
             end + 20,
             0,
             with(
@@ -368,8 +393,10 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
                 common(final_type, end + 20, folder),
             ),
         );
-        finished += 1;
-        faulted += u64::from(state == "Faulted");
+        if ended {
+            finished += 1;
+            faulted += u64::from(state == "Faulted");
+        }
     }
     // Machine sessions every few hours, and a few configuration changes.
     for (i, machine) in machines.iter().enumerate() {
@@ -431,6 +458,7 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
         lines,
         counts: out.counts,
         finished_jobs: finished,
+        running_jobs: config.jobs as u64 - finished,
         faulted_jobs: faulted,
     }
 }
@@ -485,7 +513,11 @@ mod tests {
         let b = generate(&config);
         assert_eq!(a.lines, b.lines);
         assert_eq!(a.counts.iter().sum::<u64>(), a.lines.len() as u64);
-        assert_eq!(a.counts[0], 3 * 50, "three events per job");
+        // Three events per finished job, one or two per job still running at the clock.
+        assert_eq!(a.finished_jobs + a.running_jobs, 50);
+        assert!(a.running_jobs >= 1, "a job is still running at the clock");
+        let running_events = a.counts[0] - 3 * a.finished_jobs;
+        assert!((a.running_jobs..=2 * a.running_jobs).contains(&running_events));
         assert!(a.counts[4] > 0);
         let times: Vec<String> = a
             .lines
@@ -499,5 +531,37 @@ mod tests {
         let all = a.lines.join("\n");
         assert!(all.contains("BusinessException") && all.contains("ApplicationException"));
         assert!(all.contains("queueItem.transactionRetried"));
+        // Nothing happens after the clock.
+        assert!(times.last().unwrap().as_str() < "2026-11-01T00:00:00.001Z");
+    }
+
+    // Regression (issue 29, 8): the jobs' random streams overlapped, so queue items of
+    // different jobs had the same key, and queue_sla showed an item created long before
+    // its job. Every key is one job's, or one queue item's of one job.
+    #[test]
+    fn keys_are_unique() {
+        // The seed whose job streams were one stream shifted draw by draw, and another.
+        for seed in [0x0051_9a7f, 42] {
+            let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+            let events = generate(&UipathConfig::new(seed, 1500, day));
+            let mut job_of_item: std::collections::HashMap<String, i64> = Default::default();
+            let mut jobs = std::collections::HashSet::new();
+            for line in &events.lines {
+                let v: Value = serde_json::from_str(line).unwrap();
+                let body = &v["body"];
+                if let Some(key) = body["Job"]["Key"].as_str()
+                    && body["EventType"] == "job.created"
+                {
+                    assert!(jobs.insert(key.to_string()), "job key {key} twice");
+                }
+                if let Some(key) = body["QueueItem"]["Key"].as_str() {
+                    let job = body["QueueItem"]["ExecutorJobId"].as_i64().unwrap();
+                    let first = *job_of_item.entry(key.to_string()).or_insert(job);
+                    assert_eq!(first, job, "queue item {key} of two jobs");
+                    assert!(!jobs.contains(key), "{key} is a job's key and an item's");
+                }
+            }
+            assert_eq!(jobs.len(), 1500);
+        }
     }
 }
