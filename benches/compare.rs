@@ -146,6 +146,7 @@ async fn manifest(lake: &Lake, session: &Session, queries: &[Query]) -> Manifest
         "uipath_queue_items",
         "runs",
         "runs_bot_day",
+        "runs_host_day",
         "task_log_values",
     ];
     let mut views: Vec<String> = first.iter().map(|s| s.to_string()).collect();

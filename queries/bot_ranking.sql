@@ -1,16 +1,18 @@
--- Bots ranked by volume, runtime and failure rate (RANK: ties share a rank).
+-- Bots ranked by volume, runtime and failure rate (RANK: ties share a rank). A bot is one
+-- of a source (Control Room or tenant): bots of one name in two sources are two.
 -- Only bots with at least min_runs finished runs get a failure-rate rank.
 -- param: min_runs BIGINT 10 finished runs a bot needs for a failure-rate rank
 WITH b AS (
     SELECT
         vendor,
+        source,
         bot,
         COUNT(*) AS runs,
         SUM(CASE WHEN finished THEN 1 ELSE 0 END) AS finished,
         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
         COALESCE(SUM(duration_ms), 0) / 3600000.0 AS runtime_hours
     FROM runs
-    GROUP BY vendor, bot
+    GROUP BY vendor, source, bot
 ),
 r AS (
     SELECT
@@ -21,6 +23,7 @@ r AS (
 )
 SELECT
     vendor,
+    source,
     bot,
     runs,
     finished,
@@ -31,4 +34,4 @@ SELECT
     RANK() OVER (ORDER BY runtime_hours DESC) AS runtime_rank,
     CASE WHEN eligible THEN RANK() OVER (PARTITION BY eligible ORDER BY failure_rate DESC) END AS failure_rank
 FROM r
-ORDER BY volume_rank, vendor, bot
+ORDER BY volume_rank, vendor, source, bot

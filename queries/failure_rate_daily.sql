@@ -3,16 +3,18 @@
 WITH d AS (
     SELECT
         vendor,
+        source,
         bot,
         day,
         COUNT(*) AS runs,
         SUM(CASE WHEN finished THEN 1 ELSE 0 END) AS finished,
         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed
     FROM runs
-    GROUP BY vendor, bot, day
+    GROUP BY vendor, source, bot, day
 )
 SELECT
     vendor,
+    source,
     bot,
     day,
     runs,
@@ -23,5 +25,5 @@ SELECT
     SUM(failed) OVER w AS failed_7d,
     ROUND(CAST(SUM(failed) OVER w AS DOUBLE) / NULLIF(SUM(finished) OVER w, 0), 4) AS failure_rate_7d
 FROM d
-WINDOW w AS (PARTITION BY vendor, bot ORDER BY day RANGE BETWEEN INTERVAL '6' DAY PRECEDING AND CURRENT ROW)
-ORDER BY vendor, bot, day
+WINDOW w AS (PARTITION BY vendor, source, bot ORDER BY day RANGE BETWEEN INTERVAL '6' DAY PRECEDING AND CURRENT ROW)
+ORDER BY vendor, source, bot, day

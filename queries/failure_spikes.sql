@@ -4,14 +4,16 @@
 -- A spike has at least min_finished finished runs on the day and in its baseline, at least
 -- min_failed failed runs, and a failure rate at least factor times the baseline's (so over a
 -- baseline without failures, min_failed failures are a spike). A day without a baseline
--- (no finished run in the 7 days before) is never a spike, whatever the parameters. excess_failures: the day's
--- failures beyond what the baseline rate predicts for its finished runs. Newest first.
+-- (no finished run in the 7 days before) is never a spike, whatever the parameters.
+-- excess_failures: the day's failures beyond what the baseline rate predicts for its
+-- finished runs. A bot is one of a source (Control Room or tenant). Newest first.
 -- param: min_finished BIGINT 5 finished runs the day and its baseline each need
 -- param: min_failed BIGINT 3 failed runs the day needs
 -- param: factor DOUBLE 2 times the baseline's failure rate that the day's must reach
 WITH w AS (
     SELECT
         vendor,
+        source,
         bot,
         day,
         finished,
@@ -20,10 +22,11 @@ WITH w AS (
         SUM(failed) OVER d8 - failed AS baseline_failed
     FROM runs_bot_day
     -- The day and the 7 before it, less the day: a frame that ends at the current row.
-    WINDOW d8 AS (PARTITION BY vendor, bot ORDER BY day RANGE BETWEEN INTERVAL '7' DAY PRECEDING AND CURRENT ROW)
+    WINDOW d8 AS (PARTITION BY vendor, source, bot ORDER BY day RANGE BETWEEN INTERVAL '7' DAY PRECEDING AND CURRENT ROW)
 )
 SELECT
     vendor,
+    source,
     bot,
     day,
     finished,
@@ -40,4 +43,4 @@ WHERE finished >= $min_finished
     AND baseline_finished > 0
     AND failed >= $min_failed
     AND failed * baseline_finished >= $factor * finished * baseline_failed
-ORDER BY day DESC, excess_failures DESC, vendor, bot
+ORDER BY day DESC, excess_failures DESC, vendor, source, bot

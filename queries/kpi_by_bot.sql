@@ -1,7 +1,9 @@
 -- Run KPIs per bot over all time: volumes, success and failure rates over finished runs, durations.
+-- A bot is one of a source (Control Room or tenant): bots of one name in two sources are two.
 WITH b AS (
     SELECT
         vendor,
+        source,
         bot,
         COUNT(*) AS runs,
         SUM(CASE WHEN finished THEN 1 ELSE 0 END) AS finished,
@@ -15,10 +17,11 @@ WITH b AS (
         MIN(start_time) AS first_run,
         MAX(start_time) AS last_run
     FROM runs
-    GROUP BY vendor, bot
+    GROUP BY vendor, source, bot
 )
 SELECT
     vendor,
+    source,
     bot,
     runs,
     finished,
@@ -34,4 +37,4 @@ SELECT
     first_run,
     last_run
 FROM b
-ORDER BY runs DESC, vendor, bot
+ORDER BY runs DESC, vendor, source, bot

@@ -1,28 +1,20 @@
--- Per host (Bot Runner device) and day: runs, busy hours of finished runs, and utilisation.
--- busy_hours sums durations of runs that started that day; utilisation = busy_hours / 24.
--- Bots are counted from a first grouping by bot: with one group per host and day,
--- COUNT(DISTINCT bot) keeps a hash set per group and is several times slower.
-WITH per_bot AS (
-    SELECT
-        day,
-        vendor,
-        host,
-        bot,
-        COUNT(*) AS runs,
-        SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-        SUM(duration_ms) AS duration_ms
-    FROM runs
-    GROUP BY day, vendor, host, bot
-)
+-- Per host (Bot Runner device) of a source (Control Room or tenant) and day: the runs that started that day, how many failed,
+-- how many bots ran, and the host's busy hours and utilisation. busy_hours is the run time
+-- that fell on the day, each run split at midnight (UTC) over the days it ran on
+-- (runs_host_day), and utilisation = busy_hours / 24. Runs that overlap on one host add up
+-- (several Bot Runners on one device, a UiPath machine with several slots): utilisation is
+-- the average number of runs at once, and above 1 only when runs overlapped (1.5: one and a
+-- half runs at once all day long).
 SELECT
-    day,
+    busy_day AS day,
     vendor,
+    source,
     host,
     SUM(runs) AS runs,
     SUM(failed) AS failed,
-    COUNT(bot) AS bots,
-    ROUND(COALESCE(SUM(duration_ms), 0) / 3600000.0, 2) AS busy_hours,
-    ROUND(COALESCE(SUM(duration_ms), 0) / 3600000.0 / 24.0, 4) AS utilisation
-FROM per_bot
-GROUP BY day, vendor, host
-ORDER BY day, vendor, host
+    SUM(bots) AS bots,
+    ROUND(SUM(busy_ms) / 3600000.0, 2) AS busy_hours,
+    ROUND(SUM(busy_ms) / 86400000.0, 4) AS utilisation
+FROM runs_host_day
+GROUP BY busy_day, vendor, source, host
+ORDER BY day, vendor, source, host

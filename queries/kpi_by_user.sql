@@ -1,12 +1,14 @@
 -- Run KPIs per runner (the user or robot that ran the bots) over all time.
 -- runner is the user a bot ran as (Automation Anywhere's user_name) or the robot that ran a
--- job (UiPath's robot_name). Volumes, success and failure rates over finished runs,
+-- job (UiPath's robot_name), of a source (Control Room or tenant): runners of one name in
+-- two sources are two. Volumes, success and failure rates over finished runs,
 -- durations, and how many bots the runner ran.
 -- Bots are counted from a first grouping by bot, as kpi_by_host does: COUNT(DISTINCT bot)
 -- keeps a hash set per group.
 WITH per_bot AS (
     SELECT
         vendor,
+        source,
         runner,
         bot,
         COUNT(*) AS runs,
@@ -21,11 +23,12 @@ WITH per_bot AS (
         MIN(start_time) AS first_run,
         MAX(start_time) AS last_run
     FROM runs
-    GROUP BY vendor, runner, bot
+    GROUP BY vendor, source, runner, bot
 ),
 u AS (
     SELECT
         vendor,
+        source,
         runner,
         SUM(runs) AS runs,
         SUM(finished) AS finished,
@@ -40,10 +43,11 @@ u AS (
         MIN(first_run) AS first_run,
         MAX(last_run) AS last_run
     FROM per_bot
-    GROUP BY vendor, runner
+    GROUP BY vendor, source, runner
 )
 SELECT
     vendor,
+    source,
     runner,
     runs,
     finished,
@@ -60,4 +64,4 @@ SELECT
     first_run,
     last_run
 FROM u
-ORDER BY runs DESC, vendor, runner
+ORDER BY runs DESC, vendor, source, runner

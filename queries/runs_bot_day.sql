@@ -1,8 +1,9 @@
--- Runs per vendor, bot and day, as sums that add up over days: what the per-bot and daily
--- views are made of. botlake keeps it as a rollup (`botlake rollup`); see README.
+-- Runs per vendor, source (Control Room or tenant), bot and day, as sums that add up over
+-- days: what the per-bot and daily views are made of. botlake keeps it as a rollup (`botlake rollup`); see README.
 -- duration_ms_sum / duration_ms_count is the mean duration of finished runs.
 SELECT
     vendor,
+    source,
     bot,
     day,
     COUNT(*) AS runs,
@@ -17,4 +18,4 @@ SELECT
     MIN(start_time) AS first_run,
     MAX(start_time) AS last_run
 FROM runs
-GROUP BY vendor, bot, day
+GROUP BY vendor, source, bot, day

@@ -1,27 +1,55 @@
--- Task KPIs per task per day: runs (log records) and, for each numeric KPI variable, how
--- many runs reported it, its sum, average, minimum and maximum. A variable is numeric when
--- its metadata says NUMBER, or, without metadata, where its values parse as numbers.
--- A day with runs but no numeric variable has one row with variable_name NULL.
+-- Task KPIs per task per day: runs (log records) and, for each KPI variable, how many runs
+-- reported a value, how many of those values are not numbers, and the sum, average (4
+-- decimals), minimum and maximum of the numbers. A variable is numeric when its metadata
+-- says NUMBER, or, without metadata, when every value it has (on any day) is a number; a
+-- variable without metadata that has any other value is not numeric, and its row says so
+-- with its values counted and no sum, never a sum over the values that happen to parse.
+-- A variable whose metadata gives another type (STRING, DATE) has no row. Blank values are
+-- not reported. A day with runs but no variable has one row with variable_name NULL.
 WITH runs AS (
     SELECT control_room, task_name, day, COUNT(*) AS runs
     FROM aa_task_logs
     GROUP BY control_room, task_name, day
 ),
-kpis AS (
+reported AS (
+    SELECT control_room, task_name, day, variable_name, variable_type, number_value
+    FROM task_log_values
+    WHERE value IS NOT NULL AND trim(value) <> ''
+),
+-- Each variable's kind, over all its values.
+kinds AS (
     SELECT
         control_room,
         task_name,
-        day,
         variable_name,
-        COUNT(number_value) AS reported,
-        SUM(number_value) AS total,
-        AVG(number_value) AS average,
-        MIN(number_value) AS minimum,
-        MAX(number_value) AS maximum
-    FROM task_log_values
-    WHERE number_value IS NOT NULL
-        AND (variable_type IS NULL OR upper(variable_type) = 'NUMBER')
-    GROUP BY control_room, task_name, day, variable_name
+        MAX(variable_type) IS NOT NULL AS typed,
+        CASE
+            WHEN MAX(variable_type) IS NOT NULL THEN upper(MAX(variable_type)) = 'NUMBER'
+            ELSE COUNT(*) = COUNT(number_value)
+        END AS numeric
+    FROM reported
+    GROUP BY control_room, task_name, variable_name
+),
+kpis AS (
+    SELECT
+        v.control_room,
+        v.task_name,
+        v.day,
+        v.variable_name,
+        k.numeric,
+        COUNT(*) AS reported,
+        COUNT(*) - COUNT(v.number_value) AS not_numbers,
+        CASE WHEN k.numeric THEN SUM(v.number_value) END AS total,
+        CASE WHEN k.numeric THEN AVG(v.number_value) END AS average,
+        CASE WHEN k.numeric THEN MIN(v.number_value) END AS minimum,
+        CASE WHEN k.numeric THEN MAX(v.number_value) END AS maximum
+    FROM reported v
+    JOIN kinds k
+        ON k.control_room = v.control_room
+        AND k.task_name = v.task_name
+        AND k.variable_name = v.variable_name
+    WHERE k.numeric OR NOT k.typed
+    GROUP BY v.control_room, v.task_name, v.day, v.variable_name, k.numeric
 )
 SELECT
     r.control_room,
@@ -29,7 +57,9 @@ SELECT
     r.day,
     r.runs,
     k.variable_name,
+    k.numeric,
     k.reported,
+    k.not_numbers,
     ROUND(k.total, 4) AS total,
     ROUND(k.average, 4) AS average,
     k.minimum,

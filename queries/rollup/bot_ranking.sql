@@ -1,15 +1,16 @@
--- bot_ranking from runs_bot_day (one row per vendor, bot and day): the same result.
+-- bot_ranking from runs_bot_day (one row per vendor, source, bot and day): the same result.
 -- param: min_runs BIGINT 10 finished runs a bot needs for a failure-rate rank
 WITH b AS (
     SELECT
         vendor,
+        source,
         bot,
         SUM(runs) AS runs,
         SUM(finished) AS finished,
         SUM(failed) AS failed,
         COALESCE(SUM(duration_ms_sum), 0) / 3600000.0 AS runtime_hours
     FROM runs_bot_day
-    GROUP BY vendor, bot
+    GROUP BY vendor, source, bot
 ),
 r AS (
     SELECT
@@ -20,6 +21,7 @@ r AS (
 )
 SELECT
     vendor,
+    source,
     bot,
     runs,
     finished,
@@ -30,4 +32,4 @@ SELECT
     RANK() OVER (ORDER BY runtime_hours DESC) AS runtime_rank,
     CASE WHEN eligible THEN RANK() OVER (PARTITION BY eligible ORDER BY failure_rate DESC) END AS failure_rank
 FROM r
-ORDER BY volume_rank, vendor, bot
+ORDER BY volume_rank, vendor, source, bot

@@ -1,6 +1,7 @@
--- kpi_by_bot from runs_bot_day (one row per vendor, bot and day): the same result.
+-- kpi_by_bot from runs_bot_day (one row per vendor, source, bot and day): the same result.
 SELECT
     vendor,
+    source,
     bot,
     runs,
     finished,
@@ -18,6 +19,7 @@ SELECT
 FROM (
     SELECT
         vendor,
+        source,
         bot,
         SUM(runs) AS runs,
         SUM(finished) AS finished,
@@ -31,6 +33,6 @@ FROM (
         MIN(first_run) AS first_run,
         MAX(last_run) AS last_run
     FROM runs_bot_day
-    GROUP BY vendor, bot
+    GROUP BY vendor, source, bot
 ) AS b
-ORDER BY runs DESC, vendor, bot
+ORDER BY runs DESC, vendor, source, bot

@@ -14,3 +14,4 @@ mod s3;
 mod scan;
 mod soak;
 mod uipath;
+mod views;

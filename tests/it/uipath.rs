@@ -100,10 +100,7 @@ async fn files_reconcile_per_event_type_and_bad_lines_are_rejected_with_their_li
         );
         if run == 1 {
             assert!(
-                stderr(&out).contains(&format!(
-                    "uipath_job_events: {} events, 0 new",
-                    e.counts[0]
-                )),
+                stderr(&out).contains(&format!("uipath_job_events: {} events, 0 new", e.counts[0])),
                 "{}",
                 stderr(&out)
             );

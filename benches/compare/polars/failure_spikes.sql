@@ -4,19 +4,21 @@
 WITH s AS (
     SELECT
         a.vendor,
+        a.source,
         a.bot,
         a.day,
         SUM(b.finished) AS finished_8d,
         SUM(b.failed) AS failed_8d
     FROM runs_bot_day a
     JOIN runs_bot_day b
-        ON a.vendor = b.vendor AND a.bot = b.bot
+        ON a.vendor = b.vendor AND a.source = b.source AND a.bot = b.bot
         AND b.day BETWEEN a.day - INTERVAL '7 days' AND a.day
-    GROUP BY a.vendor, a.bot, a.day
+    GROUP BY a.vendor, a.source, a.bot, a.day
 ),
 w AS (
     SELECT
         d.vendor,
+        d.source,
         d.bot,
         d.day,
         d.finished,
@@ -24,10 +26,11 @@ w AS (
         s.finished_8d - d.finished AS baseline_finished,
         s.failed_8d - d.failed AS baseline_failed
     FROM runs_bot_day d
-    JOIN s ON s.vendor = d.vendor AND s.bot = d.bot AND s.day = d.day
+    JOIN s ON s.vendor = d.vendor AND s.source = d.source AND s.bot = d.bot AND s.day = d.day
 )
 SELECT
     vendor,
+    source,
     bot,
     day,
     finished,
@@ -41,6 +44,7 @@ SELECT
 FROM w
 WHERE finished >= $min_finished
     AND baseline_finished >= $min_finished
+    AND baseline_finished > 0
     AND failed >= $min_failed
     AND failed * baseline_finished >= $factor * finished * baseline_failed
-ORDER BY day DESC, excess_failures DESC, vendor, bot
+ORDER BY day DESC, excess_failures DESC, vendor, source, bot

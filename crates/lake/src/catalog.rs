@@ -415,10 +415,11 @@ pub fn tables() -> [&'static TableDef; 11] {
 /// The rollup of the view `runs_bot_day`: its rows as of the raw versions its commit records.
 pub static ROLLUP_RUNS_BOT_DAY: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     name: "rollup_runs_bot_day",
-    description: "rollup of the view runs_bot_day (runs per vendor, bot and day), kept by `botlake rollup`",
+    description: "rollup of the view runs_bot_day (runs per vendor, source, bot and day), kept by `botlake rollup`",
     schema: Arc::new(Schema::new(
         [
             Field::new("vendor", DataType::Utf8, true),
+            Field::new("source", DataType::Utf8, true),
             Field::new("bot", DataType::Utf8, true),
             Field::new("day", DataType::Date32, true),
         ]
@@ -441,29 +442,31 @@ pub static ROLLUP_RUNS_BOT_DAY: LazyLock<TableDef> = LazyLock::new(|| TableDef {
         .collect::<Vec<_>>(),
     )),
     partition: None,
-    key: &["vendor", "bot", "day"],
+    key: &["vendor", "source", "bot", "day"],
     partition_follows_key: false,
 });
 
 /// The rollup of the view `runs_host_day`: its rows as of the raw versions its commit records.
 pub static ROLLUP_RUNS_HOST_DAY: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     name: "rollup_runs_host_day",
-    description: "rollup of the view runs_host_day (runs per vendor, host and day), kept by `botlake rollup`",
+    description: "rollup of the view runs_host_day (runs per vendor, source, host and day, and their run time per day it fell on), kept by `botlake rollup`",
     schema: Arc::new(Schema::new(
         [
             Field::new("vendor", DataType::Utf8, true),
+            Field::new("source", DataType::Utf8, true),
             Field::new("host", DataType::Utf8, true),
             Field::new("day", DataType::Date32, true),
+            Field::new("busy_day", DataType::Date32, true),
         ]
         .into_iter()
         .chain(
-            ["runs", "failed", "bots", "duration_ms_sum"]
+            ["runs", "failed", "bots", "busy_ms"]
                 .map(|name| Field::new(name, DataType::Int64, true)),
         )
         .collect::<Vec<_>>(),
     )),
     partition: None,
-    key: &["vendor", "host", "day"],
+    key: &["vendor", "source", "host", "day", "busy_day"],
     partition_follows_key: false,
 });
 

@@ -1,0 +1,69 @@
+-- DuckDB variant: DuckDB cannot CAST a TIMESTAMPTZ to BIGINT (epoch_us() gives the same
+-- microseconds) nor an INTEGER to a DATE (1970-01-01 + days does); // is its integer
+-- division (its / divides as DOUBLE).
+-- Runs and run time per vendor, source (Control Room or tenant), host (Bot Runner device)
+-- and day: what kpi_by_host is made of. One row per vendor, source, host, day (the day runs
+-- started, the partition of their rows) and busy_day (a day their run time fell on). A run's time, from its start for its duration,
+-- is split at midnight (UTC) over the days it ran on, 366 at most: its runs, failed runs
+-- and bots count on the row of its own day, and busy_ms on each day's row is the part of
+-- the run time that fell on that day. So a row depends on the runs of its day only, and
+-- botlake keeps the view as a rollup (`botlake rollup`) added to and replaced day by day.
+-- A run without a duration (running) has no busy time; a duration over 366 days (only a
+-- broken record says so) is cut there.
+WITH r AS (
+    SELECT
+        vendor,
+        source,
+        host,
+        day,
+        bot,
+        status,
+        start_us,
+        busy_us,
+        UNNEST(generate_series(
+            start_us // 86400000000,
+            (start_us + GREATEST(busy_us, 1) - 1) // 86400000000
+        )) AS day_number
+    FROM (
+        SELECT
+            vendor,
+            source,
+            host,
+            day,
+            bot,
+            status,
+            -- A run that never started (a pending UiPath job) starts its day, for no time.
+            epoch_us(COALESCE(start_time, CAST(day AS TIMESTAMPTZ))) AS start_us,
+            LEAST(GREATEST(COALESCE(duration_ms, 0), 0), 31622400000) * 1000 AS busy_us
+        FROM runs
+    ) AS timed
+),
+-- Bots are counted from a first grouping by bot: COUNT(DISTINCT bot) with one group per
+-- host and day keeps a hash set per group and is several times slower.
+per_bot AS (
+    SELECT
+        vendor,
+        source,
+        host,
+        day,
+        day_number,
+        bot,
+        SUM(CASE WHEN day_number = start_us // 86400000000 THEN 1 ELSE 0 END) AS runs,
+        SUM(CASE WHEN day_number = start_us // 86400000000 AND status = 'failed' THEN 1 ELSE 0 END) AS failed,
+        SUM(LEAST(start_us + busy_us, (day_number + 1) * 86400000000)
+            - GREATEST(start_us, day_number * 86400000000)) AS busy_us
+    FROM r
+    GROUP BY vendor, source, host, day, day_number, bot
+)
+SELECT
+    vendor,
+    source,
+    host,
+    day,
+    DATE '1970-01-01' + CAST(day_number AS INTEGER) AS busy_day,
+    SUM(runs) AS runs,
+    SUM(failed) AS failed,
+    COUNT(CASE WHEN runs > 0 THEN bot END) AS bots,
+    SUM(busy_us) // 1000 AS busy_ms
+FROM per_bot
+GROUP BY vendor, source, host, day, day_number
