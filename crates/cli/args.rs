@@ -308,6 +308,10 @@ pub struct BotInsightArgs {
     /// Longest date window of a task log request, in days [default: 90].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub log_window_days: Option<u32>,
+    /// Days before the newest record an ingest saw that the next one reads again, for
+    /// records that become visible late or a Control Room whose clock is behind [default: 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub overlap_days: Option<u32>,
     /// How the Control Room counts startIndex [default: offset].
     #[arg(long, value_enum)]
     pub pagination: Option<PaginationArg>,

@@ -48,6 +48,8 @@ pub struct RoomConfig {
     pub window_days: Option<u32>,
     /// Longest window of task log requests, in days.
     pub log_window_days: Option<u32>,
+    /// Days before the newest record seen that the next ingest reads again.
+    pub overlap_days: Option<u32>,
     /// `offset` or `page`.
     pub pagination: Option<PaginationArg>,
     /// Where the v11 API lives under the URL.

@@ -479,3 +479,108 @@ async fn a360_filters_become_filter_operands() {
     assert_eq!(r[0], r[1]);
     server.stop().await.unwrap();
 }
+
+/// Logs (count, distinct ids, id sum) and v11 audit events (the same) in `lake`.
+async fn log_and_audit_totals(lake: &str) -> Vec<i64> {
+    let logs = sql(
+        lake,
+        "SELECT count(*), count(DISTINCT log_id), coalesce(sum(log_id), 0) FROM aa_task_logs",
+    )
+    .await;
+    let audit = sql(
+        lake,
+        "SELECT count(*), count(DISTINCT event_id), coalesce(sum(CAST(event_id AS BIGINT)), 0) \
+         FROM aa_audit_events WHERE api = 'v11'",
+    )
+    .await;
+    one(&logs).into_iter().chain(one(&audit)).collect()
+}
+
+// Regression (issue 29, 9): the v11 task-log and audit cursors had no overlap and followed
+// this machine's clock. With the Control Room's clock a day behind, or records it made
+// visible late, the cursor passed records not yet seen, and they were never fetched. The
+// cursors follow the Control Room's data now (the newest record seen, less an overlap of
+// --overlap-days, 1), and keys keep what is read again from being stored twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_records_and_a_control_room_clock_behind_or_ahead_lose_nothing() {
+    let data = dataset(29, 3000);
+    let tasks = task_names(&data);
+    let at = |t: &str| t.parse::<chrono::DateTime<Utc>>().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // (what happens, the Control Room's clock at each ingest, the client's last day at
+    // each ingest, records whose index lags at the first one)
+    let cases = [
+        (
+            "its clock a day behind",
+            ["2026-10-20T18:00:00Z", "2026-10-21T18:00:00Z"],
+            ["2026-10-21", "2026-10-22"],
+            None,
+        ),
+        (
+            "records visible late",
+            ["2026-10-20T12:00:00Z", "2026-10-21T12:00:00Z"],
+            ["2026-10-20", "2026-10-21"],
+            Some((3, std::time::Duration::from_secs(20 * 3600))),
+        ),
+        (
+            "its clock ahead",
+            ["2026-10-21T06:00:00Z", "2026-10-22T06:00:00Z"],
+            ["2026-10-20", "2026-10-21"],
+            None,
+        ),
+    ];
+    for (i, (case, clocks, days, late)) in cases.into_iter().enumerate() {
+        let lake = lake_path(&dir.path().join(i.to_string()));
+        for (n, (clock, day)) in clocks.iter().zip(days).enumerate() {
+            let server = sim(
+                data.clone(),
+                ServerConfig {
+                    now: Some(at(clock)),
+                    late: if n == 0 { late } else { None },
+                    ..ServerConfig::default()
+                },
+            )
+            .await;
+            let url = server.url();
+            let mut args = vec![
+                "--lake",
+                &lake,
+                "ingest",
+                "aa-botinsight",
+                "--url",
+                &url,
+                "--user",
+                "botlake",
+                "--control-room",
+                "late",
+                "--only",
+                "audit,tasks",
+                "--tasks",
+                &tasks,
+                "--to",
+                day,
+                "--retry-base-ms",
+                "10",
+            ];
+            if n == 0 {
+                args.extend(["--from", "2026-10-01"]);
+            }
+            let out = botlake_env(&args, &[("BOTLAKE_AA_PASSWORD", "botlake-demo")]).await;
+            assert!(out.status.success(), "{case}: {}", stderr(&out));
+            server.stop().await.unwrap();
+        }
+        // Everything the Control Room had made visible by the last ingest, up to the
+        // client's last day, and nothing twice.
+        let last = at(clocks[1])
+            .min(at(&format!("{}T00:00:00Z", days[1])) + chrono::Duration::days(1))
+            .timestamp_millis()
+            - 1;
+        let (logs, audit) = (data.log_truth(last), data.audit_truth(last));
+        let (l, a) = (logs.logs as i64, audit.events as i64);
+        assert_eq!(
+            log_and_audit_totals(&lake).await,
+            [l, l, logs.id_sum, a, a, audit.id_sum],
+            "{case}"
+        );
+    }
+}

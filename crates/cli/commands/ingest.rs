@@ -367,6 +367,7 @@ impl Resolved {
         }
         room.window_days = over(a.window_days, room.window_days);
         room.log_window_days = over(a.log_window_days, room.log_window_days);
+        room.overlap_days = over(a.overlap_days, room.overlap_days);
         room.pagination = over(a.pagination, room.pagination);
         room.api_path = over(a.api_path, room.api_path.take());
         r.days = (a.from, a.to);
@@ -486,6 +487,7 @@ impl Resolved {
             from: self.days.0,
             to: self.days.1,
             window_days: room.window_days.unwrap_or(defaults.window_days),
+            overlap_days: room.overlap_days.unwrap_or(defaults.overlap_days),
             pagination: match room.pagination {
                 Some(PaginationArg::Page) => Pagination::Page,
                 _ => Pagination::Offset,

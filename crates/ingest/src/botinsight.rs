@@ -182,6 +182,10 @@ pub struct RunIngestConfig {
     pub to: Option<NaiveDate>,
     /// Longest window one request may cover (60 days in the spec).
     pub window_days: u32,
+    /// Days before the newest record seen that the next ingest reads again: the cursor
+    /// follows the Control Room's data, not this machine's clock, so that records that
+    /// become visible late, or a Control Room whose clock is behind, lose nothing.
+    pub overlap_days: u32,
     /// How `startIndex` counts.
     pub pagination: Pagination,
     /// Pages in flight at once.
@@ -208,6 +212,7 @@ impl RunIngestConfig {
             from: None,
             to: None,
             window_days: 60,
+            overlap_days: 1,
             pagination: Pagination::Offset,
             concurrency: 4,
             commit_rows: 100_000,
@@ -397,6 +402,8 @@ pub async fn ingest(
         observer,
         today,
         hold: None,
+        pass_from: from,
+        newest: None,
         summary: Summary {
             table: endpoint.table().name,
             from: Some(from),
@@ -469,11 +476,23 @@ struct Run<'a> {
     today: NaiveDate,
     /// The earliest start day of a run seen in progress, which the cursor must not pass.
     hold: Option<NaiveDate>,
+    /// The first day of this ingest's pass.
+    pass_from: NaiveDate,
+    /// The day of the newest record seen.
+    newest: Option<NaiveDate>,
     summary: Summary,
 }
 
 impl Run<'_> {
+    /// The cursor once the pass has read up to `day`: no later than a run seen in progress
+    /// started, and no later than `overlap_days` before the newest record seen (where the
+    /// pass started, if it saw none). The Control Room's data says how far it got, not
+    /// this machine's clock: records it makes visible later, with earlier times (its clock
+    /// behind ours, or an index that lags), are read by the next ingest.
     fn cursor_at(&self, day: NaiveDate) -> NaiveDate {
+        let overlap = chrono::Duration::days(i64::from(self.config.overlap_days));
+        let seen = self.newest.map_or(self.pass_from, |n| n - overlap);
+        let day = day.min(seen);
         self.hold.map_or(day, |h| h.min(day))
     }
 
@@ -558,6 +577,7 @@ impl Run<'_> {
                 match builder.push(raw) {
                     Ok(decoded) => {
                         ids.insert(decoded.id);
+                        self.newest = Some(self.newest.map_or(decoded.day, |n| n.max(decoded.day)));
                         let recent = self.today - decoded.day
                             <= chrono::Duration::days(i64::from(self.config.revisit_days));
                         if decoded.in_progress && recent {

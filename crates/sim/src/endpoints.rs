@@ -226,8 +226,13 @@ pub(crate) async fn task_logs(
     let hi = mine
         .partition_point(|k| time(k) < to.min(now_ms + 1))
         .max(lo);
-    let page = try_response!(shared.page(lo..hi, &start_index));
-    let records = mine[page]
+    let visible: Vec<u32> = mine[lo..hi]
+        .iter()
+        .copied()
+        .filter(|k| shared.visible(i64::from(*k) + 1, time(k)))
+        .collect();
+    let page = try_response!(shared.page(0..visible.len(), &start_index));
+    let records = visible[page]
         .iter()
         .map(|&k| {
             let i = k as usize;
@@ -251,7 +256,7 @@ pub(crate) async fn task_logs(
         })
         .collect();
     let body = LogPage {
-        total_records: hi - lo,
+        total_records: visible.len(),
         log_data: records,
     };
     json_page(&shared, fault, &body)
@@ -314,13 +319,16 @@ pub(crate) async fn audit_trail(
     let fault = shared.next_fault();
     let max = shared.config.max_window_days;
     let (from, to) = try_response!(shared.window(&start_date, &query, max));
-    let range = shared
+    let visible: Vec<usize> = shared
         .dataset
-        .audit_range(from, to, shared.now.timestamp_millis());
-    let total = range.len();
-    let page = try_response!(shared.page(range, &start_index));
-    let records = page
-        .map(|i| {
+        .audit_range(from, to, shared.now.timestamp_millis())
+        .filter(|&i| shared.visible(i as i64 + 1, shared.dataset.audit[i].time_ms))
+        .collect();
+    let total = visible.len();
+    let page = try_response!(shared.page(0..visible.len(), &start_index));
+    let records = visible[page]
+        .iter()
+        .map(|&i| {
             let v = shared.dataset.audit_view(i);
             let id = v.id;
             audit_record(&shared, v, id)

@@ -81,6 +81,9 @@ pub struct ServerConfig {
     /// How long every page of runs takes to answer: a Control Room far away, or an ingest
     /// slow enough to be cut short while it runs.
     pub page_delay: Duration,
+    /// Every n-th task log and audit event (by id) becomes visible only this long after its
+    /// time, as it does where a Control Room's index lags: `(n, lag)`.
+    pub late: Option<(u64, Duration)>,
 }
 
 /// The first name of a run sent in Windows-1252, as the page is built; `~E9~` becomes the
@@ -102,6 +105,7 @@ impl Default for ServerConfig {
             cp1252_every: None,
             token_ttl: None,
             page_delay: Duration::ZERO,
+            late: None,
         }
     }
 }
@@ -335,6 +339,18 @@ impl Shared {
         };
         let first = range.start.saturating_add(offset).min(range.end);
         Ok(first..first.saturating_add(PAGE_SIZE).min(range.end))
+    }
+
+    /// Whether record `id` of time `time_ms` is visible at the clock (see
+    /// [`ServerConfig::late`]).
+    pub(crate) fn visible(&self, id: i64, time_ms: i64) -> bool {
+        match self.config.late {
+            Some((n, lag)) if n > 0 && (id as u64).is_multiple_of(n) => {
+                let lag = i64::try_from(lag.as_millis()).unwrap_or(i64::MAX);
+                time_ms.saturating_add(lag) <= self.now.timestamp_millis()
+            }
+            _ => true,
+        }
     }
 
     /// Whether record `id` is one to render malformed.
