@@ -63,9 +63,17 @@ impl Globals {
         Ok(session)
     }
 
+    /// A session over `lake` for the view or named query `name` alone.
+    async fn session_for_view(&self, lake: &Lake, name: &str) -> Result<Session> {
+        let session =
+            Session::open_for_view(lake, &self.query_dirs, &self.session_options, name).await?;
+        self.report_session(&session, Some(name));
+        Ok(session)
+    }
+
     /// The users' views left out because they do not plan (but `view`); with -v, where the
     /// views with a rollup take their rows from.
-    fn report_session(&self, session: &Session, view: Option<&str>) {
+    pub(crate) fn report_session(&self, session: &Session, view: Option<&str>) {
         for broken in session.broken_views() {
             if !matches!(broken, botlake_query::Error::BrokenView { name, .. } if Some(name.as_str()) == view)
             {

@@ -16,11 +16,13 @@
 
 pub mod defs;
 pub mod json;
+mod policy;
 pub mod rollup;
 pub mod unordered;
 mod urls;
 pub mod window;
 
+pub use policy::Reopened;
 pub use urls::names_a_file;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,6 +137,42 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// SQL that does not parse.
+    #[error("bad SQL: {source}")]
+    Syntax {
+        /// The parser's error.
+        #[source]
+        source: DataFusionError,
+    },
+    /// Text given as one statement that holds none or several.
+    #[error("expected one SQL statement, found {found}")]
+    NotOneStatement {
+        /// How many there were.
+        found: usize,
+    },
+    /// A statement that would change a lake table, a rollup or a view.
+    #[error(
+        "{name} is part of the lake or its views: SQL reads the lake and never changes it (ingest, compact and vacuum do), and {why}"
+    )]
+    ChangesTheLake {
+        /// The table or view.
+        name: String,
+        /// What the statement would do instead.
+        why: &'static str,
+    },
+    /// A table, view or column that does not exist.
+    #[error("{source}{}", closest.as_ref().map(|c| format!(" (did you mean {c}?)")).unwrap_or_default())]
+    UnknownName {
+        /// `table` (a view too) or `column`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The name there is a typo away, if any.
+        closest: Option<String>,
+        /// DataFusion's error.
+        #[source]
+        source: DataFusionError,
+    },
     /// DataFusion failed to plan or run a statement.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
@@ -152,7 +190,11 @@ impl Error {
             | Error::Definition { .. }
             | Error::ReadQueries { .. }
             | Error::View { .. }
-            | Error::BrokenView { .. } => true,
+            | Error::BrokenView { .. }
+            | Error::Syntax { .. }
+            | Error::NotOneStatement { .. }
+            | Error::ChangesTheLake { .. }
+            | Error::UnknownName { .. } => true,
             Error::DataFusion(e) => is_user_datafusion_error(e),
             Error::Lake(_) => false,
         }
@@ -226,6 +268,11 @@ pub struct Session {
     watched: Vec<(&'static catalog::TableDef, Option<u64>)>,
     /// Users' views that did not plan, left out so that the others still work.
     broken: Vec<Error>,
+    /// The query directories and options it was opened over the lake with, to open it
+    /// again ([`Session::reopen_if_changed`]).
+    opened: Option<(Vec<PathBuf>, SessionOptions)>,
+    /// The views and settings its statements defined, in order, to make them again.
+    definitions: std::sync::Mutex<Vec<String>>,
 }
 
 impl Session {
@@ -242,7 +289,10 @@ impl Session {
         query_dirs: &[PathBuf],
         options: &SessionOptions,
     ) -> Result<Session> {
-        Session::open_tables(lake, QueryDef::with_dirs(query_dirs)?, options, None).await
+        let mut session =
+            Session::open_tables(lake, QueryDef::with_dirs(query_dirs)?, options, None).await?;
+        session.opened = Some((query_dirs.to_vec(), options.clone()));
+        Ok(session)
     }
 
     /// [`Session::open_with`] for the statements of `sql` alone: only the tables they read,
@@ -279,11 +329,30 @@ impl Session {
                             .any(|v| sql.contains(&format!("FROM {v}")))
                 })
         };
-        let options = SessionOptions {
+        let reading = SessionOptions {
             rollups: options.rollups && names.iter().any(|n| over_rollups(n)),
             ..options.clone()
         };
-        Session::open_tables(lake, queries, &options, Some(tables)).await
+        let mut session = Session::open_tables(lake, queries, &reading, Some(tables)).await?;
+        session.opened = Some((query_dirs.to_vec(), options.clone()));
+        Ok(session)
+    }
+
+    /// [`Session::open_for`] the view or named query `name`: what it reads, and no more.
+    pub async fn open_for_view(
+        lake: &Lake,
+        query_dirs: &[PathBuf],
+        options: &SessionOptions,
+        name: &str,
+    ) -> Result<Session> {
+        let quoted = name.replace('"', "\"\"");
+        Session::open_for(
+            lake,
+            query_dirs,
+            options,
+            &format!("SELECT * FROM \"{quoted}\""),
+        )
+        .await
     }
 
     /// A session over `lake` with the views of `queries` and the tables of `needed` opened
@@ -458,6 +527,8 @@ impl Session {
             rollups: Vec::new(),
             watched: Vec::new(),
             broken,
+            opened: None,
+            definitions: Default::default(),
         })
     }
 
