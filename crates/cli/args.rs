@@ -107,7 +107,7 @@ pub enum Command {
     /// Run SQL: a statement, a file, or an interactive prompt.
     Sql(SqlArgs),
     /// List views and named queries.
-    Views,
+    Views(ViewsArgs),
     /// List the lake's tables.
     Tables,
     /// Show the columns of a table or view.
@@ -422,6 +422,15 @@ pub struct SqlArgs {
     /// Run the statements of FILE (- for standard input), stopping at the first that fails.
     #[arg(short, long, value_name = "FILE", conflicts_with = "statement")]
     pub file: Option<PathBuf>,
+}
+
+/// `botlake views`.
+#[derive(Debug, ClapArgs)]
+pub struct ViewsArgs {
+    /// Write the view catalogue as a Markdown table instead: each view's description,
+    /// columns and parameters (the README's catalogue is this).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// `botlake describe`.

@@ -9,6 +9,7 @@ mod hostile;
 mod ingest;
 mod pages;
 mod prism;
+mod readme;
 mod rollups;
 mod s3;
 mod scan;

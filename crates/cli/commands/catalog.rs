@@ -1,5 +1,6 @@
 //! `botlake views`, `botlake tables` and `botlake describe`.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -15,7 +16,13 @@ use crate::args::DescribeArgs;
 use crate::output::Output;
 
 /// Lists the views and named queries, with their parameters.
-pub async fn views(g: &Globals) -> Result<ExitCode> {
+pub async fn views(g: &Globals, args: crate::args::ViewsArgs) -> Result<ExitCode> {
+    if args.markdown {
+        let docs = botlake_query::catalogue(&g.query_dirs).await?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", markdown_catalogue(&docs))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut defs = botlake_query::QueryDef::builtin();
     for dir in &g.query_dirs {
         for def in botlake_query::QueryDef::from_dir(dir)? {
@@ -25,6 +32,42 @@ pub async fn views(g: &Globals) -> Result<ExitCode> {
     }
     write_views(&defs, &g.output).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The view catalogue as a Markdown table: each view's description (its file's leading
+/// comment), columns and parameters, in the order of `docs`.
+pub fn markdown_catalogue(docs: &[botlake_query::ViewDoc]) -> String {
+    let cell = |text: &str| text.replace('|', "\\|");
+    let mut out =
+        String::from("| view | what it gives | columns | parameters |\n|---|---|---|---|");
+    for doc in docs {
+        let description = doc
+            .def
+            .description
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let columns: Vec<String> = doc.columns.iter().map(|(c, _)| format!("`{c}`")).collect();
+        let params: Vec<String> = doc
+            .def
+            .params
+            .iter()
+            .map(|p| {
+                format!(
+                    "`{}` {} {}: {}",
+                    p.name, p.type_name, p.default, p.description
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "\n| `{}` | {} | {} | {} |",
+            doc.def.name,
+            cell(&description),
+            columns.join(", "),
+            cell(&params.join("; "))
+        ));
+    }
+    out
 }
 
 /// Writes `defs`: name, parameters, the first line of the description, origin.

@@ -144,7 +144,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Listen(a) => listen::run(&globals, a).await,
         Command::Query(a) => query::run_query(&globals, a).await,
         Command::Sql(a) => query::run_sql(&globals, a).await,
-        Command::Views => catalog::views(&globals).await,
+        Command::Views(args) => catalog::views(&globals, args).await,
         Command::Tables => catalog::tables(&globals).await,
         Command::Describe(a) => catalog::describe(&globals, a).await,
         Command::Compact(a) => {

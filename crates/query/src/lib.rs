@@ -673,6 +673,43 @@ impl Session {
     }
 }
 
+/// A view as the catalogue shows it: what its file says, and the columns it gives.
+#[derive(Debug, Clone)]
+pub struct ViewDoc {
+    /// Its definition: name, description, parameters, origin.
+    pub def: QueryDef,
+    /// Its columns, in order, with their types.
+    pub columns: Vec<(String, datafusion::arrow::datatypes::DataType)>,
+}
+
+/// The built-in views and those of `query_dirs` (which replace built-in ones of their
+/// name), each with its columns, planned over empty tables: no lake is needed. A user's view
+/// that does not plan is left out.
+pub async fn catalogue(query_dirs: &[PathBuf]) -> Result<Vec<ViewDoc>> {
+    let tables = catalog::tables()
+        .into_iter()
+        .map(|t| Ok((t.name.to_string(), empty_table(t)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let session = Session::with_tables(new_context(), tables, query_dirs).await?;
+    let mut docs = Vec::new();
+    for def in session.queries() {
+        let Ok(df) = session.ctx.table(def.name.as_str()).await else {
+            continue;
+        };
+        let columns = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect();
+        docs.push(ViewDoc {
+            def: def.clone(),
+            columns,
+        });
+    }
+    Ok(docs)
+}
+
 /// What a built-in query's origin says.
 pub(crate) const BUILT_IN: &str = "built-in";
 
