@@ -14,5 +14,6 @@ mod rollups;
 mod s3;
 mod scan;
 mod soak;
+mod tidy;
 mod uipath;
 mod views;

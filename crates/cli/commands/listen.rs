@@ -37,6 +37,7 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
         max_connections: args.max_connections as usize,
         header_timeout: Duration::from_secs(args.header_timeout_secs),
         body_timeout: Duration::from_secs(args.body_timeout_secs),
+        body_limit_name: Some("--max-body-mb".into()),
         ..HecConfig::new(token)
     };
     let receiver = hec::start(

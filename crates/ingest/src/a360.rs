@@ -150,13 +150,23 @@ pub async fn ingest_audit(
     config: &AuditIngestConfig,
     observer: &dyn Observer,
 ) -> Result<Summary> {
-    if config.page_length == 0 || config.concurrency == 0 || config.commit_rows == 0 {
-        return Err(Error::Config(
-            "page length, concurrency and commit rows must be at least 1".into(),
-        ));
+    for (setting, value) in [
+        ("the records of a page", config.page_length as usize),
+        ("the requests in flight", config.concurrency),
+        ("the rows of a commit", config.commit_rows),
+    ] {
+        if value == 0 {
+            return Err(Error::Setting {
+                setting,
+                allowed: "at least 1",
+            });
+        }
     }
     if config.window <= chrono::Duration::zero() {
-        return Err(Error::Config("the window must be longer than zero".into()));
+        return Err(Error::Setting {
+            setting: "the window",
+            allowed: "longer than zero",
+        });
     }
     let started = Instant::now();
     let end = config.to.unwrap_or_else(Utc::now);
@@ -168,9 +178,10 @@ pub async fn ingest_audit(
         },
     };
     if from >= end {
-        return Err(Error::Config(format!(
-            "the first event time {from} is not before the last ({end})"
-        )));
+        return Err(Error::NothingToFetch {
+            from: from.to_string(),
+            to: end.to_string(),
+        });
     }
     let mut summary = Summary {
         table: AA_AUDIT_EVENTS.name,
@@ -313,7 +324,7 @@ async fn window(
                 to: to.date_naive(),
                 expected,
                 fetched,
-                hint: "the audit log changed while it was read, or the server pages differently; run the ingest again (the cursor did not move)".into(),
+                cause: crate::Mismatch::AuditChanged,
             });
         }
         summary.warnings.push(message);

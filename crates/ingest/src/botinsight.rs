@@ -53,10 +53,19 @@ impl Pagination {
         }
     }
 
-    fn other(self) -> &'static str {
+    /// The other way.
+    pub fn other(self) -> Pagination {
         match self {
-            Pagination::Offset => "page",
-            Pagination::Page => "offset",
+            Pagination::Offset => Pagination::Page,
+            Pagination::Page => Pagination::Offset,
+        }
+    }
+
+    /// Its name: `offset` or `page`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pagination::Offset => "offset",
+            Pagination::Page => "page",
         }
     }
 }
@@ -369,10 +378,17 @@ pub async fn ingest(
     endpoint: Endpoint<'_>,
     observer: &dyn Observer,
 ) -> Result<Summary> {
-    if config.window_days == 0 || config.concurrency == 0 || config.commit_rows == 0 {
-        return Err(Error::Config(
-            "window days, concurrency and commit rows must be at least 1".into(),
-        ));
+    for (setting, value) in [
+        ("the window's days", config.window_days as usize),
+        ("the requests in flight", config.concurrency),
+        ("the rows of a commit", config.commit_rows),
+    ] {
+        if value == 0 {
+            return Err(Error::Setting {
+                setting,
+                allowed: "at least 1",
+            });
+        }
     }
     let started = Instant::now();
     let today = config.to.unwrap_or_else(|| Utc::now().date_naive());
@@ -385,9 +401,10 @@ pub async fn ingest(
             .unwrap_or(end - window),
     };
     if from > today {
-        return Err(Error::Config(format!(
-            "--from {from} is after the last day to fetch ({today})"
-        )));
+        return Err(Error::NothingToFetch {
+            from: from.to_string(),
+            to: today.to_string(),
+        });
     }
     let mut run = Run {
         fetcher: Fetcher {
@@ -637,13 +654,12 @@ impl Run<'_> {
                 "window {from}..{to}: fetched {fetched} distinct records but totalRecords is {expected}"
             ));
         } else if fetched != expected && fetched != last_total {
-            let hint = if fetched < expected {
-                format!(
-                    "pages are missing: the Control Room may count startIndex differently; try --pagination {}",
-                    self.config.pagination.other()
-                )
+            let cause = if fetched < expected {
+                crate::Mismatch::PagesMissing {
+                    other: self.config.pagination.other(),
+                }
             } else {
-                "the Control Room's data changed while it was read; run the ingest again".into()
+                crate::Mismatch::DataChanged
             };
             // What was committed of this window stays (it is correct data); the cursor
             // did not move, and the pass stands at the window's first page, so the next
@@ -663,7 +679,7 @@ impl Run<'_> {
                 to,
                 expected,
                 fetched,
-                hint,
+                cause,
             });
         }
         let cursor = self.cursor_at(to.min(self.today));

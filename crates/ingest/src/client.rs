@@ -438,7 +438,7 @@ impl Client {
                 return Err(Error::RetriesExhausted {
                     url: url.clone(),
                     attempts: attempt,
-                    last: reason,
+                    last: crate::AttemptFailed(reason),
                 });
             }
             let delay = after

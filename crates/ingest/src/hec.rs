@@ -63,6 +63,8 @@ pub struct HecConfig {
     pub header_timeout: Duration,
     /// The longest a request's body may take to arrive.
     pub body_timeout: Duration,
+    /// How an operator sets the body limit, said in the answer to a body over it.
+    pub body_limit_name: Option<String>,
 }
 
 impl HecConfig {
@@ -82,6 +84,7 @@ impl HecConfig {
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(60),
+            body_limit_name: None,
         }
     }
 }
@@ -253,12 +256,13 @@ pub(crate) enum Encoding {
     Gzip,
 }
 
-/// HEC's answer to a body larger than `limit`.
-fn too_large(limit: usize) -> Box<Response> {
+/// HEC's answer to a body larger than `limit`, which `name` sets.
+fn too_large(limit: usize, name: Option<&str>) -> Box<Response> {
+    let set = name.map(|n| format!(" ({n})")).unwrap_or_default();
     Box::new(answer(
         StatusCode::PAYLOAD_TOO_LARGE,
         6,
-        &format!("Request body larger than {limit} bytes (--max-body-mb)"),
+        &format!("Request body larger than {limit} bytes{set}"),
     ))
 }
 
@@ -273,7 +277,7 @@ pub(crate) fn decode_body(
 ) -> std::result::Result<Vec<Incoming>, Box<Response>> {
     let body = match encoding {
         Encoding::Plain => body,
-        Encoding::Gzip => gunzip(&body, config.max_body_bytes)?,
+        Encoding::Gzip => gunzip(&body, config)?,
     };
     match kind {
         Kind::Event => parse_events(&body, config.max_pending),
@@ -281,9 +285,10 @@ pub(crate) fn decode_body(
     }
 }
 
-/// `body` unzipped, within `limit` bytes.
-fn gunzip(body: &[u8], limit: usize) -> std::result::Result<Bytes, Box<Response>> {
+/// `body` unzipped, within `config`'s body limit.
+fn gunzip(body: &[u8], config: &HecConfig) -> std::result::Result<Bytes, Box<Response>> {
     use std::io::Read;
+    let limit = config.max_body_bytes;
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
     // One byte past the limit tells a body that unzips too large.
     flate2::read::MultiGzDecoder::new(body)
@@ -291,14 +296,17 @@ fn gunzip(body: &[u8], limit: usize) -> std::result::Result<Bytes, Box<Response>
         .read_to_end(&mut out)
         .map_err(|_| Box::new(invalid(6, "Invalid data format", 0)))?;
     if out.len() > limit {
-        return Err(too_large(limit));
+        return Err(too_large(limit, config.body_limit_name.as_deref()));
     }
     Ok(Bytes::from(out))
 }
 
 impl Shared {
     fn too_large(&self) -> Box<Response> {
-        too_large(self.config.max_body_bytes)
+        too_large(
+            self.config.max_body_bytes,
+            self.config.body_limit_name.as_deref(),
+        )
     }
 
     /// The body's encoding, or HEC's answer to one that is not supported.
@@ -648,7 +656,10 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Receiver> {
     if config.token.is_empty() {
-        return Err(Error::Config("the HEC token must not be empty".into()));
+        return Err(Error::Setting {
+            setting: "the HEC token",
+            allowed: "not empty",
+        });
     }
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -114,18 +114,19 @@ pub enum Error {
         to: String,
     },
     /// Every attempt at a request failed.
-    #[error("{url} failed {attempts} times; last: {last}")]
+    #[error("{url} failed {attempts} times")]
     RetriesExhausted {
         /// The request.
         url: Url,
         /// Attempts made.
         attempts: u32,
         /// The last failure.
-        last: String,
+        #[source]
+        last: AttemptFailed,
     },
     /// The records fetched for a window do not add up to what the server announced.
     #[error(
-        "window {from}..{to}: fetched {fetched} distinct records but totalRecords is {expected}; {hint}"
+        "window {from}..{to}: fetched {fetched} distinct records but totalRecords is {expected}; {cause}"
     )]
     Reconcile {
         /// First day of the window.
@@ -136,8 +137,8 @@ pub enum Error {
         expected: u64,
         /// What arrived.
         fetched: u64,
-        /// The likely cause and what to do.
-        hint: String,
+        /// The likely cause.
+        cause: Mismatch,
     },
     /// A server could not listen on its address.
     #[error("cannot listen on {addr}")]
@@ -166,9 +167,54 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Options that cannot work together.
-    #[error("{0}")]
-    Config(String),
+    /// A setting outside what it may be (a window of no days, no request in flight).
+    #[error("{setting} must be {allowed}")]
+    Setting {
+        /// The setting.
+        setting: &'static str,
+        /// What it may be.
+        allowed: &'static str,
+    },
+    /// A range with nothing in it: its start is not before its end.
+    #[error("nothing to fetch: {from} is not before {to}")]
+    NothingToFetch {
+        /// Where it starts.
+        from: String,
+        /// Where it ends.
+        to: String,
+    },
+    /// A saved task log page, which does not say whose task it is, with no task named.
+    #[error(
+        "{input}: page {page} is a task log page (logData), which does not say whose task it is"
+    )]
+    TaskNotNamed {
+        /// The file.
+        input: String,
+        /// The page's number in it.
+        page: u64,
+    },
+    /// A saved page of no shape Bot Insight answers with.
+    #[error(
+        "{input}: page {page} has none of botRunDataList, auditData, logData: not a Bot Insight page"
+    )]
+    NotAPage {
+        /// The file.
+        input: String,
+        /// The page's number in it.
+        page: u64,
+    },
+    /// A file of saved pages that stops being JSON.
+    #[error("{input}: the page at byte {page_byte} is not JSON: {what} near byte {fault_byte}")]
+    BrokenPage {
+        /// The file.
+        input: String,
+        /// Where the broken page starts.
+        page_byte: u64,
+        /// What the parser found wrong.
+        what: String,
+        /// Where.
+        fault_byte: u64,
+    },
     /// Decoded rows could not be assembled into a batch.
     #[error("assembling decoded records failed")]
     Arrow {
@@ -180,6 +226,47 @@ pub enum Error {
     #[error(transparent)]
     Lake(#[from] botlake_lake::Error),
 }
+
+/// Why the records of a window did not add up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// Fewer than announced: pages are missing, likely because the Control Room counts
+    /// `startIndex` the other way ([`botinsight::Pagination`]).
+    PagesMissing {
+        /// The way it likely counts.
+        other: botinsight::Pagination,
+    },
+    /// More than announced: the data changed while it was read.
+    DataChanged,
+    /// An A360 audit window that did not add up: the log changed while it was read, or the
+    /// server pages differently.
+    AuditChanged,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mismatch::PagesMissing { other } => write!(
+                f,
+                "pages are missing: the Control Room may count startIndex by {}",
+                other.name()
+            ),
+            Mismatch::DataChanged => f.write_str(
+                "the Control Room's data changed while it was read; run the ingest again",
+            ),
+            Mismatch::AuditChanged => f.write_str(
+                "the audit log changed while it was read, or the server pages differently; run \
+                 the ingest again (the cursor did not move)",
+            ),
+        }
+    }
+}
+
+/// The last failure of a request that was tried again and again: a status, a connection
+/// that failed, a body cut short.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("last: {0}")]
+pub struct AttemptFailed(pub String);
 
 /// The ingest result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -155,7 +155,10 @@ pub async fn ingest(
     summary: &mut PagesSummary,
 ) -> Result<()> {
     if config.commit_rows == 0 {
-        return Err(Error::Config("commit rows must be at least 1".into()));
+        return Err(Error::Setting {
+            setting: "the rows of a commit",
+            allowed: "at least 1",
+        });
     }
     let started = Instant::now();
     let received_at = Utc::now();
@@ -266,9 +269,10 @@ pub async fn ingest(
     // Dropping the receivers stops decoders still sending.
     drop(receivers);
     for handle in handles {
-        let decoded = handle
-            .await
-            .map_err(|e| Error::Config(format!("the page decoder failed: {e}")))?;
+        let decoded = handle.await.map_err(|source| Error::Task {
+            task: "a page decoder",
+            source,
+        })?;
         outcome = outcome.and(decoded);
     }
     report(summary);
@@ -628,16 +632,17 @@ fn decode_input(
             (_, _, Some(l)) => match tables.logs.as_mut() {
                 Some(p) => (l, p),
                 None => {
-                    return Err(Error::Config(format!(
-                        "{name}: page {page_no} is a task log page (logData); name its task with --task"
-                    )));
+                    return Err(Error::TaskNotNamed {
+                        input: name.to_string(),
+                        page: page_no,
+                    });
                 }
             },
             _ => {
-                return Err(Error::Config(format!(
-                    "{name}: page {page_no} has none of botRunDataList, auditData, logData: \
-                     not a Bot Insight page"
-                )));
+                return Err(Error::NotAPage {
+                    input: name.to_string(),
+                    page: page_no,
+                });
             }
         };
         counters
@@ -684,8 +689,12 @@ fn read_pages(
             room.resize(filled + READ_SIZE.max(filled), 0);
         }
         let want = room.len() - filled;
-        let read = read_full(&mut reader, &mut room[filled..filled + want])
-            .map_err(|e| Error::Config(format!("cannot read {name}: {e}")))?;
+        let read = read_full(&mut reader, &mut room[filled..filled + want]).map_err(|source| {
+            Error::Read {
+                input: name.to_string(),
+                source,
+            }
+        })?;
         counters.bytes.fetch_add(read as u64, Ordering::Relaxed);
         eof = read < want;
         filled += read;
@@ -790,10 +799,12 @@ fn read_pages(
                     let what = text.rsplit_once(" at line ").map_or(text.as_str(), |t| t.0);
                     let blank = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
                     let page = base + (done + blank) as u64;
-                    return Err(Error::Config(format!(
-                        "{name}: the page at byte {page} is not JSON: {what} near byte {}",
-                        base + (done + offset_of(rest, e.line(), e.column())) as u64
-                    )));
+                    return Err(Error::BrokenPage {
+                        input: name.to_string(),
+                        page_byte: page,
+                        what: what.to_string(),
+                        fault_byte: base + (done + offset_of(rest, e.line(), e.column())) as u64,
+                    });
                 }
             }
         }

@@ -77,7 +77,10 @@ pub async fn ingest_profiles(
     observer: &dyn Observer,
 ) -> Result<Summary> {
     if config.window_days == 0 {
-        return Err(Error::Config("window days must be at least 1".into()));
+        return Err(Error::Setting {
+            setting: "the window's days",
+            allowed: "at least 1",
+        });
     }
     let started = Instant::now();
     let mut summary = Summary {

@@ -53,9 +53,7 @@ include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// There is no lake at the location.
-    #[error(
-        "no lake at {url}: run `botlake demo` or `botlake ingest` first, or point --lake (BOTLAKE_LAKE) at an existing lake"
-    )]
+    #[error("no lake at {url}: run `botlake demo` or `botlake ingest` first")]
     NoLake {
         /// Where the lake was looked for.
         url: String,
