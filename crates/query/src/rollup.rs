@@ -491,7 +491,7 @@ async fn refresh_one(lake: &Lake, session: &Session, found: &Found) -> Result<Re
     let stream = one_after_another(
         session.context().clone(),
         queries,
-        found.rollup.table.schema.clone(),
+        view_schema(session, view).await?,
         rows.clone(),
     );
     let mut metadata = serde_json::Map::new();
@@ -510,6 +510,28 @@ async fn refresh_one(lake: &Lake, session: &Session, found: &Found) -> Result<Re
         version: Some(version),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The schema a rollup of `view` is written with: the view's plan's, its text as stored
+/// text (a scan's string views are plain strings in Parquet), every column nullable. A changed
+/// view writes its new schema (its definition's fingerprint changes, so the whole rollup is
+/// written again), never its rows cast into the old one.
+async fn view_schema(session: &Session, view: &str) -> Result<SchemaRef> {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let planned = session.context().sql(crate::builtin_sql(view)).await?;
+    let fields: Vec<Field> = planned
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let data_type = match f.data_type() {
+                DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                other => other.clone(),
+            };
+            Field::new(f.name(), data_type, true)
+        })
+        .collect();
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// The rows of `queries`, run one after another (so that only one aggregation holds its
@@ -733,6 +755,21 @@ pub(crate) mod tests {
         assert_eq!(fnv1a(Vec::<&str>::new()), "cbf29ce484222325");
         assert_eq!(day_of("day=2026-10-01/part-0.parquet"), Some("2026-10-01"));
         assert_eq!(day_of("part-0.parquet"), None);
+    }
+
+    #[tokio::test]
+    async fn every_rollups_key_is_columns_of_its_view() {
+        let docs = crate::catalogue(&[]).await.unwrap();
+        for rollup in rollups() {
+            let doc = docs.iter().find(|d| d.def.name == rollup.view).unwrap();
+            for key in rollup.table.key {
+                assert!(
+                    doc.columns.iter().any(|(c, _)| c == key),
+                    "{}: no column {key}",
+                    rollup.view
+                );
+            }
+        }
     }
 
     /// Runs of AA control room `prod` on `day` (`2026-10-01`), one per id.
