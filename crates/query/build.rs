@@ -1,7 +1,9 @@
 //! Compiles the views in the workspace's `queries/` directory into the crate, so that the
 //! `botlake` binary carries them and works from any directory: `queries/*.sql` as
 //! `BUILTIN`, and the variants that read the rollups, `queries/rollup/*.sql`, as
-//! `BUILTIN_ROLLUP`.
+//! `BUILTIN_ROLLUP`. It reads them through `crates/query/queries`, a link to the
+//! workspace's directory inside the package, so that nothing outside the package is read
+//! (`cargo package` copies what the link points to).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -35,8 +37,8 @@ fn list(out: &mut String, name: &str, doc: &str, files: &[PathBuf]) {
 }
 
 fn main() {
-    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"))
-        .join("../../queries");
+    let dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("queries");
     let mut out = String::new();
     list(
         &mut out,

@@ -195,3 +195,16 @@ fn every_dependency_is_pinned_in_the_workspace() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn the_query_crates_build_reads_only_its_package() {
+    let build = Path::new(ROOT).join("crates/query/build.rs");
+    for (n, line) in code_lines(&build) {
+        assert!(
+            !line.contains("\"..") && !line.contains("../"),
+            "{}:{n}: reads outside the package: {}",
+            shown(&build),
+            line.trim()
+        );
+    }
+}
