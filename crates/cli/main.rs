@@ -16,6 +16,7 @@ mod commands;
 mod config;
 mod output;
 mod report;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -66,7 +67,7 @@ fn main() -> ExitCode {
         }
         tokio::select! {
             result = commands::run(args) => Some(result),
-            () = commands::shutdown_signal() => None,
+            () = signals::shutdown() => None,
         }
     });
     let Some(result) = result else {

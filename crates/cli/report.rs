@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 /// A mistake of the user's (bad input, missing lake), as opposed to an internal failure.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UserError(pub String);
 
 impl std::fmt::Display for UserError {

@@ -208,3 +208,20 @@ fn the_query_crates_build_reads_only_its_package() {
         );
     }
 }
+
+#[test]
+fn the_command_line_runs_sql_only_through_the_policy() {
+    let mut wrong = Vec::new();
+    for path in rust_files(&["crates/cli"]) {
+        for (n, line) in code_lines(&path) {
+            if line.contains(".sql(") {
+                wrong.push(format!("{}:{n}: {}", shown(&path), line.trim()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "SQL run around the query crate's policy (use Session::run or run_sql):\n{}",
+        wrong.join("\n")
+    );
+}

@@ -160,7 +160,8 @@ pub async fn describe_in(
         // A file or object, as SQL names them (`FROM 'kpi.parquet'`).
         Err(_) if botlake_query::names_a_file(name) => {
             let quoted = name.replace('\'', "''");
-            ctx.sql(&format!("SELECT * FROM '{quoted}'"))
+            session
+                .run_sql(&format!("SELECT * FROM '{quoted}'"))
                 .await
                 .with_context(|| format!("cannot read {name}"))?
         }

@@ -22,8 +22,13 @@ const DEFAULT_LAKE: &str = "./botlake-demo";
 
 /// Runs the demo.
 pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
-    let location = g.lake.clone().unwrap_or_else(|| DEFAULT_LAKE.to_string());
-    let lake = Lake::parse(&location)?.with_delta_scan(g.delta_scan);
+    let (location, lake) = match &g.lake {
+        Some((location, lake)) => (location.clone(), lake.clone()?),
+        None => (
+            DEFAULT_LAKE.to_string(),
+            Lake::parse(DEFAULT_LAKE)?.with_delta_scan(g.delta_scan),
+        ),
+    };
     let end = Utc::now().date_naive() + chrono::Duration::days(1);
     // An Enterprise 11.x Control Room with Bot Insight, and an Automation 360 one whose
     // audit log is read through the A360 Audit API.
@@ -94,7 +99,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
         "\nDaily KPIs of both vendors, last 5 days (view kpi_daily):"
     )?;
     let df = session
-        .sql("SELECT * FROM kpi_daily ORDER BY day DESC, vendor LIMIT 10")
+        .run_sql("SELECT * FROM kpi_daily ORDER BY day DESC, vendor LIMIT 10")
         .await?;
     table.write_stream(df.execute_stream().await?).await?;
     writeln!(
@@ -102,7 +107,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
         "\nTop 12 bots and processes by volume, both vendors (view bot_ranking):"
     )?;
     let df = session
-        .sql("SELECT * FROM bot_ranking ORDER BY volume_rank, bot LIMIT 12")
+        .run_sql("SELECT * FROM bot_ranking ORDER BY volume_rank, bot LIMIT 12")
         .await?;
     table.write_stream(df.execute_stream().await?).await?;
     let lake_arg = shell_quote(&location);

@@ -40,13 +40,7 @@ pub async fn run(g: &Globals, args: ListenArgs) -> Result<ExitCode> {
         body_limit_name: Some("--max-body-mb".into()),
         ..HecConfig::new(token)
     };
-    let receiver = hec::start(
-        lake.clone(),
-        args.hec,
-        config,
-        super::sim::shutdown_signal(),
-    )
-    .await?;
+    let receiver = hec::start(lake.clone(), args.hec, config, crate::signals::shutdown()).await?;
     // The URL goes to standard output so that scripts can read it.
     // A server goes on whether or not anyone reads where it is.
     let _ = writeln!(

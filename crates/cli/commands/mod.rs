@@ -10,8 +10,6 @@ mod maintain;
 mod query;
 mod sim;
 
-pub use sim::shutdown_signal;
-
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -22,9 +20,11 @@ use crate::UserError;
 use crate::args::{Args, Command, SimCommand};
 use crate::output::Output;
 
-/// What every command may need from the global flags.
+/// What every command may need from the global flags, resolved once.
 pub struct Globals {
-    lake: Option<String>,
+    /// The lake the flags or the configuration name, as named and parsed (or why it does
+    /// not parse); `None` if none is named.
+    lake: Option<(String, std::result::Result<Lake, UserError>)>,
     /// Scan with Delta's own table provider.
     delta_scan: bool,
     config: crate::config::ConfigFile,
@@ -40,12 +40,13 @@ pub struct Globals {
 impl Globals {
     /// The lake the user named, or a user error saying how to name one.
     fn lake(&self) -> Result<Lake> {
-        let location = self.lake.as_deref().ok_or_else(|| {
-            UserError(
+        match &self.lake {
+            Some((_, lake)) => Ok(lake.clone()?),
+            None => Err(UserError(
                 "no lake given: pass --lake DIR|s3://bucket/prefix or set BOTLAKE_LAKE".into(),
             )
-        })?;
-        Ok(Lake::parse(location)?.with_delta_scan(self.delta_scan))
+            .into()),
+        }
     }
 
     async fn session(&self, lake: &Lake) -> Result<Session> {
@@ -116,8 +117,14 @@ impl Globals {
 /// Runs the command `args` names.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let (config, config_path) = crate::config::ConfigFile::load(args.config.as_deref())?;
+    let lake = args.lake.or_else(|| config.lake.clone()).map(|location| {
+        let lake = Lake::parse(&location)
+            .map(|lake| lake.with_delta_scan(args.delta_scan))
+            .map_err(|e| UserError(crate::report(&e.into())));
+        (location, lake)
+    });
     let globals = Globals {
-        lake: args.lake.or_else(|| config.lake.clone()),
+        lake,
         delta_scan: args.delta_scan,
         config,
         config_path,

@@ -69,7 +69,7 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
     // A server goes on whether or not anyone reads where it is.
     let _ = writeln!(std::io::stdout(), "{}", server.url());
     g.info("serving; Ctrl-C stops");
-    shutdown_signal().await;
+    crate::signals::shutdown().await;
     let stats = server.stats();
     g.info(format!(
         "served {} requests, {} pages, {} logins, {} token refreshes, {} faults",
@@ -81,22 +81,6 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
     ));
     server.stop().await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 /// Writes a simulated UiPath event stream.

@@ -593,7 +593,9 @@ impl Session {
         &self.broken
     }
 
-    /// Runs a SQL statement.
+    /// Runs a SQL statement as it is, outside the SQL policy: for tests and benchmarks that
+    /// fill a session's tables themselves. Front ends run statements through
+    /// [`Session::run`], which keeps the lake read-only.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         Ok(self.ctx.sql(sql).await?)
     }
