@@ -150,18 +150,11 @@ pub async fn ingest_audit(
     config: &AuditIngestConfig,
     observer: &dyn Observer,
 ) -> Result<Summary> {
-    for (setting, value) in [
+    crate::at_least_one(&[
         ("the records of a page", config.page_length as usize),
         ("the requests in flight", config.concurrency),
         ("the rows of a commit", config.commit_rows),
-    ] {
-        if value == 0 {
-            return Err(Error::Setting {
-                setting,
-                allowed: "at least 1",
-            });
-        }
-    }
+    ])?;
     if config.window <= chrono::Duration::zero() {
         return Err(Error::Setting {
             setting: "the window",

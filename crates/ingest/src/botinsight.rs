@@ -378,18 +378,11 @@ pub async fn ingest(
     endpoint: Endpoint<'_>,
     observer: &dyn Observer,
 ) -> Result<Summary> {
-    for (setting, value) in [
+    crate::at_least_one(&[
         ("the window's days", config.window_days as usize),
         ("the requests in flight", config.concurrency),
         ("the rows of a commit", config.commit_rows),
-    ] {
-        if value == 0 {
-            return Err(Error::Setting {
-                setting,
-                allowed: "at least 1",
-            });
-        }
-    }
+    ])?;
     let started = Instant::now();
     let today = config.to.unwrap_or_else(|| Utc::now().date_naive());
     let end = today + chrono::Duration::days(1);

@@ -227,6 +227,18 @@ pub enum Error {
     Lake(#[from] botlake_lake::Error),
 }
 
+/// `Ok` if every setting of `settings` (its name and value) is at least 1, else the error
+/// naming the first that is not.
+pub(crate) fn at_least_one(settings: &[(&'static str, usize)]) -> Result<()> {
+    match settings.iter().find(|(_, value)| *value == 0) {
+        Some(&(setting, _)) => Err(Error::Setting {
+            setting,
+            allowed: "at least 1",
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Why the records of a window did not add up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mismatch {

@@ -154,12 +154,7 @@ pub async fn ingest(
     observer: &dyn Observer,
     summary: &mut PagesSummary,
 ) -> Result<()> {
-    if config.commit_rows == 0 {
-        return Err(Error::Setting {
-            setting: "the rows of a commit",
-            allowed: "at least 1",
-        });
-    }
+    crate::at_least_one(&[("the rows of a commit", config.commit_rows)])?;
     let started = Instant::now();
     let received_at = Utc::now();
     let counters = Arc::new(Counters::default());

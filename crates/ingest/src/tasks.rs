@@ -76,12 +76,7 @@ pub async fn ingest_profiles(
     to: NaiveDate,
     observer: &dyn Observer,
 ) -> Result<Summary> {
-    if config.window_days == 0 {
-        return Err(Error::Setting {
-            setting: "the window's days",
-            allowed: "at least 1",
-        });
-    }
+    crate::at_least_one(&[("the window's days", config.window_days as usize)])?;
     let started = Instant::now();
     let mut summary = Summary {
         table: AA_TASK_VARIABLE_PROFILES.name,
