@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use botlake_ingest::botinsight::{RunIngestConfig, ingest_runs};
-use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
+use botlake_ingest::aa::botinsight::{RunIngestConfig, ingest_runs};
+use botlake_ingest::aa::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_ingest::progress::Quiet;
 use botlake_lake::Lake;
 use botlake_query::Session;

@@ -1,8 +1,9 @@
 //! The project's own rules, checked in its sources (rust-analyzer's `tidy.rs` is the
 //! model): the crates' dependencies as `crates/README.md` draws them, no flag of the command
 //! line in a library's messages, a `//!` line opening every source file, lake writes in the
-//! query crate only from its rollups, and every dependency pinned in the workspace. A
-//! failure names the file and line.
+//! query crate only from its rollups, `rejected_records` from ingest's quarantine only,
+//! modules that import one way, and every dependency pinned in the workspace. A failure
+//! names the file and line.
 
 use std::path::{Path, PathBuf};
 
@@ -222,6 +223,94 @@ fn the_command_line_runs_sql_only_through_the_policy() {
     assert!(
         wrong.is_empty(),
         "SQL run around the query crate's policy (use Session::run or run_sql):\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The module of a crate a source file is in: its first folder or file under `src`
+/// (`crates/cli` has no `src`).
+fn top_module(crate_dir: &Path, path: &Path) -> String {
+    let first = path.strip_prefix(crate_dir).unwrap().components().next();
+    let name = first.unwrap().as_os_str().to_string_lossy();
+    name.trim_end_matches(".rs").to_string()
+}
+
+#[test]
+fn the_modules_of_each_crate_import_one_way() {
+    let mut wrong = Vec::new();
+    for dir in LIBRARIES
+        .map(|l| format!("crates/{l}/src"))
+        .into_iter()
+        .chain(["crates/cli".to_string()])
+    {
+        let crate_dir = Path::new(ROOT).join(&dir);
+        // module -> (module it uses, where it first does)
+        let mut uses: std::collections::BTreeMap<String, Vec<(String, String)>> =
+            Default::default();
+        for path in rust_files(&[&dir]) {
+            let from = top_module(&crate_dir, &path);
+            for (n, line) in code_lines(&path) {
+                for (at, _) in line.match_indices("crate::") {
+                    let to: String = line[at + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let edges = uses.entry(from.clone()).or_default();
+                    if to != from && !to.is_empty() && edges.iter().all(|(t, _)| *t != to) {
+                        edges.push((to, format!("{}:{n}", shown(&path))));
+                    }
+                }
+            }
+        }
+        // A path back to `start` from each module, depth first.
+        fn back(
+            uses: &std::collections::BTreeMap<String, Vec<(String, String)>>,
+            start: &str,
+            at: &str,
+            path: &mut Vec<String>,
+        ) -> bool {
+            for (to, wher) in uses.get(at).into_iter().flatten() {
+                if path.iter().any(|p| p.starts_with(&format!("{to} "))) {
+                    continue;
+                }
+                path.push(format!("{to} ({wher})"));
+                if to == start || back(uses, start, to, path) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        for module in uses.keys() {
+            let mut path = Vec::new();
+            if back(&uses, module, module, &mut path) {
+                wrong.push(format!("{dir}: {module} -> {}", path.join(" -> ")));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "modules that import each other:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn only_the_quarantine_writes_rejected_records() {
+    let mut wrong = Vec::new();
+    for path in rust_files(&["crates/ingest/src"]) {
+        if path.ends_with("quarantine.rs") {
+            continue;
+        }
+        for (n, line) in code_lines(&path) {
+            if line.contains("REJECTED_RECORDS") {
+                wrong.push(format!("{}:{n}: {}", shown(&path), line.trim()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "rejected_records written outside ingest's quarantine module:\n{}",
         wrong.join("\n")
     );
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use botlake_ingest::botinsight::{Endpoint, RunIngestConfig};
-use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
+use botlake_ingest::aa::botinsight::{Endpoint, RunIngestConfig};
+use botlake_ingest::aa::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_lake::Lake;
 use botlake_sim::{Dataset, Server, ServerConfig, SimConfig};
 use chrono::Utc;

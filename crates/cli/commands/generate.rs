@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use botlake_ingest::decode::{Rows, RunBatchBuilder, RunRow};
-use botlake_ingest::records::{
+use botlake_ingest::aa::records::{
     AuditApi, AuditBatchBuilder, TaskLogBatchBuilder, TaskMetadata, TaskVariable, metadata_batch,
 };
+use botlake_ingest::aa::runs::{Rows, RunBatchBuilder, RunRow};
 use botlake_lake::catalog::{
     AA_AUDIT_EVENTS, AA_BOT_RUNS, AA_TASK_LOGS, AA_TASK_METADATA, UIPATH_JOB_EVENTS,
 };

@@ -6,11 +6,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use botlake_ingest::a360::{self, AuditIngestConfig};
-use botlake_ingest::botinsight::{self, Endpoint, Pagination, Reconcile, RunIngestConfig, Summary};
-use botlake_ingest::client::{Client, Credentials, RetryPolicy, Secret};
+use botlake_ingest::aa::a360::{self, AuditIngestConfig};
+use botlake_ingest::aa::botinsight::{
+    self, Endpoint, Pagination, Reconcile, RunIngestConfig, Summary,
+};
+use botlake_ingest::aa::client::{Client, Credentials, RetryPolicy, Secret};
+use botlake_ingest::aa::{pages, tasks};
 use botlake_ingest::progress::{Event, Observer};
-use botlake_ingest::{pages, tasks, uipath};
+use botlake_ingest::uipath;
 use botlake_lake::Lake;
 use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Result;
-use botlake_ingest::hec::{self, HecConfig, HecStats};
+use botlake_ingest::uipath::hec::{self, HecConfig, HecStats};
 
 use super::Globals;
 use crate::UserError;

@@ -15,9 +15,9 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::value::RawValue;
 
-use crate::decode::{Rows, RunBatchBuilder, RunPage, RunRecords, parse_run_page};
-use crate::hec::{self, Encoding, HecConfig, Incoming, Kind};
-use crate::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
+use crate::aa::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
+use crate::aa::runs::{Rows, RunBatchBuilder, RunPage, RunRecords, parse_run_page};
+use crate::uipath::hec::{self, Encoding, HecConfig, Incoming, Kind};
 use crate::uipath::{Batcher, Decoded};
 
 /// Values a mutation puts where a number, a time or any byte was.
@@ -137,7 +137,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// Runs `target` on the seeds, then on mutations of them for the time the environment
 /// allows; a panic (an assertion of the target's, too) fails with the input.
 fn fuzz(name: &str, seeds: &[Vec<u8>], target: impl Fn(&[u8])) {
-    let of_name = u64::from_str_radix(&crate::decode::record_hash(name), 16).unwrap_or(0);
+    let of_name = u64::from_str_radix(&crate::quarantine::record_hash(name), 16).unwrap_or(0);
     let start = env_u64("BOTLAKE_FUZZ_SEED", 0x5eed) ^ of_name;
     let mut rng = start;
     let deadline = Instant::now() + Duration::from_secs(env_u64("BOTLAKE_FUZZ_SECS", 3));

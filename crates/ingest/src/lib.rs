@@ -1,9 +1,12 @@
-//! botlake's sources: Automation Anywhere's Bot Insight API over HTTP, decoded to Arrow and
-//! committed to the lake exactly once.
+//! botlake's sources, a folder each: Automation Anywhere (`aa`: Bot Insight, task data,
+//! Automation 360, saved pages) and UiPath (`uipath`: event files and the HEC receiver),
+//! decoded to Arrow and committed to the lake exactly once; what does not fit goes to
+//! `rejected_records` ([`quarantine`]).
 //!
 //! ```no_run
 //! # async fn example() -> botlake_ingest::Result<()> {
-//! use botlake_ingest::{botinsight, client, progress::Quiet};
+//! use botlake_ingest::aa::{botinsight, client};
+//! use botlake_ingest::progress::Quiet;
 //!
 //! let lake = botlake_lake::Lake::parse("./botlake-demo")?;
 //! let credentials = client::Credentials {
@@ -23,18 +26,13 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod a360;
-pub mod botinsight;
-pub mod client;
+pub mod aa;
 pub mod decode;
 #[cfg(test)]
 mod fuzz;
-pub mod hec;
-pub mod pages;
 pub mod progress;
-pub mod records;
+pub mod quarantine;
 pub mod serve;
-pub mod tasks;
 pub mod uipath;
 
 use url::Url;
@@ -246,7 +244,7 @@ pub enum Mismatch {
     /// `startIndex` the other way ([`botinsight::Pagination`]).
     PagesMissing {
         /// The way it likely counts.
-        other: botinsight::Pagination,
+        other: aa::botinsight::Pagination,
     },
     /// More than announced: the data changed while it was read.
     DataChanged,

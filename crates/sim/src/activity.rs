@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Duration, SecondsFormat};
 
-use crate::data::{Dataset, Outcome};
 use crate::rng::Rng;
+use crate::world::{Outcome, Run, Runner, SimConfig};
 
 /// The type of a KPI variable, as `gettaskmetadata` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,14 +183,14 @@ const VARIABLES: [[(&str, &str); 4]; 5] = [
 const TEXTS: [&str; 6] = ["North", "South", "East", "West", "Central", "Online"];
 const ADMINS: [&str; 3] = ["cr.admin", "ops.lead", "sec.officer"];
 const STRANGERS: [&str; 3] = ["guest", "svc-test", "j.doe"];
-const ROLES: [&str; 4] = [
+pub(crate) const ROLES: [&str; 4] = [
     "AAE_Basic",
     "AAE_Bot Insight Admin",
     "Bot Runner",
     "AAE_Admin",
 ];
 const SALT_LOGS: u64 = 0x7a5c_0000_0000_0001;
-const SALT_AUDIT: u64 = 0x7a5c_0000_0000_0002;
+pub(crate) const SALT_AUDIT: u64 = 0x7a5c_0000_0000_0002;
 
 /// Makes the tasks, each bound to one of the first bots.
 pub fn tasks(bots: usize) -> Vec<Task> {
@@ -221,13 +221,12 @@ pub fn tasks(bots: usize) -> Vec<Task> {
 }
 
 /// A log for every completed run of a task's bot, at the run's end, sorted by time.
-pub(crate) fn task_logs(data: &Dataset) -> Vec<TaskLog> {
-    let mut by_bot: Vec<Option<u16>> = vec![None; data.bots.len()];
-    for (i, t) in data.tasks.iter().enumerate() {
+pub(crate) fn task_logs(bots: usize, tasks: &[Task], runs: &[Run]) -> Vec<TaskLog> {
+    let mut by_bot: Vec<Option<u16>> = vec![None; bots];
+    for (i, t) in tasks.iter().enumerate() {
         by_bot[usize::from(t.bot)] = Some(i as u16);
     }
-    let mut logs: Vec<TaskLog> = data
-        .runs
+    let mut logs: Vec<TaskLog> = runs
         .iter()
         .filter(|r| r.outcome == Outcome::Completed)
         .filter_map(|r| {
@@ -242,8 +241,8 @@ pub(crate) fn task_logs(data: &Dataset) -> Vec<TaskLog> {
 }
 
 /// The names audit events use for users: runners, admins, then strangers.
-pub fn audit_users(data: &Dataset) -> Vec<String> {
-    data.runners
+pub fn audit_users(runners: &[Runner]) -> Vec<String> {
+    runners
         .iter()
         .map(|r| r.user_name.clone())
         .chain(ADMINS.iter().map(|s| s.to_string()))
@@ -254,9 +253,8 @@ pub fn audit_users(data: &Dataset) -> Vec<String> {
 /// A day's audit trail: each runner logs in once or twice (sometimes mistyping its
 /// password first), admins deploy bots and now and then change someone's roles, and
 /// strangers try to log in from unknown hosts.
-pub(crate) fn audit_events(data: &Dataset) -> Vec<AuditEvent> {
-    let config = &data.config;
-    let runners = data.runners.len() as u16;
+pub(crate) fn audit_events(config: &SimConfig, runners: usize, bots: usize) -> Vec<AuditEvent> {
+    let runners = runners as u16;
     let admins = ADMINS.len() as u16;
     let mut events = Vec::new();
     let start = config.start();
@@ -296,7 +294,7 @@ pub(crate) fn audit_events(data: &Dataset) -> Vec<AuditEvent> {
                 time_ms: at(&mut rng, 8, 9),
                 kind: AuditKind::Deploy,
                 user: runners + rng.below(u64::from(admins)) as u16,
-                object: rng.below(data.bots.len() as u64) as u16,
+                object: rng.below(bots as u64) as u16,
                 host: runners + rng.below(2) as u16,
             });
         }
@@ -329,13 +327,12 @@ pub(crate) fn audit_events(data: &Dataset) -> Vec<AuditEvent> {
     events
 }
 
-fn host_name(data: &Dataset, host: u16) -> String {
-    let runners = data.runners.len();
+pub(crate) fn host_name(runners: &[Runner], host: u16) -> String {
     let h = usize::from(host);
-    if h < runners {
-        data.runners[h].host_name.clone()
-    } else if h < runners + 2 {
-        format!("ADMIN-WS-{:02}", h - runners + 1)
+    if h < runners.len() {
+        runners[h].host_name.clone()
+    } else if h < runners.len() + 2 {
+        format!("ADMIN-WS-{:02}", h - runners.len() + 1)
     } else {
         format!("UNKNOWN-{:03}", 100 + h)
     }
@@ -369,115 +366,4 @@ pub fn kpi_values(task: &Task, seed: u64, index: u64, time_ms: i64) -> Vec<Strin
             }
         })
         .collect()
-}
-
-impl Dataset {
-    /// The index range of task logs of `task` written in `[from_ms, to_ms)` and by `now_ms`.
-    pub fn log_range(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> std::ops::Range<usize> {
-        time_range(&self.task_logs, |l| l.time_ms, from_ms, to_ms, now_ms)
-    }
-
-    /// The index range of audit events in `[from_ms, to_ms)` and by `now_ms`.
-    pub fn audit_range(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> std::ops::Range<usize> {
-        time_range(&self.audit, |e| e.time_ms, from_ms, to_ms, now_ms)
-    }
-
-    /// The values of task log `index`, one per variable of its task, as sent.
-    pub fn log_values(&self, index: usize) -> Vec<String> {
-        let log = &self.task_logs[index];
-        let task = &self.tasks[usize::from(log.task)];
-        kpi_values(task, self.config.seed, index as u64, log.time_ms)
-    }
-
-    /// Audit event `index` as a client sees it.
-    pub fn audit_view(&self, index: usize) -> AuditView {
-        let e = &self.audit[index];
-        let users = audit_users(self);
-        let user = users[usize::from(e.user)].clone();
-        let host_name = host_name(self, e.host);
-        let mut rng = Rng::stream(self.config.seed ^ SALT_AUDIT, u64::MAX - index as u64);
-        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        let string_id: String = (0..20)
-            .map(|_| char::from(ALPHABET[rng.below(ALPHABET.len() as u64) as usize]))
-            .collect();
-        let request_id = format!(
-            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-            rng.next_u64() as u32,
-            rng.below(0x10000),
-            rng.below(0x1000),
-            rng.below(0x1000),
-            rng.next_u64() & 0xffff_ffff_ffff
-        );
-        let (status, description, object_name, detail, created_by) = match e.kind {
-            AuditKind::Login => (
-                "Successful",
-                "User logged in".to_string(),
-                user.clone(),
-                format!("Login from {host_name}"),
-                user.clone(),
-            ),
-            AuditKind::FailedLogin => (
-                "Unsuccessful",
-                "User login failed".to_string(),
-                user.clone(),
-                format!("Invalid credentials from {host_name}"),
-                user.clone(),
-            ),
-            AuditKind::Deploy => {
-                let bot = &self.bots[usize::from(e.object) % self.bots.len()].file_name;
-                (
-                    "Successful",
-                    "Bot deployed".to_string(),
-                    bot.clone(),
-                    format!("Deployed {bot} to a Bot Runner"),
-                    user.clone(),
-                )
-            }
-            AuditKind::RoleChange => {
-                let target = users[usize::from(e.object)].clone();
-                let role = ROLES[usize::from(e.object) % ROLES.len()];
-                (
-                    "Successful",
-                    "User roles updated".to_string(),
-                    target.clone(),
-                    format!("Role {role} assigned to {target}"),
-                    user.clone(),
-                )
-            }
-        };
-        AuditView {
-            id: index as i64 + 1,
-            string_id,
-            created_on: rfc3339(e.time_ms),
-            time_ms: e.time_ms,
-            activity_type: e.kind.activity_type(),
-            status,
-            user_name: user,
-            created_by,
-            host_name,
-            event_description: description,
-            object_name,
-            detail,
-            source: if e.kind == AuditKind::Deploy {
-                "Control Room"
-            } else {
-                "Client"
-            },
-            request_id,
-            environment_name: "Production",
-        }
-    }
-}
-
-fn time_range<T>(
-    items: &[T],
-    time: impl Fn(&T) -> i64,
-    from_ms: i64,
-    to_ms: i64,
-    now_ms: i64,
-) -> std::ops::Range<usize> {
-    let to = to_ms.min(now_ms.saturating_add(1));
-    let lo = items.partition_point(|x| time(x) < from_ms);
-    let hi = items.partition_point(|x| time(x) < to).max(lo);
-    lo..hi
 }

@@ -6,126 +6,14 @@
 //! invisible and runs that have not ended yet are `IN_PROGRESS`, so moving the clock
 //! forward turns in-progress runs into finished ones, as a real Control Room does.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 
-use crate::activity::{self, AuditEvent, Task, TaskLog};
+use crate::activity::{
+    self, AuditEvent, AuditKind, AuditView, ROLES, SALT_AUDIT, Task, TaskLog, audit_users,
+    host_name, kpi_values, rfc3339,
+};
 use crate::rng::Rng;
-
-/// How to generate a Control Room.
-#[derive(Debug, Clone)]
-pub struct SimConfig {
-    /// Everything random derives from this.
-    pub seed: u64,
-    /// Number of bots (task files).
-    pub bots: usize,
-    /// Number of Bot Runner users, each with its own device.
-    pub runners: usize,
-    /// Number of runs over the whole date range.
-    pub runs: usize,
-    /// Number of days the runs span.
-    pub days: u32,
-    /// The day after the last day of runs.
-    pub end: NaiveDate,
-}
-
-impl SimConfig {
-    /// A small Control Room ending at `end`: 40 bots, 12 runners, 30 days.
-    pub fn new(seed: u64, runs: usize, end: NaiveDate) -> SimConfig {
-        SimConfig {
-            seed,
-            bots: 40,
-            runners: 12,
-            runs,
-            days: 30,
-            end,
-        }
-    }
-
-    /// The first day with runs.
-    pub fn start(&self) -> NaiveDate {
-        self.end - Duration::days(i64::from(self.days))
-    }
-}
-
-/// A bot: one task file with its own habits.
-#[derive(Debug, Clone)]
-pub struct Bot {
-    /// The task file, as Bot Insight's `fileName` reports it.
-    pub file_name: String,
-    /// The share of its finished runs that fail, outside spikes.
-    pub failure_rate: f64,
-    /// The share of its runs that someone stops.
-    pub stop_rate: f64,
-    /// The median duration of a run, in seconds.
-    pub median_secs: f64,
-    /// Lines in the task.
-    pub lines: u32,
-}
-
-/// A Bot Runner user and its device.
-#[derive(Debug, Clone)]
-pub struct Runner {
-    /// Control Room user name.
-    pub user_name: String,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// E-mail address.
-    pub email: String,
-    /// Host name of the device.
-    pub host_name: String,
-    /// IP address of the device.
-    pub ip_address: String,
-}
-
-/// How a run ends, if it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Ran to the end.
-    Completed,
-    /// Failed.
-    Failed,
-    /// Stopped by someone.
-    Stopped,
-    /// Hangs and never reports an end.
-    Stuck,
-}
-
-/// One run, compactly: a million of them take about 32 MB.
-#[derive(Debug, Clone, Copy)]
-pub struct Run {
-    /// Start, in milliseconds since the epoch.
-    pub start_ms: i64,
-    /// How long it takes, in milliseconds.
-    pub duration_ms: u32,
-    /// Index into [`Dataset::bots`].
-    pub bot: u16,
-    /// Index into [`Dataset::runners`].
-    pub runner: u16,
-    /// How it ends.
-    pub outcome: Outcome,
-    /// Lines executed.
-    pub lines: u32,
-}
-
-impl Run {
-    /// Bot Insight's status of the run at `now_ms`, and its end once it has ended:
-    /// `COMPLETED`, `FAILED`, `STOPPED` or `IN_PROGRESS`.
-    pub fn status_at(&self, now_ms: i64) -> (&'static str, Option<i64>) {
-        let end = self.start_ms + i64::from(self.duration_ms);
-        if self.outcome == Outcome::Stuck || end > now_ms {
-            return ("IN_PROGRESS", None);
-        }
-        let status = match self.outcome {
-            Outcome::Completed => "COMPLETED",
-            Outcome::Failed => "FAILED",
-            Outcome::Stopped => "STOPPED",
-            Outcome::Stuck => unreachable!("handled above"),
-        };
-        (status, Some(end))
-    }
-}
+pub use crate::world::{Bot, Outcome, Run, Runner, SimConfig};
 
 /// A run as a client sees it at some clock time.
 #[derive(Debug, Clone, Copy)]
@@ -453,12 +341,12 @@ impl Dataset {
             logs_by_task: Vec::new(),
             audit: Vec::new(),
         };
-        data.task_logs = activity::task_logs(&data);
+        data.task_logs = activity::task_logs(data.bots.len(), &data.tasks, &data.runs);
         data.logs_by_task = vec![Vec::new(); data.tasks.len()];
         for (i, log) in data.task_logs.iter().enumerate() {
             data.logs_by_task[usize::from(log.task)].push(i as u32);
         }
-        data.audit = activity::audit_events(&data);
+        data.audit = activity::audit_events(&data.config, data.runners.len(), data.bots.len());
         data
     }
 
@@ -535,8 +423,121 @@ impl Dataset {
     }
 }
 
+impl Dataset {
+    /// The index range of task logs of `task` written in `[from_ms, to_ms)` and by `now_ms`.
+    pub fn log_range(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> std::ops::Range<usize> {
+        time_range(&self.task_logs, |l| l.time_ms, from_ms, to_ms, now_ms)
+    }
+
+    /// The index range of audit events in `[from_ms, to_ms)` and by `now_ms`.
+    pub fn audit_range(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> std::ops::Range<usize> {
+        time_range(&self.audit, |e| e.time_ms, from_ms, to_ms, now_ms)
+    }
+
+    /// The values of task log `index`, one per variable of its task, as sent.
+    pub fn log_values(&self, index: usize) -> Vec<String> {
+        let log = &self.task_logs[index];
+        let task = &self.tasks[usize::from(log.task)];
+        kpi_values(task, self.config.seed, index as u64, log.time_ms)
+    }
+
+    /// Audit event `index` as a client sees it.
+    pub fn audit_view(&self, index: usize) -> AuditView {
+        let e = &self.audit[index];
+        let users = audit_users(&self.runners);
+        let user = users[usize::from(e.user)].clone();
+        let host_name = host_name(&self.runners, e.host);
+        let mut rng = Rng::stream(self.config.seed ^ SALT_AUDIT, u64::MAX - index as u64);
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let string_id: String = (0..20)
+            .map(|_| char::from(ALPHABET[rng.below(ALPHABET.len() as u64) as usize]))
+            .collect();
+        let request_id = format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            rng.next_u64() as u32,
+            rng.below(0x10000),
+            rng.below(0x1000),
+            rng.below(0x1000),
+            rng.next_u64() & 0xffff_ffff_ffff
+        );
+        let (status, description, object_name, detail, created_by) = match e.kind {
+            AuditKind::Login => (
+                "Successful",
+                "User logged in".to_string(),
+                user.clone(),
+                format!("Login from {host_name}"),
+                user.clone(),
+            ),
+            AuditKind::FailedLogin => (
+                "Unsuccessful",
+                "User login failed".to_string(),
+                user.clone(),
+                format!("Invalid credentials from {host_name}"),
+                user.clone(),
+            ),
+            AuditKind::Deploy => {
+                let bot = &self.bots[usize::from(e.object) % self.bots.len()].file_name;
+                (
+                    "Successful",
+                    "Bot deployed".to_string(),
+                    bot.clone(),
+                    format!("Deployed {bot} to a Bot Runner"),
+                    user.clone(),
+                )
+            }
+            AuditKind::RoleChange => {
+                let target = users[usize::from(e.object)].clone();
+                let role = ROLES[usize::from(e.object) % ROLES.len()];
+                (
+                    "Successful",
+                    "User roles updated".to_string(),
+                    target.clone(),
+                    format!("Role {role} assigned to {target}"),
+                    user.clone(),
+                )
+            }
+        };
+        AuditView {
+            id: index as i64 + 1,
+            string_id,
+            created_on: rfc3339(e.time_ms),
+            time_ms: e.time_ms,
+            activity_type: e.kind.activity_type(),
+            status,
+            user_name: user,
+            created_by,
+            host_name,
+            event_description: description,
+            object_name,
+            detail,
+            source: if e.kind == AuditKind::Deploy {
+                "Control Room"
+            } else {
+                "Client"
+            },
+            request_id,
+            environment_name: "Production",
+        }
+    }
+}
+
+fn time_range<T>(
+    items: &[T],
+    time: impl Fn(&T) -> i64,
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+) -> std::ops::Range<usize> {
+    let to = to_ms.min(now_ms.saturating_add(1));
+    let lo = items.partition_point(|x| time(x) < from_ms);
+    let hi = items.partition_point(|x| time(x) < to).max(lo);
+    lo..hi
+}
+
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
 
     fn small() -> Dataset {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::activity::{AuditView, Task, VarKind, rfc3339};
 use crate::decode_ts;
-use crate::server::{Shared, error, json_page, parse_date};
+use crate::shared::{Shared, error, json_page, parse_date};
 
 fn find_task<'a>(shared: &'a Shared, name: &str) -> Result<(usize, &'a Task), Box<Response>> {
     shared

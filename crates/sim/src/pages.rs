@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::activity::rfc3339;
 use crate::data::{Bot, Run, RunPlan, Runner};
-use crate::server::PAGE_SIZE;
+
+/// Records per page, as Bot Insight serves them.
+pub const PAGE_SIZE: usize = 1000;
 
 /// One page of `getbotrundata`.
 #[derive(Serialize)]

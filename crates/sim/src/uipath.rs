@@ -107,47 +107,82 @@ fn guid(rng: &mut Rng) -> String {
     )
 }
 
-/// Generates the event stream `config` describes.
-pub fn generate(config: &UipathConfig) -> UipathEvents {
-    let mut rng = Rng::stream(config.seed, 0x0051_9a7f);
-    let tenant_key = guid(&mut rng);
-    let folders: Vec<(String, String)> = ["Finance", "HR/Onboarding", "Claims", "IT"]
-        .iter()
-        .map(|f| (f.to_string(), guid(&mut rng)))
-        .collect();
-    let machines: Vec<(String, String, i64)> = (0..4)
-        .map(|i| (format!("UIP-VM-{:02}", i + 1), guid(&mut rng), 100 + i))
-        .collect();
-    let robots: Vec<(String, usize)> = (0..6)
-        .map(|i| (format!("robot-{:02}", i + 1), i % machines.len()))
-        .collect();
-    let queues: Vec<(String, String, i64, i64)> = PROCESSES
-        .iter()
-        .enumerate()
-        .map(|(i, (p, _))| {
-            let sla = [0, 60, 240, 30, 0, 15][i];
-            (format!("{p}Queue"), guid(&mut rng), 10 + i as i64, sla)
-        })
-        .collect();
-    let common = |event_type: &str, at: i64, folder: &(String, String)| {
-        json!({
+/// A folder: its path and key.
+type Folder = (String, String);
+
+/// The tenant's fixed parts, and how its events begin.
+struct Tenant<'a> {
+    config: &'a UipathConfig,
+    key: String,
+    folders: Vec<Folder>,
+    /// Name, key, id.
+    machines: Vec<(String, String, i64)>,
+    /// Name, and the index of its machine.
+    robots: Vec<(String, usize)>,
+    /// Per process: the queue's name, key, id and SLA in minutes.
+    queues: Vec<(String, String, i64, i64)>,
+}
+
+impl Tenant<'_> {
+    fn new(config: &UipathConfig) -> Tenant<'_> {
+        let mut rng = Rng::stream(config.seed, 0x0051_9a7f);
+        let key = guid(&mut rng);
+        let folders = ["Finance", "HR/Onboarding", "Claims", "IT"]
+            .iter()
+            .map(|f| (f.to_string(), guid(&mut rng)))
+            .collect();
+        let machines: Vec<(String, String, i64)> = (0..4)
+            .map(|i| (format!("UIP-VM-{:02}", i + 1), guid(&mut rng), 100 + i))
+            .collect();
+        let robots = (0..6)
+            .map(|i| (format!("robot-{:02}", i + 1), i % machines.len()))
+            .collect();
+        let queues = PROCESSES
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| {
+                let sla = [0, 60, 240, 30, 0, 15][i];
+                (format!("{p}Queue"), guid(&mut rng), 10 + i as i64, sla)
+            })
+            .collect();
+        Tenant {
+            config,
+            key,
+            folders,
+            machines,
+            robots,
+            queues,
+        }
+    }
+
+    /// `body` with the fields every event has: an event of `event_type` at `at` in
+    /// `folder`.
+    fn event(&self, body: Value, event_type: &str, at: i64, folder: &Folder) -> Value {
+        let common = json!({
             "EventType": event_type,
             "SchemaVersion": "0.0.1",
             "Timestamp": iso(at),
-            "TenantKey": tenant_key,
-            "TenantName": config.tenant,
+            "TenantKey": self.key,
+            "TenantName": self.config.tenant,
             "FolderName": folder.0.rsplit('/').next().unwrap_or(&folder.0),
             "FullFolderPath": folder.0,
             "FolderKey": folder.1,
-        })
-    };
-    let with = |mut base: Value, extra: Value| {
-        if let (Some(b), Value::Object(e)) = (base.as_object_mut(), extra) {
-            b.extend(e);
-        }
-        base
-    };
+        });
+        with(body, common)
+    }
+}
 
+/// `base` with the properties of `extra` added.
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Some(b), Value::Object(e)) = (base.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    base
+}
+
+/// Generates the event stream `config` describes.
+pub fn generate(config: &UipathConfig) -> UipathEvents {
+    let tenant = Tenant::new(config);
     let start = config.end - Duration::days(i64::from(config.days));
     // The simulation's clock: the end of its last day. Jobs still going then are running.
     let clock_ms = config
@@ -175,272 +210,305 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
     let late_jobs = (config.jobs / 500).max(1);
     for j in 0..config.jobs {
         let mut rng = Rng::keyed(config.seed ^ 0x0051_9a7f, j as u64 + 1);
-        let p = rng.below(PROCESSES.len() as u64) as usize;
-        let (process, folder_name) = PROCESSES[p];
-        let folder = folders
-            .iter()
-            .find(|f| f.0 == folder_name)
-            .unwrap_or(&folders[0]);
-        let (robot, m) = &robots[rng.below(robots.len() as u64) as usize];
-        let machine = &machines[*m];
-        let created = if j + late_jobs >= config.jobs {
-            clock_ms - rng.below(9_000) as i64
-        } else {
-            start_ms + rng.below(span_ms as u64) as i64
-        };
-        let started = created + 2_000 + rng.below(180_000) as i64;
-        let items = 1 + rng.below(4) as usize;
-        let roll = rng.f64();
-        let (state, final_type) = if roll < 0.08 {
-            ("Faulted", "job.faulted")
-        } else if roll < 0.11 {
-            ("Stopped", "job.stopped")
-        } else {
-            ("Successful", "job.completed")
-        };
-        let job_key = guid(&mut rng);
-        let job = |state: &str, start: Option<i64>, end: Option<i64>, creation: Option<i64>| {
-            json!({ "Job": {
-                "Key": job_key, "CreationTime": creation.map(iso), "State": state,
-                "StartTime": start.map(iso), "EndTime": end.map(iso), "ProcessName": process,
-                "DisplayName": process.to_string() + "_" + &folder.0.replace('/', "_"),
-                "RobotName": robot, "HostMachineName": machine.0,
-            }})
-        };
-        out.push(
-            created,
-            0,
-            with(
-                job("Pending", None, None, Some(created)),
-                common("job.created", created, folder),
-            ),
-        );
-        out.push(
-            started,
-            0,
-            with(
-                job("Running", Some(started), None, None),
-                common("job.started", started, folder),
-            ),
-        );
-        let log = |at: i64, message: &str, extra: Value| {
-            let mut robot_log = json!({
-                "message": message, "level": "Information", "logType": "Default",
-                "timeStamp": iso(at), "fingerprint": format!("{job_key}-{at}-{message}"),
-                "windowsIdentity": format!("ACME\\{robot}"), "machineName": machine.0,
-                "fileName": "Main", "initiatedBy": "Orchestrator", "processName": process,
-                "processVersion": "1.0.6", "jobId": job_key, "robotName": robot,
-                "machineId": machine.2, "organizationUnitId": 7,
-            });
-            if let (Some(r), Value::Object(e)) = (robot_log.as_object_mut(), extra) {
-                r.extend(e);
+        let created = |rng: &mut Rng| {
+            if j + late_jobs >= config.jobs {
+                clock_ms - rng.below(9_000) as i64
+            } else {
+                start_ms + rng.below(span_ms as u64) as i64
             }
-            json!({ "Level": "Info", "MachineKey": machine.1, "RobotLog": robot_log })
         };
-        out.push(
-            started + 500,
-            3,
-            with(
-                log(started + 500, "execution started", json!({})),
-                common("robotlog", started + 500, folder),
-            ),
-        );
-        let mut t = started + 1_000;
-        let (queue, queue_key, queue_id, sla) = &queues[p];
-        let queue_json = json!({
-            "Key": queue_key, "Name": queue, "Description": format!("Work items of {process}"),
-            "MaxNumberOfRetries": 2, "EnforceUniqueReference": false,
-            "SlaInMinutes": sla, "RiskSlaInMinutes": sla / 2,
-        });
-        for _ in 0..items {
-            item_seq += 1;
-            let item_key = guid(&mut rng);
-            let added = created - rng.below(7_200_000) as i64;
-            let due = rng
-                .chance(0.4)
-                .then(|| added + 3_600_000 + rng.below(14_400_000) as i64);
-            let priority = ["High", "Normal", "Normal", "Low"][rng.below(4) as usize];
-            let item = |status: &str,
-                        retry: i64,
-                        start: Option<i64>,
-                        end: Option<i64>,
-                        exc: Option<(&str, &str)>| {
-                json!({
-                    "QueueItem": {
-                        "Key": item_key, "QueueDefinitionId": queue_id, "Status": status,
-                        "ReviewStatus": "None", "DueDate": due.map(iso), "Priority": priority,
-                        "CreationTime": iso(added), "StartProcessing": start.map(iso),
-                        "EndProcessing": end.map(iso), "DefferDate": null,
-                        "SecondsInPreviousAttempt": 0, "RetryNumber": retry,
-                        "Progress": if end.is_some() { "Done" } else { "Reading input" },
-                        "AnalyticsData": { "Amount": 100 + (item_seq % 900), "Region": "EMEA" },
-                        "Output": if status == "Successful" { json!({ "Reference": format!("DOC-{item_seq}") }) } else { Value::Null },
-                        "SpecificData": { "InvoiceNo": format!("INV-{item_seq:06}") },
-                        "CreatorJobId": null, "ExecutorJobId": 1000 + j as i64,
-                        "ProcessExceptionReason": exc.map(|e| e.1),
-                        "ProcessExceptionDetails": exc.map(|e| format!("at Main.xaml: {}", e.1)),
-                        "ProcessExceptionType": exc.map_or("None", |e| e.0),
-                    },
-                    "Queue": queue_json,
-                })
-            };
-            out.push(
-                added,
-                1,
-                with(
-                    item("New", 0, None, None, None),
-                    common("queueitem.added", added, folder),
-                ),
-            );
-            let mut retry = 0;
-            loop {
-                let begin = t;
-                let end = begin + 5_000 + rng.below(240_000) as i64;
-                out.push(
-                    begin,
-                    1,
-                    with(
-                        item("InProgress", retry, Some(begin), None, None),
-                        common("queueItem.transactionStarted", begin, folder),
-                    ),
-                );
-                let r = rng.f64();
-                let outcome = if r < 0.07 {
-                    Some(("ApplicationException", REASONS_APP[rng.below(3) as usize]))
-                } else if r < 0.13 {
-                    Some(("BusinessException", REASONS_BIZ[rng.below(3) as usize]))
-                } else {
-                    None
-                };
-                let (status, event) = match outcome {
-                    None => ("Successful", "queueItem.transactionCompleted"),
-                    Some(_) => ("Failed", "queueItem.transactionFailed"),
-                };
-                out.push(
-                    end,
-                    1,
-                    with(
-                        item(status, retry, Some(begin), Some(end), outcome),
-                        common(event, end, folder),
-                    ),
-                );
-                let (tx_status, exc_type, reason) = match outcome {
-                    None => ("Successful", "", ""),
-                    Some((kind, reason)) => (kind, kind, reason),
-                };
-                out.push(
-                    end + 10,
-                    3,
-                    with(
-                        log(end + 10, "Transaction Ended", json!({
-                            "transactionExecutionTime": (end - begin) as f64 / 1000.0,
-                            "queueItemPriority": priority, "processingExceptionReason": reason,
-                            "transactionStatus": tx_status, "queueName": queue,
-                            "transactionState": "Ended", "processingExceptionType": exc_type,
-                            "transactionId": item_key, "queueItemReviewStatus": "None",
-                            "CustomFields": { "InvoiceNo": format!("INV-{item_seq:06}"), "Attempt": retry + 1 },
-                        })),
-                        common("robotlog", end + 10, folder),
-                    ),
-                );
-                t = end + 1_000;
-                // Application exceptions are retried (twice at most); business ones are not.
-                if matches!(outcome, Some(("ApplicationException", _))) && retry < 2 {
-                    retry += 1;
-                    out.push(
-                        t,
-                        1,
-                        with(
-                            item("Retried", retry, None, None, None),
-                            common("queueItem.transactionRetried", t, folder),
-                        ),
-                    );
-                    t += 1_000;
-                    continue;
-                }
-                if outcome.is_some() && retry >= 2 && rng.chance(0.5) {
-                    out.push(
-                        t,
-                        1,
-                        with(
-                            item("Abandoned", retry, None, None, None),
-                            common("queueItem.transactionAbandoned", t, folder),
-                        ),
-                    );
-                    t += 500;
-                }
-                break;
-            }
-        }
-        let end = t + 500;
-        out.push(
-            end,
-            3,
-            with(
-                log(
-                    end,
-                    "execution ended",
-                    json!({ "totalExecutionTimeInSeconds": (end - started) as f64 / 1000.0 }),
-                ),
-                common("robotlog", end, folder),
-            ),
-        );
-        let ended = out.push(
-            end + 20,
-            0,
-            with(
-                job(state, Some(started), Some(end), Some(created)),
-                common(final_type, end + 20, folder),
-            ),
-        );
-        if ended {
+        if let Some(state) = emit_job(&tenant, &mut out, &mut rng, j, created, &mut item_seq) {
             finished += 1;
             faulted += u64::from(state == "Faulted");
         }
     }
-    // Machine sessions every few hours, and a few configuration changes.
-    for (i, machine) in machines.iter().enumerate() {
-        let mut rng = Rng::stream(config.seed ^ 0x3ac1, i as u64);
+    emit_machines(&tenant, &mut out, start_ms, span_ms);
+    out.events.sort_by_key(|e| e.0);
+    UipathEvents {
+        lines: envelopes(out.events, config.seed),
+        counts: out.counts,
+        finished_jobs: finished,
+        running_jobs: config.jobs as u64 - finished,
+        faulted_jobs: faulted,
+    }
+}
+
+/// What a job's queue items and logs need of it.
+struct JobOf<'a> {
+    /// Its number, from 0.
+    number: usize,
+    key: &'a str,
+    process: &'a str,
+    folder: &'a Folder,
+    robot: &'a str,
+    /// Name, key, id.
+    machine: &'a (String, String, i64),
+    created: i64,
+}
+
+impl JobOf<'_> {
+    /// A robot log of this job's robot at `at`, with the fields of `extra`.
+    fn log(&self, at: i64, message: &str, extra: Value) -> Value {
+        let (robot, machine, job_key) = (self.robot, self.machine, self.key);
+        let robot_log = json!({
+            "message": message, "level": "Information", "logType": "Default",
+            "timeStamp": iso(at), "fingerprint": format!("{job_key}-{at}-{message}"),
+            "windowsIdentity": format!("ACME\\{robot}"), "machineName": machine.0,
+            "fileName": "Main", "initiatedBy": "Orchestrator", "processName": self.process,
+            "processVersion": "1.0.6", "jobId": job_key, "robotName": robot,
+            "machineId": machine.2, "organizationUnitId": 7,
+        });
+        json!({ "Level": "Info", "MachineKey": machine.1, "RobotLog": with(robot_log, extra) })
+    }
+}
+
+/// Emits job `j`'s events (created at the time `created` draws) with its queue items and
+/// logs, numbering items on from `item_seq`; its final state, if it ended by the clock.
+fn emit_job(
+    tenant: &Tenant<'_>,
+    out: &mut Emitter,
+    rng: &mut Rng,
+    j: usize,
+    created: impl FnOnce(&mut Rng) -> i64,
+    item_seq: &mut i64,
+) -> Option<&'static str> {
+    let p = rng.below(PROCESSES.len() as u64) as usize;
+    let (process, folder_name) = PROCESSES[p];
+    let folders = &tenant.folders;
+    let folder = folders
+        .iter()
+        .find(|f| f.0 == folder_name)
+        .unwrap_or(&folders[0]);
+    let (robot, m) = &tenant.robots[rng.below(tenant.robots.len() as u64) as usize];
+    let machine = &tenant.machines[*m];
+    let created = created(rng);
+    let started = created + 2_000 + rng.below(180_000) as i64;
+    let items = 1 + rng.below(4) as usize;
+    let roll = rng.f64();
+    let (state, final_type) = if roll < 0.08 {
+        ("Faulted", "job.faulted")
+    } else if roll < 0.11 {
+        ("Stopped", "job.stopped")
+    } else {
+        ("Successful", "job.completed")
+    };
+    let job_key = guid(rng);
+    let job = |state: &str, start: Option<i64>, end: Option<i64>, creation: Option<i64>| {
+        json!({ "Job": {
+            "Key": job_key, "CreationTime": creation.map(iso), "State": state,
+            "StartTime": start.map(iso), "EndTime": end.map(iso), "ProcessName": process,
+            "DisplayName": process.to_string() + "_" + &folder.0.replace('/', "_"),
+            "RobotName": robot, "HostMachineName": machine.0,
+        }})
+    };
+    let of = JobOf {
+        number: j,
+        key: &job_key,
+        process,
+        folder,
+        robot,
+        machine,
+        created,
+    };
+    let pending = job("Pending", None, None, Some(created));
+    out.push(
+        created,
+        0,
+        tenant.event(pending, "job.created", created, folder),
+    );
+    let running = job("Running", Some(started), None, None);
+    out.push(
+        started,
+        0,
+        tenant.event(running, "job.started", started, folder),
+    );
+    let log = of.log(started + 500, "execution started", json!({}));
+    out.push(
+        started + 500,
+        3,
+        tenant.event(log, "robotlog", started + 500, folder),
+    );
+    let mut t = started + 1_000;
+    for _ in 0..items {
+        *item_seq += 1;
+        t = emit_queue_item(tenant, out, rng, &of, &tenant.queues[p], *item_seq, t);
+    }
+    let end = t + 500;
+    let took = json!({ "totalExecutionTimeInSeconds": (end - started) as f64 / 1000.0 });
+    let log = of.log(end, "execution ended", took);
+    out.push(end, 3, tenant.event(log, "robotlog", end, folder));
+    let last = job(state, Some(started), Some(end), Some(created));
+    let ended = out.push(
+        end + 20,
+        0,
+        tenant.event(last, final_type, end + 20, folder),
+    );
+    ended.then_some(state)
+}
+
+/// Emits the events of one queue item of job `of` in `queue` (name, key, id, SLA), the
+/// `item_seq`-th, whose first attempt starts at `t`: its attempts, retries and logs. Where
+/// the job's time stands after it.
+fn emit_queue_item(
+    tenant: &Tenant<'_>,
+    out: &mut Emitter,
+    rng: &mut Rng,
+    of: &JobOf<'_>,
+    (queue, queue_key, queue_id, sla): &(String, String, i64, i64),
+    item_seq: i64,
+    mut t: i64,
+) -> i64 {
+    let process = of.process;
+    let folder = of.folder;
+    let queue_json = json!({
+        "Key": queue_key, "Name": queue, "Description": format!("Work items of {process}"),
+        "MaxNumberOfRetries": 2, "EnforceUniqueReference": false,
+        "SlaInMinutes": sla, "RiskSlaInMinutes": sla / 2,
+    });
+    let item_key = guid(rng);
+    let added = of.created - rng.below(7_200_000) as i64;
+    let due = rng
+        .chance(0.4)
+        .then(|| added + 3_600_000 + rng.below(14_400_000) as i64);
+    let priority = ["High", "Normal", "Normal", "Low"][rng.below(4) as usize];
+    let item = |status: &str,
+                retry: i64,
+                start: Option<i64>,
+                end: Option<i64>,
+                exc: Option<(&str, &str)>| {
+        json!({
+            "QueueItem": {
+                "Key": item_key, "QueueDefinitionId": queue_id, "Status": status,
+                "ReviewStatus": "None", "DueDate": due.map(iso), "Priority": priority,
+                "CreationTime": iso(added), "StartProcessing": start.map(iso),
+                "EndProcessing": end.map(iso), "DefferDate": null,
+                "SecondsInPreviousAttempt": 0, "RetryNumber": retry,
+                "Progress": if end.is_some() { "Done" } else { "Reading input" },
+                "AnalyticsData": { "Amount": 100 + (item_seq % 900), "Region": "EMEA" },
+                "Output": if status == "Successful" { json!({ "Reference": format!("DOC-{item_seq}") }) } else { Value::Null },
+                "SpecificData": { "InvoiceNo": format!("INV-{item_seq:06}") },
+                "CreatorJobId": null, "ExecutorJobId": 1000 + of.number as i64,
+                "ProcessExceptionReason": exc.map(|e| e.1),
+                "ProcessExceptionDetails": exc.map(|e| format!("at Main.xaml: {}", e.1)),
+                "ProcessExceptionType": exc.map_or("None", |e| e.0),
+            },
+            "Queue": queue_json,
+        })
+    };
+    let new = item("New", 0, None, None, None);
+    out.push(
+        added,
+        1,
+        tenant.event(new, "queueitem.added", added, folder),
+    );
+    let mut retry = 0;
+    loop {
+        let begin = t;
+        let end = begin + 5_000 + rng.below(240_000) as i64;
+        let started = item("InProgress", retry, Some(begin), None, None);
+        let started = tenant.event(started, "queueItem.transactionStarted", begin, folder);
+        out.push(begin, 1, started);
+        let r = rng.f64();
+        let outcome = if r < 0.07 {
+            Some(("ApplicationException", REASONS_APP[rng.below(3) as usize]))
+        } else if r < 0.13 {
+            Some(("BusinessException", REASONS_BIZ[rng.below(3) as usize]))
+        } else {
+            None
+        };
+        let (status, event) = match outcome {
+            None => ("Successful", "queueItem.transactionCompleted"),
+            Some(_) => ("Failed", "queueItem.transactionFailed"),
+        };
+        let ended = item(status, retry, Some(begin), Some(end), outcome);
+        out.push(end, 1, tenant.event(ended, event, end, folder));
+        let (tx_status, exc_type, reason) = match outcome {
+            None => ("Successful", "", ""),
+            Some((kind, reason)) => (kind, kind, reason),
+        };
+        let log = of.log(
+            end + 10,
+            "Transaction Ended",
+            json!({
+                "transactionExecutionTime": (end - begin) as f64 / 1000.0,
+                "queueItemPriority": priority, "processingExceptionReason": reason,
+                "transactionStatus": tx_status, "queueName": queue,
+                "transactionState": "Ended", "processingExceptionType": exc_type,
+                "transactionId": item_key, "queueItemReviewStatus": "None",
+                "CustomFields": { "InvoiceNo": format!("INV-{item_seq:06}"), "Attempt": retry + 1 },
+            }),
+        );
+        out.push(end + 10, 3, tenant.event(log, "robotlog", end + 10, folder));
+        t = end + 1_000;
+        // Application exceptions are retried (twice at most); business ones are not.
+        if matches!(outcome, Some(("ApplicationException", _))) && retry < 2 {
+            retry += 1;
+            let retried = item("Retried", retry, None, None, None);
+            out.push(
+                t,
+                1,
+                tenant.event(retried, "queueItem.transactionRetried", t, folder),
+            );
+            t += 1_000;
+            continue;
+        }
+        if outcome.is_some() && retry >= 2 && rng.chance(0.5) {
+            let abandoned = item("Abandoned", retry, None, None, None);
+            let abandoned = tenant.event(abandoned, "queueItem.transactionAbandoned", t, folder);
+            out.push(t, 1, abandoned);
+            t += 500;
+        }
+        return t;
+    }
+}
+
+/// Emits machine sessions every few hours over the `span_ms` from `start_ms`, and a few
+/// configuration changes.
+fn emit_machines(tenant: &Tenant<'_>, out: &mut Emitter, start_ms: i64, span_ms: i64) {
+    let folder = &tenant.folders[0];
+    for (i, machine) in tenant.machines.iter().enumerate() {
+        let mut rng = Rng::stream(tenant.config.seed ^ 0x3ac1, i as u64);
         let mut at = start_ms + rng.below(3_600_000) as i64;
         while at < start_ms + span_ms {
             let status = ["Available", "Busy", "Busy", "Disconnected"][rng.below(4) as usize];
-            out.push(at, 2, with(json!({ "MachineSession": {
+            let session = json!({ "MachineSession": {
                 "MachineKey": machine.1, "MachineName": machine.0, "MachineId": machine.2,
                 "HostMachineName": machine.0, "ServiceUsername": "ACME\\svc-robot",
                 "MachineStatus": status, "ReportingTime": iso(at), "IsUnresponsive": status == "Disconnected",
-            }}), common("machineSession.status", at, &folders[0])));
+            }});
+            out.push(
+                at,
+                2,
+                tenant.event(session, "machineSession.status", at, folder),
+            );
             at += 3_600_000 * (2 + rng.below(6) as i64);
         }
         let at = start_ms + rng.below(span_ms as u64) as i64;
-        out.push(
-            at,
-            2,
-            with(
-                json!({ "Machine": {
-                    "MachineName": machine.0, "MachineKey": machine.1, "NonProductionSlots": 0,
-                    "HeadlessSlots": 0, "AutomationCloudSlots": 0, "UnattendedSlots": 2,
-                }}),
-                common("machine.updated", at, &folders[0]),
-            ),
-        );
-        out.push(
-            at + 1_000,
-            2,
-            with(
-                json!({ "MachineAssign": {
-                    "MachineKey": machine.1, "MachineName": machine.0,
-                }}),
-                common("machine.assign", at + 1_000, &folders[0]),
-            ),
-        );
+        let updated = json!({ "Machine": {
+            "MachineName": machine.0, "MachineKey": machine.1, "NonProductionSlots": 0,
+            "HeadlessSlots": 0, "AutomationCloudSlots": 0, "UnattendedSlots": 2,
+        }});
+        out.push(at, 2, tenant.event(updated, "machine.updated", at, folder));
+        let assigned = json!({ "MachineAssign": {
+            "MachineKey": machine.1, "MachineName": machine.0,
+        }});
+        let assigned = tenant.event(assigned, "machine.assign", at + 1_000, folder);
+        out.push(at + 1_000, 2, assigned);
         // An event type botlake has no table for.
-        out.push(at + 2_000, 4, with(json!({ "Asset": { "Name": format!("Credential-{i}"), "ValueType": "Credential" } }), common("asset.updated", at + 2_000, &folders[0])));
+        let asset =
+            json!({ "Asset": { "Name": format!("Credential-{i}"), "ValueType": "Credential" } });
+        out.push(
+            at + 2_000,
+            4,
+            tenant.event(asset, "asset.updated", at + 2_000, folder),
+        );
     }
+}
 
-    out.events.sort_by_key(|e| e.0);
-    let mut rng = Rng::stream(config.seed, 0xe4e7);
-    let lines = out
-        .events
+/// Each event (sorted by time) in the export's envelope, as a JSON line.
+fn envelopes(events: Vec<(i64, u8, Value)>, seed: u64) -> Vec<String> {
+    let mut rng = Rng::stream(seed, 0xe4e7);
+    events
         .into_iter()
         .enumerate()
         .map(|(seq, (at, _, body))| {
@@ -453,14 +521,7 @@ pub fn generate(config: &UipathConfig) -> UipathEvents {
             })
             .to_string()
         })
-        .collect();
-    UipathEvents {
-        lines,
-        counts: out.counts,
-        finished_jobs: finished,
-        running_jobs: config.jobs as u64 - finished,
-        faulted_jobs: faulted,
-    }
+        .collect()
 }
 
 /// Posts `lines` to the HEC endpoint at `url` (`.../services/collector/event`) in requests

@@ -17,7 +17,8 @@ use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::decode::{Decoded, Rows, TimeRange, constant, epoch_days};
+use crate::aa::runs::{Decoded, Rows};
+use crate::decode::{TimeRange, constant, epoch_days};
 
 /// The UTC day of a time in a [`TimeRange`].
 fn day_of(micros: i64) -> NaiveDate {
@@ -235,7 +236,7 @@ impl Rows for AuditBatchBuilder {
         let (id, numeric) = match (r.id, self.api) {
             (AuditId::Int(i), _) => (i.to_string(), i),
             (AuditId::Text(s), AuditApi::A360) => {
-                let hash = u64::from_str_radix(&crate::decode::record_hash(&s), 16)
+                let hash = u64::from_str_radix(&crate::quarantine::record_hash(&s), 16)
                     .expect("a hash is hex");
                 (s, hash as i64)
             }

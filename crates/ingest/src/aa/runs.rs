@@ -1,29 +1,25 @@
-//! Typed decoding of Bot Insight pages into Arrow, record by record, so that one bad
+//! Bot Insight's paged answers (`getbotrundata`, `gettasklogdata`, `getaudittraildata`)
+//! with their records still raw, the decoder trait every Automation Anywhere table's
+//! builder implements, and the builder of `aa_bot_runs`, record by record, so that one bad
 //! record is rejected with its reason and raw text while the rest of the page lands.
-
-pub(crate) mod rows;
-mod runpage;
-mod time;
-mod utf8;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use botlake_lake::catalog::{AA_BOT_RUNS, REJECTED_RECORDS};
+use botlake_lake::catalog::AA_BOT_RUNS;
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::decode::{MAX_DURATION_MS, Stamp, TimeRange, bounded, constant, mend_utf8};
+
+mod runpage;
 pub(crate) use runpage::{ends_inside_value, parse_run_page};
-use time::Stamp;
-pub(crate) use time::epoch_days;
-pub use time::{MAX_DURATION_MS, TimeRange, bounded, parse_timestamp};
-pub(crate) use utf8::{escape_invalid_utf8, mend_utf8, not_utf8, unmended_offset};
 
 /// One page of `getbotrundata`, `gettasklogdata` or `getaudittraildata`, with its
 /// records still raw.
@@ -193,17 +189,6 @@ impl RunRecords<'_> {
 fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.clear();
     v.into_iter().filter_map(|_| None).collect()
-}
-
-/// A record that did not fit.
-#[derive(Debug, Clone)]
-pub struct Rejected {
-    /// Where it came from (request and position).
-    pub location: String,
-    /// Why it was rejected.
-    pub reason: String,
-    /// The record as received.
-    pub raw: String,
 }
 
 /// A record as decoded, with what the pipeline needs to know about it.
@@ -411,57 +396,10 @@ impl Rows for RunBatchBuilder {
     }
 }
 
-/// A column of `n` copies of `value`, for `control_room` and friends.
-pub(crate) fn constant(value: &str, n: usize) -> StringArray {
-    StringArray::from_iter_values(std::iter::repeat_n(value, n))
-}
-
-/// A stable 64-bit FNV-1a hash of a rejected record, its identity in `rejected_records`.
-pub fn record_hash(raw: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in raw.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-/// Builds a `rejected_records` batch.
-pub fn rejected_batch(
-    source: &str,
-    control_room: &str,
-    table: &str,
-    received_at: DateTime<Utc>,
-    rejected: &[Rejected],
-) -> Result<RecordBatch, ArrowError> {
-    let n = rejected.len();
-    let text = |v: &str| Arc::new(constant(v, n)) as ArrayRef;
-    let ts = |v: i64| {
-        Arc::new(TimestampMicrosecondArray::from(vec![v; n]).with_timezone("UTC")) as ArrayRef
-    };
-    let strings = |f: &dyn Fn(&Rejected) -> String| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(rejected.iter().map(f)))
-    };
-    let now = Utc::now().timestamp_micros();
-    RecordBatch::try_new(
-        REJECTED_RECORDS.schema.clone(),
-        vec![
-            text(source),
-            text(control_room),
-            text(table),
-            strings(&|r| record_hash(&r.raw)),
-            strings(&|r| r.location.clone()),
-            strings(&|r| r.reason.clone()),
-            strings(&|r| r.raw.clone()),
-            ts(received_at.timestamp_micros()),
-            ts(now),
-        ],
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::not_utf8;
 
     #[test]
     fn an_answer_with_bytes_that_are_not_utf8_is_mended_and_its_records_told_apart() {
@@ -537,12 +475,5 @@ mod tests {
         let mut runs: RunRecords<'_> = serde_json::from_str(&page).unwrap();
         assert!(!b.push_runs(&mut runs));
         assert_eq!(b.len(), 0);
-    }
-
-    #[test]
-    fn record_hash_is_stable() {
-        assert_eq!(record_hash("abc"), record_hash("abc"));
-        assert_ne!(record_hash("abc"), record_hash("abd"));
-        assert_eq!(record_hash(""), "cbf29ce484222325");
     }
 }

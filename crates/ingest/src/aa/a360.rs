@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use botlake_lake::catalog::{AA_AUDIT_EVENTS, REJECTED_RECORDS};
+use botlake_lake::catalog::AA_AUDIT_EVENTS;
 use botlake_lake::{Checkpoint, Lake};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
@@ -19,11 +19,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::botinsight::{Reconcile, Summary};
-use crate::client::Client;
-use crate::decode::{Rejected, Rows, record_hash, rejected_batch};
+use crate::aa::botinsight::{Reconcile, Summary};
+use crate::aa::client::Client;
+use crate::aa::records::{AuditApi, AuditBatchBuilder};
+use crate::aa::runs::Rows;
 use crate::progress::{Event, Observer};
-use crate::records::{AuditApi, AuditBatchBuilder};
+use crate::quarantine::{Origin, Quarantine};
 use crate::{Error, Result};
 
 /// What to ingest and how.
@@ -78,7 +79,10 @@ impl AuditIngestConfig {
 
 /// The application id under which the A360 audit cursor of `control_room` is stored.
 pub fn app_id(control_room: &str) -> String {
-    format!("aa-audit/{}", crate::botinsight::cursor_part(control_room))
+    format!(
+        "aa-audit/{}",
+        crate::aa::botinsight::cursor_part(control_room)
+    )
 }
 
 /// The cursor of `control_room`'s last A360 audit ingest, if there was one.
@@ -142,6 +146,9 @@ impl AuditIngestConfig {
 }
 
 const PATH: &str = "v1/audit/messages/list";
+
+/// What `rejected_records.source` says for audit events.
+pub const SOURCE: &str = "aa-audit";
 
 /// Ingests A360 audit events from the Control Room behind `client` into `lake`.
 pub async fn ingest_audit(
@@ -220,8 +227,7 @@ async fn window(
     let received_at = Utc::now();
     let mut builder = AuditBatchBuilder::new(&config.control_room, AuditApi::A360, received_at);
     let mut ids: HashSet<String> = HashSet::new();
-    let mut rejected: Vec<Rejected> = Vec::new();
-    let mut rejected_hashes: HashSet<String> = HashSet::new();
+    let mut quarantine = Quarantine::new();
     let length = config.page_length;
 
     let (first, bytes) = fetch(client, config, from, to, 0, observer).await?;
@@ -268,13 +274,12 @@ async fn window(
                     ids.insert(builder.last_id.clone());
                 }
                 Err(reason) => {
-                    if rejected_hashes.insert(record_hash(raw.get())) {
-                        rejected.push(Rejected {
-                            location: format!("{PATH} offset {offset} record {i}"),
-                            reason,
-                            raw: raw.get().to_string(),
-                        });
-                    }
+                    quarantine.reject(
+                        AA_AUDIT_EVENTS.name,
+                        || format!("{PATH} offset {offset} record {i}"),
+                        reason,
+                        raw.get().to_string(),
+                    );
                 }
             }
         }
@@ -289,7 +294,7 @@ async fn window(
                 lake,
                 config,
                 &mut builder,
-                &mut rejected,
+                &mut quarantine,
                 from,
                 received_at,
                 observer,
@@ -302,9 +307,9 @@ async fn window(
         }
     }
     drop(rest);
-    let fetched = (ids.len() + rejected_hashes.len()) as u64;
+    let fetched = (ids.len() + quarantine.distinct()) as u64;
     summary.records += fetched;
-    summary.rejected += rejected_hashes.len() as u64;
+    summary.rejected += quarantine.distinct() as u64;
     if fetched != expected && fetched != last_total {
         let message = format!(
             "window {}..{}: fetched {fetched} distinct events but totalFilter is {expected}",
@@ -326,7 +331,7 @@ async fn window(
         lake,
         config,
         &mut builder,
-        &mut rejected,
+        &mut quarantine,
         to,
         received_at,
         observer,
@@ -340,28 +345,19 @@ async fn commit(
     lake: &Lake,
     config: &AuditIngestConfig,
     builder: &mut AuditBatchBuilder,
-    rejected: &mut Vec<Rejected>,
+    quarantine: &mut Quarantine,
     cursor: DateTime<Utc>,
     received_at: DateTime<Utc>,
     observer: &dyn Observer,
     summary: &mut Summary,
 ) -> Result<()> {
-    if !rejected.is_empty() {
-        let batch = rejected_batch(
-            "aa-audit",
-            &config.control_room,
-            AA_AUDIT_EVENTS.name,
-            received_at,
-            rejected,
-        )
-        .map_err(|source| Error::Arrow { source })?;
-        let stats = lake.upsert(&REJECTED_RECORDS, vec![batch], None).await?;
-        observer.on(Event::Committed {
-            table: REJECTED_RECORDS.name,
-            stats,
-        });
-        rejected.clear();
-    }
+    let origin = Origin {
+        source: SOURCE,
+        control_room: &config.control_room,
+    };
+    quarantine
+        .commit(lake, origin, received_at, observer)
+        .await?;
     // The cursor never moves back: a mid-window commit keeps the stored one if it is later.
     let stored = stored_cursor(lake, &config.control_room).await?;
     let cursor = stored.map_or(cursor, |s| s.max(cursor));

@@ -14,13 +14,12 @@
 //! `commit_rows` of its rows are gathered. Memory holds one commit's rows being written
 //! and half as many decoded ahead, whatever the volume.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use botlake_lake::catalog::REJECTED_RECORDS;
 use botlake_lake::{Lake, TableDef};
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -29,12 +28,11 @@ use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::botinsight::Endpoint;
-use crate::decode::{
-    Rejected, Rows, RunRecords, ends_inside_value, mend_utf8, not_utf8, parse_run_page,
-    record_hash, rejected_batch, unmended_offset,
-};
+use crate::aa::botinsight::Endpoint;
+use crate::aa::runs::{Rows, RunRecords, ends_inside_value, parse_run_page};
+use crate::decode::{mend_utf8, not_utf8, unmended_offset};
 use crate::progress::{Event, Observer};
+use crate::quarantine::{Origin, Quarantine, Rejected};
 use crate::{Error, Result};
 
 /// What `rejected_records.source` says for records from page files.
@@ -290,7 +288,7 @@ struct Gathered {
     table: &'static TableDef,
     batches: Vec<RecordBatch>,
     rows: usize,
-    rejected: Vec<Rejected>,
+    quarantine: Quarantine,
 }
 
 impl Gathered {
@@ -299,7 +297,7 @@ impl Gathered {
             table,
             batches: Vec::new(),
             rows: 0,
-            rejected: Vec::new(),
+            quarantine: Quarantine::new(),
         }
     }
 
@@ -308,7 +306,7 @@ impl Gathered {
         if chunk.batch.num_rows() > 0 {
             self.batches.push(chunk.batch);
         }
-        self.rejected.extend(chunk.rejected);
+        self.quarantine.extend(chunk.rejected);
     }
 
     /// Commits what was gathered: all of it if `last`, else all but the rows of the day
@@ -338,12 +336,11 @@ impl Gathered {
         };
         self.rows = later.iter().map(RecordBatch::num_rows).sum();
         self.batches = later;
-        let rejected = std::mem::take(&mut self.rejected);
         commit(
             lake,
             table,
             now,
-            rejected,
+            &mut self.quarantine,
             config,
             received_at,
             observer,
@@ -361,28 +358,22 @@ async fn commit(
     lake: &Lake,
     table: &'static TableDef,
     batches: Vec<RecordBatch>,
-    rejected: Vec<Rejected>,
+    quarantine: &mut Quarantine,
     config: &PagesConfig,
     received_at: DateTime<Utc>,
     observer: &dyn Observer,
     summary: &mut PagesSummary,
 ) -> Result<()> {
-    if !rejected.is_empty() {
-        summary.rejected += rejected.len() as u64;
-        // Rejects first, as the HTTP ingest does: their key makes a rerun add them once.
-        let batch = rejected_batch(
-            SOURCE,
-            &config.control_room,
-            table.name,
-            received_at,
-            &rejected,
-        )
-        .map_err(|source| Error::Arrow { source })?;
-        let stats = lake.upsert(&REJECTED_RECORDS, vec![batch], None).await?;
-        observer.on(Event::Committed {
-            table: REJECTED_RECORDS.name,
-            stats,
-        });
+    summary.rejected += quarantine.waiting() as u64;
+    // Rejects first, as the HTTP ingest does: their key makes a rerun add them once.
+    let origin = Origin {
+        source: SOURCE,
+        control_room: &config.control_room,
+    };
+    if let Some(stats) = quarantine
+        .commit(lake, origin, received_at, observer)
+        .await?
+    {
         summary.count_commit(&stats);
     }
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -404,10 +395,9 @@ async fn commit(
 struct Pending<'a> {
     endpoint: Endpoint<'a>,
     rows: Box<dyn Rows + Send>,
-    rejected: Vec<Rejected>,
-    /// Hashes of this chunk's rejects, so a record repeated in the input is kept once (the
-    /// commit's upsert by key does the same across chunks).
-    rejected_hashes: HashSet<String>,
+    /// This chunk's rejects, so a record repeated in the input is kept once (the commit's
+    /// upsert by key does the same across chunks).
+    quarantine: Quarantine,
 }
 
 impl<'a> Pending<'a> {
@@ -415,30 +405,24 @@ impl<'a> Pending<'a> {
         Pending {
             endpoint,
             rows: endpoint.builder(control_room, received_at),
-            rejected: Vec::new(),
-            rejected_hashes: HashSet::new(),
+            quarantine: Quarantine::new(),
         }
     }
 
     fn len(&self) -> usize {
-        self.rows.len() + self.rejected.len()
+        self.rows.len() + self.quarantine.waiting()
     }
 
     fn push(&mut self, raw: &RawValue, location: impl FnOnce() -> String) {
         if let Err(reason) = self.rows.push(raw) {
-            self.reject(location(), reason, raw.get().to_string());
+            self.reject(location, reason, raw.get().to_string());
         }
     }
 
     /// Keeps `raw` in `rejected_records`, once.
-    fn reject(&mut self, location: String, reason: String, raw: String) {
-        if self.rejected_hashes.insert(record_hash(&raw)) {
-            self.rejected.push(Rejected {
-                location,
-                reason,
-                raw,
-            });
-        }
+    fn reject(&mut self, location: impl FnOnce() -> String, reason: String, raw: String) {
+        let table = self.endpoint.table().name;
+        self.quarantine.reject(table, location, reason, raw);
     }
 
     /// Hands the waiting rows over once there are a chunk's worth of them.
@@ -456,14 +440,13 @@ impl<'a> Pending<'a> {
 
     /// Hands the waiting rows over; false if the committer has stopped (it says why).
     fn send(&mut self, tx: &tokio::sync::mpsc::Sender<Decoded>) -> Result<bool> {
-        self.rejected_hashes.clear();
         let chunk = Chunk {
             table: self.endpoint.table(),
             batch: self
                 .rows
                 .finish()
                 .map_err(|source| Error::Arrow { source })?,
-            rejected: std::mem::take(&mut self.rejected),
+            rejected: self.quarantine.take(),
         };
         Ok(tx.blocking_send(Decoded::Chunk(chunk)).is_ok())
     }
@@ -646,7 +629,7 @@ fn decode_input(
         for (i, raw) in records.iter().enumerate() {
             let location = || format!("{name} page {page_no} record {i}");
             match mended.then(|| not_utf8(raw.get())).flatten() {
-                Some((reason, raw)) => pending.reject(location(), reason, raw),
+                Some((reason, raw)) => pending.reject(location, reason, raw),
                 None => pending.push(raw, location),
             }
         }
@@ -694,111 +677,34 @@ fn read_pages(
         eof = read < want;
         filled += read;
         let buf = &room[..filled];
-        // Checked once here, so that the hand-written parser borrows its strings unchecked.
-        let text = match std::str::from_utf8(buf) {
-            Ok(text) => text,
-            // Up to a character the read cut in two, or to a byte that is not UTF-8 (a
-            // page holding it goes to serde_json, which says where it is).
-            Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default(),
-        };
         let mut done = 0;
+        let pages = Pages {
+            buf,
+            // Checked once here, so that the hand-written parser borrows its strings
+            // unchecked: up to a character the read cut in two, or to a byte that is not
+            // UTF-8 (a page holding it goes to serde_json, which says where it is).
+            text: match std::str::from_utf8(buf) {
+                Ok(text) => text,
+                Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default(),
+            },
+            eof,
+            arena: &arena,
+        };
         loop {
-            let rest = &buf[done..];
-            // Pages of runs in their common shape by hand, anything else by serde_json.
-            let mut runs = std::mem::take(&mut spare).recycle();
-            let typed = match text
-                .get(done..)
-                .and_then(|t| parse_run_page(t, &arena, &mut runs))
-            {
-                Some(end) => Some(Ok((None, end))),
-                // The read stopped inside this page: the next one brings the rest.
-                None if !eof && ends_inside_value(rest) => break,
-                None => {
-                    let mut typed =
-                        serde_json::Deserializer::from_slice(rest)
-                            .into_iter::<AnyPage<'_, RunRecords<'_>>>();
-                    typed
-                        .next()
-                        .map(|page| page.map(|page| (Some(page), typed.byte_offset())))
-                }
-            };
-            match typed {
-                None => {
+            match pages.next(done, &mut spare, &mut on_page)? {
+                Step::Read(end) => done += end,
+                Step::Stop => return Ok(false),
+                Step::Wait => break,
+                Step::End => {
                     done = buf.len();
                     break;
                 }
-                Some(Ok((page, end))) => {
-                    let next = match page {
-                        // By hand.
-                        None => on_page(Page::Runs(&mut runs))?,
-                        Some(AnyPage {
-                            runs: Some(typed), ..
-                        }) => {
-                            runs = typed;
-                            on_page(Page::Runs(&mut runs))?
-                        }
-                        // Audit or log records are decoded one by one in any case.
-                        Some(AnyPage { audit, logs, .. }) => on_page(Page::Raw(
-                            AnyPage {
-                                runs: None,
-                                audit,
-                                logs,
-                            },
-                            false,
-                        ))?,
-                    };
-                    spare = runs.recycle();
-                    match next {
-                        Next::Continue => {
-                            done += end;
-                            continue;
-                        }
-                        Next::Stop => return Ok(false),
-                        Next::AgainRaw => {}
-                    }
-                }
-                Some(Err(e)) if e.is_eof() && !eof => break,
-                // A record that is not a BotRunRecord, or not JSON at all: see which.
-                Some(Err(_)) => {}
-            }
-            let mut raw = serde_json::Deserializer::from_slice(rest)
-                .into_iter::<AnyPage<'_, Vec<&RawValue>>>();
-            match raw.next() {
-                None => {
-                    done = buf.len();
-                    break;
-                }
-                Some(Ok(page)) => {
-                    let end = raw.byte_offset();
-                    if let Next::Stop = on_page(Page::Raw(page, false))? {
-                        return Ok(false);
-                    }
-                    done += end;
-                }
-                Some(Err(e)) if e.is_eof() && !eof => break,
-                Some(Err(e)) => {
-                    // Bytes that are not UTF-8 in a string: the page mended parses, and
-                    // the records that held them are rejected.
-                    match read_mended(rest, &mut on_page)? {
-                        Mended::Read(end) => {
-                            done += end;
-                            continue;
-                        }
-                        Mended::Stop => return Ok(false),
-                        Mended::Incomplete if !eof => break,
-                        Mended::Incomplete | Mended::Broken => {}
-                    }
-                    // serde's line and column count from the start of the page, not of
-                    // the input: byte offsets say where instead.
-                    let text = e.to_string();
-                    let what = text.rsplit_once(" at line ").map_or(text.as_str(), |t| t.0);
-                    let blank = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
-                    let page = base + (done + blank) as u64;
+                Step::Broken { what, page, fault } => {
                     return Err(Error::BrokenPage {
                         input: name.to_string(),
-                        page_byte: page,
-                        what: what.to_string(),
-                        fault_byte: base + (done + offset_of(rest, e.line(), e.column())) as u64,
+                        page_byte: base + (done + page) as u64,
+                        what,
+                        fault_byte: base + (done + fault) as u64,
                     });
                 }
             }
@@ -809,6 +715,139 @@ fn read_pages(
         base += done as u64;
     }
     Ok(true)
+}
+
+/// The bytes of one read, as pages.
+struct Pages<'a> {
+    buf: &'a [u8],
+    /// `buf` up to its first byte that is not UTF-8.
+    text: &'a str,
+    /// Whether the input ends with `buf`.
+    eof: bool,
+    /// Where the hand-written parser unescapes strings.
+    arena: &'a bumpalo::Bump,
+}
+
+/// What became of the page at an offset of a read.
+enum Step {
+    /// Handed over; it ends this many bytes further.
+    Read(usize),
+    /// Handed over, and `on_page` said to stop.
+    Stop,
+    /// The page goes on past the bytes read: the next read brings the rest.
+    Wait,
+    /// Nothing but white space is left.
+    End,
+    /// It is not JSON: what serde_json says, and where the page and the fault are (from
+    /// the offset it was read at).
+    Broken {
+        what: String,
+        page: usize,
+        fault: usize,
+    },
+}
+
+impl Pages<'_> {
+    /// Hands the page at `done` over to `on_page`: typed runs if it is a page of runs that
+    /// all fit (in their common shape by hand, else by serde_json), else raw records, mended
+    /// if it holds bytes that are not UTF-8. `spare` lends its room to the typed runs.
+    fn next(
+        &self,
+        done: usize,
+        spare: &mut RunRecords<'static>,
+        on_page: &mut impl FnMut(Page<'_, '_>) -> Result<Next>,
+    ) -> Result<Step> {
+        let rest = &self.buf[done..];
+        let mut runs = std::mem::take(spare).recycle();
+        let typed = match self
+            .text
+            .get(done..)
+            .and_then(|t| parse_run_page(t, self.arena, &mut runs))
+        {
+            Some(end) => Some(Ok((None, end))),
+            None if !self.eof && ends_inside_value(rest) => return Ok(Step::Wait),
+            None => {
+                let mut typed = serde_json::Deserializer::from_slice(rest)
+                    .into_iter::<AnyPage<'_, RunRecords<'_>>>();
+                typed
+                    .next()
+                    .map(|page| page.map(|page| (Some(page), typed.byte_offset())))
+            }
+        };
+        match typed {
+            None => return Ok(Step::End),
+            Some(Ok((page, end))) => {
+                let next = match page {
+                    // By hand.
+                    None => on_page(Page::Runs(&mut runs))?,
+                    Some(AnyPage {
+                        runs: Some(typed), ..
+                    }) => {
+                        runs = typed;
+                        on_page(Page::Runs(&mut runs))?
+                    }
+                    // Audit or log records are decoded one by one in any case.
+                    Some(AnyPage { audit, logs, .. }) => on_page(Page::Raw(
+                        AnyPage {
+                            runs: None,
+                            audit,
+                            logs,
+                        },
+                        false,
+                    ))?,
+                };
+                *spare = runs.recycle();
+                match next {
+                    Next::Continue => return Ok(Step::Read(end)),
+                    Next::Stop => return Ok(Step::Stop),
+                    Next::AgainRaw => {}
+                }
+            }
+            Some(Err(e)) if e.is_eof() && !self.eof => return Ok(Step::Wait),
+            // A record that is not a BotRunRecord, or not JSON at all: see which.
+            Some(Err(_)) => {}
+        }
+        self.next_raw(rest, on_page)
+    }
+
+    /// Hands the page at the start of `rest` over with its records raw.
+    fn next_raw(
+        &self,
+        rest: &[u8],
+        on_page: &mut impl FnMut(Page<'_, '_>) -> Result<Next>,
+    ) -> Result<Step> {
+        let mut raw =
+            serde_json::Deserializer::from_slice(rest).into_iter::<AnyPage<'_, Vec<&RawValue>>>();
+        let e = match raw.next() {
+            None => return Ok(Step::End),
+            Some(Ok(page)) => {
+                let end = raw.byte_offset();
+                return Ok(match on_page(Page::Raw(page, false))? {
+                    Next::Stop => Step::Stop,
+                    Next::Continue | Next::AgainRaw => Step::Read(end),
+                });
+            }
+            Some(Err(e)) if e.is_eof() && !self.eof => return Ok(Step::Wait),
+            Some(Err(e)) => e,
+        };
+        // Bytes that are not UTF-8 in a string: the page mended parses, and the records
+        // that held them are rejected.
+        match read_mended(rest, on_page)? {
+            Mended::Read(end) => return Ok(Step::Read(end)),
+            Mended::Stop => return Ok(Step::Stop),
+            Mended::Incomplete if !self.eof => return Ok(Step::Wait),
+            Mended::Incomplete | Mended::Broken => {}
+        }
+        // serde's line and column count from the start of the page, not of the input: byte
+        // offsets say where instead.
+        let text = e.to_string();
+        let what = text.rsplit_once(" at line ").map_or(text.as_str(), |t| t.0);
+        Ok(Step::Broken {
+            what: what.to_string(),
+            page: rest.iter().take_while(|b| b.is_ascii_whitespace()).count(),
+            fault: offset_of(rest, e.line(), e.column()),
+        })
+    }
 }
 
 /// What became of a page that did not parse, mended.

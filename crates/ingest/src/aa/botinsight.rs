@@ -19,18 +19,21 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use botlake_lake::catalog::{AA_AUDIT_EVENTS, AA_BOT_RUNS, AA_TASK_LOGS, REJECTED_RECORDS};
+use botlake_lake::catalog::{AA_AUDIT_EVENTS, AA_BOT_RUNS, AA_TASK_LOGS};
 use botlake_lake::{Checkpoint, Lake, TableDef};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 
-use crate::client::Client;
-use crate::decode::{
-    Rejected, Rows, RunBatchBuilder, RunPage, not_utf8, record_hash, rejected_batch,
-};
+use crate::aa::client::Client;
+use crate::aa::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
+use crate::aa::runs::{Rows, RunBatchBuilder, RunPage};
+use crate::decode::not_utf8;
 use crate::progress::{Event, Observer};
-use crate::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
+use crate::quarantine::{Origin, Quarantine};
 use crate::{Error, Result};
+
+/// What `rejected_records.source` says for records fetched from Bot Insight.
+pub const SOURCE: &str = "aa-botinsight";
 
 /// Records per page, as Bot Insight serves them.
 pub const PAGE_SIZE: u64 = 1000;
@@ -516,15 +519,71 @@ impl Run<'_> {
         next: Option<Position>,
     ) -> Result<()> {
         let received_at = Utc::now();
-        let mut builder = self
-            .endpoint
-            .builder(&self.config.control_room, received_at);
-        let mut rejected: Vec<Rejected> = Vec::new();
-        let mut ids: HashSet<i64> = HashSet::new();
-        let mut rejected_hashes: HashSet<String> = HashSet::new();
-
+        let mut taken = Taken {
+            rows: self
+                .endpoint
+                .builder(&self.config.control_room, received_at),
+            quarantine: Quarantine::new(),
+            ids: HashSet::new(),
+            received_at,
+        };
         let fetcher = self.fetcher;
         let (first, bytes) = fetcher.fetch(from, to, first_page).await?;
+        let plan = self.plan(&first, from, to, first_page);
+        let mut last_total = plan.expected;
+        let mut pending = Some((first, bytes));
+        let mut rest = futures::stream::iter(first_page + 1..plan.pages)
+            .map(|p| async move { fetcher.fetch(from, to, p).await.map(|r| (p, r)) })
+            .buffered(self.config.concurrency);
+        let mut page_no = first_page;
+        let mut committed_at = Instant::now();
+        loop {
+            let (page, bytes) = match pending.take() {
+                Some(first) => first,
+                None => match rest.next().await {
+                    Some(next) => {
+                        let (p, r) = next?;
+                        page_no = p;
+                        r
+                    }
+                    None => break,
+                },
+            };
+            if let Some(t) = page.total() {
+                last_total = t;
+            }
+            let short = (page.records.len() as u64) < PAGE_SIZE;
+            self.take_page(&page, bytes, page_no, from, to, &mut taken);
+            if taken.rows.len() >= self.config.commit_rows
+                || committed_at.elapsed() >= self.config.commit_interval
+            {
+                // The window is not done: the cursor stays where it can restart the window,
+                // and the pass stands at the next page.
+                let at = Position {
+                    from,
+                    to,
+                    page: page_no + 1,
+                };
+                self.commit(&mut taken, self.cursor_at(from), Some(at))
+                    .await?;
+                committed_at = Instant::now();
+            }
+            if plan.lenient && short {
+                break;
+            }
+        }
+        drop(rest);
+        self.reconcile(&mut taken, &plan, last_total, from, to)
+            .await?;
+        let cursor = self.cursor_at(to.min(self.today));
+        self.commit(&mut taken, cursor, next).await?;
+        self.summary.cursor = Some(cursor);
+        Ok(())
+    }
+
+    /// How many records window `from..to` holds and how many pages to fetch, as its first
+    /// fetched page (page `first_page`) says.
+    fn plan(&mut self, first: &RunPage, from: NaiveDate, to: NaiveDate, first_page: u64) -> Plan {
         let lenient = self.config.reconcile == Reconcile::Lenient;
         // Every page before the first fetched was full (only the last page is short).
         let before = first_page.saturating_mul(PAGE_SIZE);
@@ -546,185 +605,130 @@ impl Run<'_> {
             pages: pages - first_page,
         });
         self.summary.windows += 1;
-        let mut last_total = expected;
-        let mut pending = Some((first, bytes));
-        let mut rest = futures::stream::iter(first_page + 1..pages)
-            .map(|p| async move { fetcher.fetch(from, to, p).await.map(|r| (p, r)) })
-            .buffered(self.config.concurrency);
-        let mut page_no = first_page;
-        let mut committed_at = Instant::now();
-        loop {
-            let (page, bytes) = match pending.take() {
-                Some(first) => first,
-                None => match rest.next().await {
-                    Some(next) => {
-                        let (p, r) = next?;
-                        page_no = p;
-                        r
-                    }
-                    None => break,
-                },
-            };
-            if let Some(t) = page.total() {
-                last_total = t;
-            }
-            let short = (page.records.len() as u64) < PAGE_SIZE;
-            let index = self.config.pagination.start_index(page_no);
-            for (i, raw) in page.records.iter().enumerate() {
-                let location = || format!("{} record {i}", self.endpoint.path(index, from, to));
-                if page.mended
-                    && let Some((reason, raw)) = not_utf8(raw.get())
-                {
-                    if rejected_hashes.insert(record_hash(&raw)) {
-                        rejected.push(Rejected {
-                            location: location(),
-                            reason,
-                            raw,
-                        });
-                    }
-                    continue;
-                }
-                match builder.push(raw) {
-                    Ok(decoded) => {
-                        ids.insert(decoded.id);
-                        self.newest = Some(self.newest.map_or(decoded.day, |n| n.max(decoded.day)));
-                        let recent = self.today - decoded.day
-                            <= chrono::Duration::days(i64::from(self.config.revisit_days));
-                        if decoded.in_progress && recent {
-                            self.hold = Some(self.hold.map_or(decoded.day, |h| h.min(decoded.day)));
-                        }
-                    }
-                    Err(reason) => {
-                        if rejected_hashes.insert(record_hash(raw.get())) {
-                            rejected.push(Rejected {
-                                location: location(),
-                                reason,
-                                raw: raw.get().to_string(),
-                            });
-                        }
-                    }
-                }
-            }
-            self.summary.pages += 1;
-            self.summary.bytes += bytes as u64;
-            self.observer.on(Event::Page {
-                records: page.records.len() as u64,
-                bytes: bytes as u64,
-            });
-            if builder.len() >= self.config.commit_rows
-                || committed_at.elapsed() >= self.config.commit_interval
+        Plan {
+            lenient,
+            before,
+            expected,
+            pages,
+        }
+    }
+
+    /// Decodes the records of `page` (page `page_no` of window `from..to`, `bytes` long)
+    /// into `taken`, and notes the newest day and the runs still in progress.
+    fn take_page(
+        &mut self,
+        page: &RunPage,
+        bytes: usize,
+        page_no: u64,
+        from: NaiveDate,
+        to: NaiveDate,
+        taken: &mut Taken,
+    ) {
+        let table = self.endpoint.table().name;
+        let index = self.config.pagination.start_index(page_no);
+        for (i, raw) in page.records.iter().enumerate() {
+            let location = || format!("{} record {i}", self.endpoint.path(index, from, to));
+            if page.mended
+                && let Some((reason, raw)) = not_utf8(raw.get())
             {
-                // The window is not done: the cursor stays where it can restart the window,
-                // and the pass stands at the next page.
-                let cursor = self.cursor_at(from);
-                let at = Position {
-                    from,
-                    to,
-                    page: page_no + 1,
-                };
-                self.commit(
-                    builder.as_mut(),
-                    &mut rejected,
-                    cursor,
-                    Some(at),
-                    received_at,
-                )
-                .await?;
-                committed_at = Instant::now();
+                taken.quarantine.reject(table, location, reason, raw);
+                continue;
             }
-            if lenient && short {
-                break;
+            match taken.rows.push(raw) {
+                Ok(decoded) => {
+                    taken.ids.insert(decoded.id);
+                    self.newest = Some(self.newest.map_or(decoded.day, |n| n.max(decoded.day)));
+                    let recent = self.today - decoded.day
+                        <= chrono::Duration::days(i64::from(self.config.revisit_days));
+                    if decoded.in_progress && recent {
+                        self.hold = Some(self.hold.map_or(decoded.day, |h| h.min(decoded.day)));
+                    }
+                }
+                Err(reason) => {
+                    taken
+                        .quarantine
+                        .reject(table, location, reason, raw.get().to_string());
+                }
             }
         }
-        drop(rest);
+        self.summary.pages += 1;
+        self.summary.bytes += bytes as u64;
+        self.observer.on(Event::Page {
+            records: page.records.len() as u64,
+            bytes: bytes as u64,
+        });
+    }
 
-        let fetched_now = (ids.len() + rejected_hashes.len()) as u64;
+    /// Checks the distinct records of window `from..to` against the server's count (the
+    /// first page's, or `last_total`, the last page's). A mismatch is a warning when
+    /// lenient; else what was taken is committed (it is correct data), the cursor stays,
+    /// the pass stands at the window's first page, and the mismatch is the error.
+    async fn reconcile(
+        &mut self,
+        taken: &mut Taken,
+        plan: &Plan,
+        last_total: u64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<()> {
+        let fetched_now = (taken.ids.len() + taken.quarantine.distinct()) as u64;
         self.summary.records += fetched_now;
-        let fetched = fetched_now.saturating_add(before);
-        self.summary.rejected += rejected_hashes.len() as u64;
-        if fetched != expected && fetched != last_total && lenient {
+        self.summary.rejected += taken.quarantine.distinct() as u64;
+        let fetched = fetched_now.saturating_add(plan.before);
+        let expected = plan.expected;
+        if fetched == expected || fetched == last_total {
+            return Ok(());
+        }
+        if plan.lenient {
             self.summary.warnings.push(format!(
                 "window {from}..{to}: fetched {fetched} distinct records but totalRecords is {expected}"
             ));
-        } else if fetched != expected && fetched != last_total {
-            let cause = if fetched < expected {
-                crate::Mismatch::PagesMissing {
-                    other: self.config.pagination.other(),
-                }
-            } else {
-                crate::Mismatch::DataChanged
-            };
-            // What was committed of this window stays (it is correct data); the cursor
-            // did not move, and the pass stands at the window's first page, so the next
-            // ingest fetches the whole window again.
-            let cursor = self.cursor_at(from);
-            let again = Position { from, to, page: 0 };
-            self.commit(
-                builder.as_mut(),
-                &mut rejected,
-                cursor,
-                Some(again),
-                received_at,
-            )
-            .await?;
-            return Err(Error::Reconcile {
-                from,
-                to,
-                expected,
-                fetched,
-                cause,
-            });
+            return Ok(());
         }
-        let cursor = self.cursor_at(to.min(self.today));
-        self.commit(builder.as_mut(), &mut rejected, cursor, next, received_at)
+        let cause = if fetched < expected {
+            crate::Mismatch::PagesMissing {
+                other: self.config.pagination.other(),
+            }
+        } else {
+            crate::Mismatch::DataChanged
+        };
+        let again = Position { from, to, page: 0 };
+        self.commit(taken, self.cursor_at(from), Some(again))
             .await?;
-        self.summary.cursor = Some(cursor);
-        Ok(())
+        Err(Error::Reconcile {
+            from,
+            to,
+            expected,
+            fetched,
+            cause,
+        })
     }
 
+    /// Commits what was taken (rejects first), with the cursor at `cursor` and the pass
+    /// standing at `position`.
     async fn commit(
         &mut self,
-        builder: &mut (dyn Rows + Send),
-        rejected: &mut Vec<Rejected>,
+        taken: &mut Taken,
         cursor: NaiveDate,
         position: Option<Position>,
-        received_at: DateTime<Utc>,
     ) -> Result<()> {
-        if !rejected.is_empty() {
-            // Rejects first: if the run commit below fails, they are still kept, and
-            // their key makes the next attempt add them only once.
-            let batch = rejected_batch(
-                "aa-botinsight",
-                &self.config.control_room,
-                self.endpoint.table().name,
-                received_at,
-                rejected,
-            )
+        let origin = Origin {
+            source: SOURCE,
+            control_room: &self.config.control_room,
+        };
+        taken
+            .quarantine
+            .commit(self.lake, origin, taken.received_at, self.observer)
+            .await?;
+        let batch = taken
+            .rows
+            .finish()
             .map_err(|source| Error::Arrow { source })?;
-            let stats = self
-                .lake
-                .upsert(&REJECTED_RECORDS, vec![batch], None)
-                .await?;
-            self.observer.on(Event::Committed {
-                table: REJECTED_RECORDS.name,
-                stats,
-            });
-            rejected.clear();
-        }
-        let batch = builder.finish().map_err(|source| Error::Arrow { source })?;
         let table = self.endpoint.table();
+        let checkpoint = checkpoint(self.endpoint, &self.config.control_room, cursor, position);
         let stats = self
             .lake
-            .upsert(
-                table,
-                vec![batch],
-                Some(&checkpoint(
-                    self.endpoint,
-                    &self.config.control_room,
-                    cursor,
-                    position,
-                )),
-            )
+            .upsert(table, vec![batch], Some(&checkpoint))
             .await?;
         self.summary.inserted += stats.inserted;
         self.summary.updated += stats.updated;
@@ -735,6 +739,27 @@ impl Run<'_> {
         });
         Ok(())
     }
+}
+
+/// What a window holds, as its first page says.
+struct Plan {
+    /// Whether a count that does not match is a warning, not an error.
+    lenient: bool,
+    /// Records on the pages before the first fetched (a resumed window).
+    before: u64,
+    /// Records of the window, as the server counts them.
+    expected: u64,
+    /// The page after the last to fetch.
+    pages: u64,
+}
+
+/// What a window's pages gave, up to its next commit.
+struct Taken {
+    rows: Box<dyn Rows + Send>,
+    quarantine: Quarantine,
+    /// Ids of the records decoded (distinct records, for the count).
+    ids: HashSet<i64>,
+    received_at: chrono::DateTime<Utc>,
 }
 
 #[cfg(test)]
@@ -787,7 +812,10 @@ mod tests {
         assert_ne!(logs("a%2Fb", "c"), logs("a/b", "c"));
         assert_ne!(logs("a", "b%2Fc"), logs("a", "b/c"));
         assert_ne!(Endpoint::Runs.app_id("a/b"), Endpoint::Runs.app_id("a%2Fb"));
-        assert_ne!(crate::a360::app_id("a/b"), crate::a360::app_id("a%2Fb"));
+        assert_ne!(
+            crate::aa::a360::app_id("a/b"),
+            crate::aa::a360::app_id("a%2Fb")
+        );
         // Names without `/` or `%` keep the ids earlier releases stored their cursors under.
         assert_eq!(
             logs("prod", "Claims 50 Review"),

@@ -613,7 +613,7 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    use crate::decode::RunRecords;
+    use crate::aa::runs::RunRecords;
 
     #[derive(Deserialize)]
     struct Page<'a> {

@@ -4,14 +4,14 @@
 use std::time::Instant;
 
 use botlake_lake::Lake;
-use botlake_lake::catalog::{AA_TASK_METADATA, AA_TASK_VARIABLE_PROFILES, REJECTED_RECORDS};
+use botlake_lake::catalog::{AA_TASK_METADATA, AA_TASK_VARIABLE_PROFILES};
 use chrono::{NaiveDate, Utc};
 
-use crate::botinsight::{RunIngestConfig, Summary, path_segment};
-use crate::client::Client;
-use crate::decode::{Rejected, record_hash, rejected_batch};
+use crate::aa::botinsight::{RunIngestConfig, Summary, path_segment};
+use crate::aa::client::Client;
+use crate::aa::records::{ProfileBatchBuilder, TaskMetadata, metadata_batch};
 use crate::progress::{Event, Observer};
-use crate::records::{ProfileBatchBuilder, TaskMetadata, metadata_batch};
+use crate::quarantine::{Origin, Quarantine};
 use crate::{Error, Result};
 
 fn api_path(config: &RunIngestConfig, request: &str) -> String {
@@ -85,7 +85,7 @@ pub async fn ingest_profiles(
     };
     let now = Utc::now();
     let mut batches = Vec::new();
-    let mut rejected = Vec::new();
+    let mut quarantine = Quarantine::new();
     let span = chrono::Duration::days(i64::from(config.window_days) - 1);
     for task in tasks {
         let mut start = from;
@@ -97,7 +97,7 @@ pub async fn ingest_profiles(
             );
             let (page, bytes) = client
                 .get(&api_path(config, &request), observer, |b| {
-                    serde_json::from_slice::<crate::records::ProfilePage>(b)
+                    serde_json::from_slice::<crate::aa::records::ProfilePage>(b)
                 })
                 .await?;
             summary.windows += 1;
@@ -108,35 +108,24 @@ pub async fn ingest_profiles(
             for (i, raw) in page.profiles.iter().enumerate() {
                 summary.records += 1;
                 if let Err(reason) = builder.push(raw) {
-                    rejected.push(Rejected {
-                        location: format!("{request} profile {i}"),
+                    quarantine.reject(
+                        AA_TASK_VARIABLE_PROFILES.name,
+                        || format!("{request} profile {i}"),
                         reason,
-                        raw: raw.get().to_string(),
-                    });
+                        raw.get().to_string(),
+                    );
                 }
             }
             batches.push(builder.finish().map_err(|source| Error::Arrow { source })?);
             start = stop + chrono::Duration::days(1);
         }
     }
-    if !rejected.is_empty() {
-        rejected.sort_by(|a, b| a.raw.cmp(&b.raw));
-        rejected.dedup_by(|a, b| record_hash(&a.raw) == record_hash(&b.raw));
-        summary.rejected = rejected.len() as u64;
-        let batch = rejected_batch(
-            "aa-botinsight",
-            &config.control_room,
-            AA_TASK_VARIABLE_PROFILES.name,
-            now,
-            &rejected,
-        )
-        .map_err(|source| Error::Arrow { source })?;
-        let stats = lake.upsert(&REJECTED_RECORDS, vec![batch], None).await?;
-        observer.on(Event::Committed {
-            table: REJECTED_RECORDS.name,
-            stats,
-        });
-    }
+    summary.rejected = quarantine.distinct() as u64;
+    let origin = Origin {
+        source: crate::aa::botinsight::SOURCE,
+        control_room: &config.control_room,
+    };
+    quarantine.commit(lake, origin, now, observer).await?;
     let stats = lake
         .upsert(&AA_TASK_VARIABLE_PROFILES, batches, None)
         .await?;
