@@ -86,6 +86,10 @@ pub(crate) fn report(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
         let text = cause.to_string();
+        // DataFusion's wrapper of an error of ours says nothing of its own.
+        let text = text
+            .strip_prefix("External error: ")
+            .map_or(text.clone(), str::to_string);
         // Said already, or said already but for a prefix of its own ("sql parser error: "
         // after DataFusion's "SQL error: ParserError(...)").
         let core = text

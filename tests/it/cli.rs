@@ -597,3 +597,59 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 }
+
+// Regression (issue 30, 3): a Parquet file the user names that is not one, or is broken
+// past its footer, is the user's to mend (exit 2, the file named), never a panic or an
+// internal error (exit 1); a good one next to them still reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_parquet_file_the_user_names_exits_2_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "-o",
+        &path("good.parquet"),
+        "sql",
+        "SELECT * FROM runs",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let good = std::fs::read(path("good.parquet")).unwrap();
+    let footer = u32::from_le_bytes(good[good.len() - 8..good.len() - 4].try_into().unwrap());
+    let mut long_footer = good.clone();
+    let at = long_footer.len() - 8;
+    long_footer[at..at + 4].copy_from_slice(&(footer + 1_000_000).to_le_bytes());
+    // Every page (between the leading magic and the footer) unreadable: found only when
+    // rows are read.
+    let mut broken_page = good.clone();
+    let pages_end = good.len() - 8 - footer as usize;
+    broken_page[4..pages_end].fill(0xff);
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("text.parquet", b"run_id,status\n1,FAILED\n".to_vec(), "PAR1"),
+        ("cut.parquet", good[..good.len() / 2].to_vec(), "PAR1"),
+        ("long_footer.parquet", long_footer, "footer says"),
+        ("broken_page.parquet", broken_page, "Parquet"),
+    ];
+    for (name, bytes, said) in cases {
+        std::fs::write(path(name), bytes).unwrap();
+        let statement = format!("SELECT * FROM '{}'", path(name));
+        // Every row, so that every page is read.
+        let args = ["--lake", &lake, "--format", "csv", "sql", &statement];
+        let out = botlake(&args).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("cannot read {}", path(name))) && err.contains(said),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    let rows = sql(
+        &lake,
+        &format!("SELECT count(*) FROM '{}'", path("good.parquet")),
+    )
+    .await;
+    assert_eq!(rows, sql(&lake, "SELECT count(*) FROM runs").await);
+}

@@ -105,6 +105,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A file or object a statement names as a table cannot be read as one.
+    #[error("cannot read {url}")]
+    UnreadableFile {
+        /// The name, as the statement gives it.
+        url: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A directory of query files could not be read.
     #[error("cannot read queries from {path}")]
     ReadQueries {
@@ -192,7 +201,8 @@ impl Error {
             | Error::Syntax { .. }
             | Error::NotOneStatement { .. }
             | Error::ChangesTheLake { .. }
-            | Error::UnknownName { .. } => true,
+            | Error::UnknownName { .. }
+            | Error::UnreadableFile { .. } => true,
             Error::DataFusion(e) => is_user_datafusion_error(e),
             Error::Lake(_) => false,
         }
@@ -208,6 +218,17 @@ pub fn is_user_datafusion_error(e: &DataFusionError) -> bool {
         | DataFusionError::NotImplemented(_) => true,
         DataFusionError::Context(_, inner) => is_user_datafusion_error(inner),
         DataFusionError::Diagnostic(_, inner) => is_user_datafusion_error(inner),
+        DataFusionError::External(inner) => inner
+            .downcast_ref::<Error>()
+            .is_some_and(Error::is_user_error),
+        DataFusionError::Shared(inner) => is_user_datafusion_error(inner),
+        // An error of a stream, carried through an operator written with Arrow's errors.
+        DataFusionError::ArrowError(inner, _) => match inner.as_ref() {
+            datafusion::arrow::error::ArrowError::ExternalError(e) => e
+                .downcast_ref::<DataFusionError>()
+                .is_some_and(is_user_datafusion_error),
+            _ => false,
+        },
         _ => false,
     }
 }

@@ -3,15 +3,37 @@
 //! be read: DataFusion drops the cause and answers that no such table exists, which sent a
 //! user without S3 credentials or with a `.xlsx` file looking for a typo.
 
+use std::io::ErrorKind;
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
 use datafusion::catalog::{DynamicFileCatalog, TableProvider, UrlTableFactory};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::TableType;
 use datafusion::datasource::dynamic_file::DynamicListTableFactory;
 use datafusion::datasource::listing::{ListingTableConfig, ListingTableConfigExt, ListingTableUrl};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::CardinalityEffect;
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterDescription, FilterPushdownPhase, FilterPushdownPropagation,
+};
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties,
+    ReplaceChildrenOptions, Statistics,
+};
 use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
 
 /// `ctx` with files and URLs naming tables.
 pub fn with_url_tables(ctx: SessionContext) -> SessionContext {
@@ -48,11 +70,26 @@ struct FileTables {
 #[async_trait]
 impl UrlTableFactory for FileTables {
     async fn try_new(&self, url: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if let Some(table) = self.inner.try_new(url).await? {
-            return Ok(Some(table));
+        let there = names_a_file(url);
+        if there && let Some(fault) = local_parquet_fault(Path::new(url)) {
+            return Err(unreadable(
+                url,
+                std::io::Error::new(ErrorKind::InvalidData, fault),
+            ));
+        }
+        match self.inner.try_new(url).await {
+            Ok(Some(table)) => {
+                return Ok(Some(Arc::new(NamedFile {
+                    url: url.to_string(),
+                    inner: table,
+                })));
+            }
+            Ok(None) => {}
+            Err(e) if there => return Err(unreadable(url, e)),
+            Err(e) => return Err(e),
         }
         // A name of nothing there is a table that does not exist, as before.
-        if !names_a_file(url) {
+        if !there {
             return Ok(None);
         }
         let Ok(table_url) = ListingTableUrl::parse(url) else {
@@ -71,13 +108,249 @@ impl UrlTableFactory for FileTables {
             .infer_options(&state)
             .await
         {
-            Err(e) => Err(DataFusionError::Context(
-                format!("cannot read {url}"),
-                Box::new(e),
-            )),
+            Err(e) => Err(unreadable(url, e)),
             Ok(_) => Ok(None),
         }
     }
+}
+
+/// The error of a file or object named `url` that cannot be read as a table: the user's.
+fn unreadable(
+    url: &str,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> DataFusionError {
+    DataFusionError::External(Box::new(crate::Error::UnreadableFile {
+        url: url.to_string(),
+        source: Box::new(source),
+    }))
+}
+
+/// A table named by a file or URL, whose failures while it is read are the file's: a
+/// Parquet file corrupt past its footer is the user's to mend, not botlake's fault.
+#[derive(Debug)]
+struct NamedFile {
+    url: String,
+    inner: Arc<dyn TableProvider>,
+}
+
+#[async_trait]
+impl TableProvider for NamedFile {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = self.inner.scan(state, projection, filters, limit).await?;
+        Ok(Arc::new(ReadOf {
+            url: self.url.clone(),
+            input,
+        }))
+    }
+}
+
+/// The scan of a named file, its errors said to be the file's.
+#[derive(Debug)]
+struct ReadOf {
+    url: String,
+    input: Arc<dyn ExecutionPlan>,
+}
+
+impl DisplayAs for ReadOf {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReadOf: {}", self.url)
+    }
+}
+
+impl ExecutionPlan for ReadOf {
+    fn name(&self) -> &str {
+        "ReadOf"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn supports_limit_pushdown(&self) -> bool {
+        true
+    }
+
+    fn cardinality_effect(&self) -> CardinalityEffect {
+        CardinalityEffect::Equal
+    }
+
+    // Transparent to statistics, filters and projections, so that a named Parquet file's
+    // row groups are pruned and counted from its footer as without this node.
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        Ok(Arc::clone(&input_stats[0]))
+    }
+
+    fn gather_filters_for_pushdown(
+        &self,
+        _phase: FilterPushdownPhase,
+        parent_filters: Vec<Arc<dyn PhysicalExpr>>,
+        _config: &ConfigOptions,
+    ) -> Result<FilterDescription> {
+        FilterDescription::from_children(parent_filters, &self.children())
+    }
+
+    fn handle_child_pushdown_result(
+        &self,
+        _phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        Ok(FilterPushdownPropagation::if_all(child_pushdown_result))
+    }
+
+    fn try_swapping_with_projection(
+        &self,
+        projection: &ProjectionExec,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        Ok(self
+            .input
+            .try_swapping_with_projection(projection)?
+            .map(|input| {
+                Arc::new(ReadOf {
+                    url: self.url.clone(),
+                    input,
+                }) as Arc<dyn ExecutionPlan>
+            }))
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn replace_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        _options: ReplaceChildrenOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(ReadOf {
+            url: self.url.clone(),
+            input: children.swap_remove(0),
+        }))
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.replace_children(
+            children,
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        )
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let url = self.url.clone();
+        let stream = self
+            .input
+            .execute(partition, context)
+            .map_err(|e| unreadable(&url, e))?;
+        let schema = stream.schema();
+        let stream = stream.map_err(move |e| unreadable(&url, e));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// Files of a directory checked at most, so that naming a large tree stays quick.
+const MOST_FILES_CHECKED: usize = 10_000;
+
+/// Why the local Parquet file at `path` (or one under the directory `path`) cannot be one,
+/// told by its ends: shorter than two magic numbers and a length, without the `PAR1`
+/// magic, or with a footer longer than the file. The Parquet reader would take such a
+/// footer's length as given and read before the file's start (a panic in a debug build).
+fn local_parquet_fault(path: &Path) -> Option<String> {
+    let mut files = Vec::new();
+    parquet_files(path, &mut files);
+    files.iter().find_map(|file| {
+        footer_fault(file).map(|fault| format!("{} is not a Parquet file: {fault}", file.display()))
+    })
+}
+
+/// The `.parquet` files at `path`, at most [`MOST_FILES_CHECKED`] of them.
+fn parquet_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if out.len() >= MOST_FILES_CHECKED {
+        return;
+    }
+    if path.is_dir() {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            parquet_files(&entry.path(), out);
+        }
+    } else if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// What is wrong with the ends of the file at `path`, if anything (an unreadable file is
+/// left to the reader, which says why).
+fn footer_fault(path: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const MAGIC: &[u8; 4] = b"PAR1";
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len < 12 {
+        return Some(format!(
+            "{len} bytes, fewer than a Parquet file's 12 at least"
+        ));
+    }
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 8];
+    file.read_exact(&mut head).ok()?;
+    file.seek(SeekFrom::End(-8)).ok()?;
+    file.read_exact(&mut tail).ok()?;
+    if &head != MAGIC || &tail[4..] != MAGIC {
+        return Some("it does not start and end with PAR1".into());
+    }
+    let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    (footer > len - 12).then(|| format!("its footer says {footer} bytes of a {len}-byte file"))
 }
 
 #[cfg(test)]
@@ -91,10 +364,18 @@ mod tests {
         let error = |name: String| {
             let ctx = ctx.clone();
             async move {
-                ctx.sql(&format!("SELECT * FROM '{name}'"))
+                let e = ctx
+                    .sql(&format!("SELECT * FROM '{name}'"))
                     .await
-                    .unwrap_err()
-                    .to_string()
+                    .unwrap_err();
+                // The whole chain of causes, as the CLI tells it.
+                let mut said = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    said.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                said
             }
         };
         let e = error(sheet.display().to_string()).await;
@@ -102,6 +383,25 @@ mod tests {
             e.contains("cannot read") && e.contains("No file_format found with extension xlsx"),
             "{e}"
         );
+        // Not Parquet, cut short, or with a footer longer than the file: said, never a panic.
+        for (name, bytes, said) in [
+            ("short.parquet", b"PAR1".to_vec(), "fewer than"),
+            (
+                "text.parquet",
+                b"id,name\n1,a\n2,b\n".to_vec(),
+                "start and end with PAR1",
+            ),
+            (
+                "long.parquet",
+                b"PAR1garbage\xff\xff\x00\x00PAR1".to_vec(),
+                "its footer says",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let e = error(path.display().to_string()).await;
+            assert!(e.contains("cannot read") && e.contains(said), "{name}: {e}");
+        }
         // Not there: no such table, as DataFusion says.
         let e = error(dir.path().join("none.parquet").display().to_string()).await;
         assert!(e.contains("not found") && !e.contains("cannot read"), "{e}");
