@@ -411,6 +411,10 @@ pub struct QueryArgs {
     /// A parameter as NAME=VALUE, bound as a typed value; repeatable.
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
+    /// Exit with code 4 when the result has rows (they are written all the same), for
+    /// alerts from cron: `botlake query failure_spikes --fail-on-rows`.
+    #[arg(long)]
+    pub fail_on_rows: bool,
 }
 
 /// `botlake sql`.
@@ -422,6 +426,10 @@ pub struct SqlArgs {
     /// Run the statements of FILE (- for standard input), stopping at the first that fails.
     #[arg(short, long, value_name = "FILE", conflicts_with = "statement")]
     pub file: Option<PathBuf>,
+    /// Exit with code 4 when a statement's result has rows (they are written all the same),
+    /// for alerts from cron.
+    #[arg(long)]
+    pub fail_on_rows: bool,
 }
 
 /// `botlake views`.

@@ -29,6 +29,14 @@ pub(crate) fn fail(err: &anyhow::Error, verbose: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let report = with_flags(err, report(err));
+    if let Some(report) = out_of_memory(&report, verbose) {
+        say!("botlake: {report}");
+        say!(
+            "raise --memory-limit (it bounds every operator of a query together), or narrow \
+             the query: fewer days, fewer columns, a rollup view"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     let report = if verbose { report } else { shorten(&report) };
     say!("botlake: {report}");
     let hint = typed_hint(err).or_else(|| hint(&report));
@@ -55,6 +63,21 @@ fn with_flags(err: &anyhow::Error, report: String) -> String {
         return format!("{report}, or point --lake (BOTLAKE_LAKE) at an existing lake");
     }
     report
+}
+
+/// The report of a query that ran out of the memory `--memory-limit` gives it, if `report`
+/// is one: said in botlake's terms (DataFusion's own names its settings, which botlake users
+/// do not set), with DataFusion's detail when `verbose`.
+fn out_of_memory(report: &str, verbose: bool) -> Option<String> {
+    if !report.contains("Resources exhausted") {
+        return None;
+    }
+    let said = "the query needs more memory than --memory-limit gives it";
+    Some(if verbose {
+        format!("{said}: {report}")
+    } else {
+        format!("{said} (-v says where it ran out)")
+    })
 }
 
 /// What to do about `err`, from its type.

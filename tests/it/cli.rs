@@ -627,7 +627,11 @@ async fn a_broken_parquet_file_the_user_names_exits_2_and_is_named() {
     let pages_end = good.len() - 8 - footer as usize;
     broken_page[4..pages_end].fill(0xff);
     let cases: [(&str, Vec<u8>, &str); 4] = [
-        ("text.parquet", b"run_id,status\n1,FAILED\n".to_vec(), "PAR1"),
+        (
+            "text.parquet",
+            b"run_id,status\n1,FAILED\n".to_vec(),
+            "PAR1",
+        ),
         ("cut.parquet", good[..good.len() / 2].to_vec(), "PAR1"),
         ("long_footer.parquet", long_footer, "footer says"),
         ("broken_page.parquet", broken_page, "Parquet"),
@@ -652,4 +656,75 @@ async fn a_broken_parquet_file_the_user_names_exits_2_and_is_named() {
     )
     .await;
     assert_eq!(rows, sql(&lake, "SELECT count(*) FROM runs").await);
+}
+
+// Issue 31, 7: errors in botlake's terms. A missing file is said to be missing (not "table
+// 'botlake.lake.x' not found"), a directory with no data files is said to be one (not a
+// "bug in DataFusion"), and a query out of --memory-limit names that flag (not
+// DataFusion's setting); all are the user's to mend, exit 2. `--fail-on-rows` exits 4
+// when a result has rows, for alerts from cron, and 0 when it has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_said_in_botlakes_terms_and_rows_can_fail_a_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let missing = dir.path().join("missing.parquet").display().to_string();
+    let empty = dir.path().join("x.parquet");
+    std::fs::create_dir(&empty).unwrap();
+    let empty = empty.display().to_string();
+    let cases = [
+        (
+            vec!["sql".to_string(), format!("SELECT * FROM '{missing}'")],
+            format!("no file {missing}"),
+        ),
+        (
+            vec!["sql".to_string(), format!("SELECT * FROM '{empty}'")],
+            "a directory without .parquet files".to_string(),
+        ),
+        (
+            vec![
+                "--memory-limit".to_string(),
+                "64K".to_string(),
+                "sql".to_string(),
+                "SELECT run_id, host FROM runs ORDER BY host, start_time".to_string(),
+            ],
+            "needs more memory than --memory-limit".to_string(),
+        ),
+    ];
+    for (args, said) in cases {
+        let mut all = vec!["--lake", &lake];
+        all.extend(args.iter().map(String::as_str));
+        let out = botlake(&all).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&said), "{args:?}: {err}");
+        for internal in ["DataFusion", "datafusion.", "botlake.lake.", "bug"] {
+            assert!(!err.contains(internal), "{args:?} says {internal}: {err}");
+        }
+    }
+    let exit = |args: Vec<&'static str>| {
+        let lake = lake.clone();
+        async move {
+            let mut all = vec!["--lake", lake.as_str(), "--format", "csv"];
+            all.extend(args);
+            botlake(&all).await
+        }
+    };
+    let out = exit(vec!["sql", "--fail-on-rows", "SELECT 1 AS alert"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "alert\n1\n",
+        "the rows are written all the same"
+    );
+    let out = exit(vec![
+        "sql",
+        "--fail-on-rows",
+        "SELECT 1 AS alert WHERE false",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = exit(vec!["query", "kpi_daily", "--fail-on-rows"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let out = exit(vec!["query", "kpi_daily"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -12,13 +12,25 @@ use super::Globals;
 use crate::args::{Format, QueryArgs, SqlArgs};
 use crate::output::{Destination, Output};
 
+/// The exit code of a result with rows under `--fail-on-rows`.
+const EXIT_ROWS: u8 = 4;
+
+/// Success, or [`EXIT_ROWS`] if `fail_on_rows` and there were `rows`.
+fn exit_for(rows: u64, fail_on_rows: bool) -> ExitCode {
+    if fail_on_rows && rows > 0 {
+        ExitCode::from(EXIT_ROWS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// `botlake query NAME [--param k=v]...`.
 pub async fn run_query(g: &Globals, args: QueryArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let session = g.session_for_view(&lake, &args.name).await?;
     let df = session.query(&args.name, &args.params).await?;
-    write(g, &g.output, df).await?;
-    Ok(ExitCode::SUCCESS)
+    let rows = write(g, &g.output, df).await?;
+    Ok(exit_for(rows, args.fail_on_rows))
 }
 
 /// `botlake sql [STATEMENT | -f FILE]`.
@@ -41,14 +53,18 @@ pub async fn run_sql(g: &Globals, args: SqlArgs) -> Result<ExitCode> {
         // Only what the statements read is opened.
         Some(text) => {
             let session = g.session_for(&lake, &text, None).await?;
-            run_statements(g, &session, &text, &g.output).await?;
+            let rows = run_statements(g, &session, &text, &g.output).await?;
+            Ok(exit_for(rows, args.fail_on_rows))
         }
-        None => interactive(g, &lake, g.session(&lake).await?).await?,
+        None => {
+            interactive(g, &lake, g.session(&lake).await?).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFrame) -> Result<()> {
+/// Writes the result of `df` to `output`; how many rows it had.
+async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFrame) -> Result<u64> {
     let started = std::time::Instant::now();
     let stream = df.execute_stream().await?;
     let rows = output.write_stream(stream).await?;
@@ -63,7 +79,7 @@ async fn write(g: &Globals, output: &Output, df: datafusion::dataframe::DataFram
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// All of standard input, as SQL text.
@@ -76,18 +92,24 @@ fn read_stdin() -> Result<String> {
 }
 
 /// Runs each statement of `text` in turn through the session's SQL policy, writing the
-/// results of each.
-async fn run_statements(g: &Globals, session: &Session, text: &str, output: &Output) -> Result<()> {
+/// results of each; the rows of them all.
+async fn run_statements(
+    g: &Globals,
+    session: &Session,
+    text: &str,
+    output: &Output,
+) -> Result<u64> {
+    let mut rows = 0;
     for statement in Session::parse(text)? {
         let df = session.run(statement).await?;
         if df.schema().fields().is_empty() {
             // CREATE VIEW, SET and the like: nothing to show.
             df.collect().await?;
         } else {
-            write(g, output, df).await?;
+            rows += write(g, output, df).await?;
         }
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// The prompt's session, opened again if the lake has changed since it was opened (an
@@ -229,10 +251,10 @@ async fn interactive(g: &Globals, lake: &botlake_lake::Lake, mut session: Sessio
                     session = up_to_date(g, lake, session).await;
                     let started = std::time::Instant::now();
                     match run_statements(g, &session, &buffer, &output).await {
-                        Ok(()) if prompt.timing => {
+                        Ok(_) if prompt.timing => {
                             say!("{:.3} s", started.elapsed().as_secs_f64());
                         }
-                        Ok(()) => {}
+                        Ok(_) => {}
                         Err(e) => say!("error: {}", crate::report(&e)),
                     }
                     buffer.clear();

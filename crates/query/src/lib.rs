@@ -105,6 +105,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A statement names a file, by its path, that is not there.
+    #[error("no file {url}: check the path (a table of the lake is named without quotes)")]
+    NoSuchFile {
+        /// The name, as the statement gives it.
+        url: String,
+    },
     /// A file or object a statement names as a table cannot be read as one.
     #[error("cannot read {url}")]
     UnreadableFile {
@@ -168,7 +174,7 @@ pub enum Error {
         why: &'static str,
     },
     /// A table, view or column that does not exist.
-    #[error("{source}{}", closest.as_ref().map(|c| format!(" (did you mean {c}?)")).unwrap_or_default())]
+    #[error("{}", unknown_name(what, name, closest.as_deref(), error))]
     UnknownName {
         /// `table` (a view too) or `column`.
         what: &'static str,
@@ -176,9 +182,8 @@ pub enum Error {
         name: String,
         /// The name there is a typo away, if any.
         closest: Option<String>,
-        /// DataFusion's error.
-        #[source]
-        source: DataFusionError,
+        /// DataFusion's error: for a column, it lists the columns there are.
+        error: DataFusionError,
     },
     /// DataFusion failed to plan or run a statement.
     #[error(transparent)]
@@ -202,10 +207,26 @@ impl Error {
             | Error::NotOneStatement { .. }
             | Error::ChangesTheLake { .. }
             | Error::UnknownName { .. }
+            | Error::NoSuchFile { .. }
             | Error::UnreadableFile { .. } => true,
             Error::DataFusion(e) => is_user_datafusion_error(e),
             Error::Lake(_) => false,
         }
+    }
+}
+
+/// What [`Error::UnknownName`] says: a table in botlake's terms (DataFusion's names the
+/// catalog and schema it looked in), a column as DataFusion says it, with the columns there
+/// are; and the closest name, if there is one.
+fn unknown_name(what: &str, name: &str, closest: Option<&str>, error: &DataFusionError) -> String {
+    let said = if what == "table" {
+        format!("no table or view {name}")
+    } else {
+        error.to_string()
+    };
+    match closest {
+        Some(c) => format!("{said} (did you mean {c}?)"),
+        None => said,
     }
 }
 

@@ -135,7 +135,7 @@ impl Session {
                 what: "column",
                 name: field,
                 closest,
-                source: e,
+                error: e,
             };
         }
         let message = e.to_string();
@@ -148,7 +148,7 @@ impl Session {
                 what: "table",
                 closest: self.closest_table(&name),
                 name,
-                source: e,
+                error: e,
             },
             None => Error::DataFusion(e),
         }

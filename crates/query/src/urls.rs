@@ -71,7 +71,18 @@ struct FileTables {
 impl UrlTableFactory for FileTables {
     async fn try_new(&self, url: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let there = names_a_file(url);
-        if there && let Some(fault) = local_parquet_fault(Path::new(url)) {
+        if !there && looks_like_a_path(url) {
+            return Err(DataFusionError::External(Box::new(
+                crate::Error::NoSuchFile {
+                    url: url.to_string(),
+                },
+            )));
+        }
+        let local = Path::new(url);
+        if let Some(fault) = there
+            .then(|| no_data_files(local).or_else(|| local_parquet_fault(local)))
+            .flatten()
+        {
             return Err(unreadable(
                 url,
                 std::io::Error::new(ErrorKind::InvalidData, fault),
@@ -294,6 +305,53 @@ impl ExecutionPlan for ReadOf {
     }
 }
 
+/// The extensions of files DataFusion reads as tables.
+const FILE_EXTENSIONS: [&str; 7] = ["parquet", "csv", "tsv", "json", "ndjson", "avro", "arrow"];
+
+/// Whether `name`, which names nothing there, is written as a path (a folder in it, or a
+/// file's extension) rather than as a table: a file the user expected to be there.
+fn looks_like_a_path(name: &str) -> bool {
+    let path = Path::new(name);
+    name.contains('/')
+        || path
+            .extension()
+            .is_some_and(|e| FILE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+/// Why the local directory `path` holds no table: no file in it (of the format its name
+/// says, as `x.parquet/` says Parquet).
+fn no_data_files(path: &Path) -> Option<String> {
+    if !path.is_dir() {
+        return None;
+    }
+    let format = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let mut stack = vec![path.to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let p = entry.path();
+            seen += 1;
+            if seen > MOST_FILES_CHECKED {
+                return None;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if format.as_deref().is_none_or(|f| {
+                p.extension()
+                    .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(f))
+            }) {
+                return None;
+            }
+        }
+    }
+    Some(match format {
+        Some(f) => format!("a directory without .{f} files"),
+        None => "an empty directory".to_string(),
+    })
+}
+
 /// Files of a directory checked at most, so that naming a large tree stays quick.
 const MOST_FILES_CHECKED: usize = 10_000;
 
@@ -402,8 +460,23 @@ mod tests {
             let e = error(path.display().to_string()).await;
             assert!(e.contains("cannot read") && e.contains(said), "{name}: {e}");
         }
-        // Not there: no such table, as DataFusion says.
-        let e = error(dir.path().join("none.parquet").display().to_string()).await;
-        assert!(e.contains("not found") && !e.contains("cannot read"), "{e}");
+        // Not there: the file is said to be missing; a name that is not a path is a table
+        // that does not exist, as DataFusion says.
+        let none = dir.path().join("none.parquet").display().to_string();
+        let e = error(none.clone()).await;
+        assert!(e.contains(&format!("no file {none}")), "{e}");
+        let e = error("none.csv".into()).await;
+        assert!(e.contains("no file none.csv"), "{e}");
+        let e = error("none".into()).await;
+        assert!(e.contains("not found") && !e.contains("no file"), "{e}");
+        // A directory named as a table with no file of its format in it.
+        let empty = dir.path().join("x.parquet");
+        std::fs::create_dir_all(empty.join("day=1")).unwrap();
+        std::fs::write(empty.join("day=1/notes.txt"), "n").unwrap();
+        let e = error(empty.display().to_string()).await;
+        assert!(
+            e.contains("a directory without .parquet files") && !e.contains("bug"),
+            "{e}"
+        );
     }
 }
