@@ -15,7 +15,7 @@ pub struct Args {
     pub lake: Option<String>,
 
     /// Output format of query results [default: the extension of -o's file (.csv, .json,
-    /// .ndjson or .jsonl, .parquet, .txt), else table].
+    /// .ndjson or .jsonl, .parquet, .xlsx, .txt), csv into a directory, else table].
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
 
@@ -26,7 +26,8 @@ pub struct Args {
 
     /// Write results to FILE (a path or s3://bucket/key) instead of standard output,
     /// gzip-compressed if it ends in .gz; it is replaced once the results are complete, so
-    /// a failed query leaves it as it was.
+    /// a failed query leaves it as it was. A directory (DIR/) takes each result of a script
+    /// as a file of its own: 1.csv, 2.csv, or the name of a `-- name: NAME` comment.
     #[arg(short, long, global = true, value_name = "FILE")]
     pub output: Option<String>,
 
@@ -78,7 +79,7 @@ pub struct Args {
     pub command: Command,
 }
 
-/// Output formats, as datafusion-cli names them, plus Parquet.
+/// Output formats, as datafusion-cli names them, plus Parquet and Excel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// An aligned text table.
@@ -91,6 +92,8 @@ pub enum Format {
     Ndjson,
     /// Apache Parquet (to a file, or to a pipe).
     Parquet,
+    /// An Excel workbook, a sheet per result, cells typed (dates as dates).
+    Xlsx,
 }
 
 /// The subcommands.
@@ -122,6 +125,18 @@ pub enum Command {
     /// The Control Room simulator.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Print a shell's completion script, e.g. `botlake completions bash >
+    /// ~/.local/share/bash-completion/completions/botlake`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `botlake man > ~/.local/share/man/man1/botlake.1`.
+    Man,
+}
+
+/// `botlake completions`.
+#[derive(Debug, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 /// `botlake demo`.
@@ -446,6 +461,9 @@ pub struct ViewsArgs {
 pub struct DescribeArgs {
     /// A table or view.
     pub name: String,
+    /// Add each column's Arrow type (the type in the Parquet files and to DataFusion).
+    #[arg(long)]
+    pub arrow: bool,
 }
 
 /// `botlake compact`.

@@ -13,10 +13,13 @@ macro_rules! say {
 mod alloc;
 mod args;
 mod commands;
+mod complete;
 mod config;
 mod output;
 mod report;
 mod signals;
+mod table;
+mod xlsx;
 
 use std::process::ExitCode;
 

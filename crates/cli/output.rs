@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
 use flate2::write::GzEncoder;
@@ -30,6 +29,8 @@ pub enum Destination {
     File(PathBuf),
     /// An object (`s3://bucket/key`), uploaded once the results are complete.
     Object(Url),
+    /// A local directory (`-o DIR/`): each result a file of its own in it.
+    Directory(PathBuf),
 }
 
 impl Destination {
@@ -61,6 +62,9 @@ impl Destination {
             return Ok(Destination::File(path));
         }
         let path = PathBuf::from(location);
+        if location.ends_with('/') || path.is_dir() {
+            return Ok(Destination::Directory(path));
+        }
         // A link is written through, as creating the file would: the file it points to is
         // the one replaced.
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
@@ -74,7 +78,7 @@ impl Destination {
     /// The name written to, lower-cased; none for standard output.
     fn name(&self) -> Option<String> {
         let name = match self {
-            Destination::Stdout => return None,
+            Destination::Stdout | Destination::Directory(_) => return None,
             Destination::File(path) => path.to_string_lossy().into_owned(),
             Destination::Object(url) => url.path().to_owned(),
         };
@@ -102,11 +106,12 @@ impl Destination {
             "json" => Format::Json,
             "ndjson" | "jsonl" => Format::Ndjson,
             "parquet" | "pq" => Format::Parquet,
+            "xlsx" => Format::Xlsx,
             "txt" => Format::Table,
             _ => bail!(crate::UserError(format!(
                 "-o {self}: .{extension} is no format botlake writes; name the file .csv, \
-                 .json, .ndjson, .jsonl or .txt (each optionally .gz) or .parquet, or give \
-                 --format table|csv|json|ndjson|parquet"
+                 .json, .ndjson, .jsonl or .txt (each optionally .gz), .parquet or .xlsx, or \
+                 give --format table|csv|json|ndjson|parquet|xlsx"
             ))),
         }))
     }
@@ -118,7 +123,42 @@ impl std::fmt::Display for Destination {
             Destination::Stdout => f.write_str("standard output"),
             Destination::File(path) => write!(f, "{}", path.display()),
             Destination::Object(url) => write!(f, "{url}"),
+            Destination::Directory(path) => write!(f, "{}/", path.display()),
         }
+    }
+}
+
+/// `name` as the stem of a file name: letters, digits, `-`, `_` and `.` kept, anything else
+/// `_`, never empty nor hidden.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() {
+        "result".to_string()
+    } else {
+        stem.to_string()
+    }
+}
+
+/// The extension of a file in `format`.
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Table => "txt",
+        Format::Csv => "csv",
+        Format::Json => "json",
+        Format::Ndjson => "ndjson",
+        Format::Parquet => "parquet",
+        Format::Xlsx => "xlsx",
     }
 }
 
@@ -131,6 +171,13 @@ pub struct Output {
     gzip: bool,
     /// Rows a table shows at most; 0: all.
     max_rows: usize,
+    /// The workbook an Excel file's results are sheets of, shared by every result written
+    /// to it.
+    book: Option<std::sync::Arc<std::sync::Mutex<crate::xlsx::Book>>>,
+    /// The name of the next result's sheet in a workbook (else its number).
+    sheet: Option<String>,
+    /// How a table shows.
+    style: crate::table::Style,
 }
 
 /// Rows a table shows unless told otherwise.
@@ -169,13 +216,20 @@ impl Sink {
 }
 
 enum Writer {
-    Table(Vec<RecordBatch>, Sink),
+    /// The rows, held to align them, the sink, how they show, and whether through a pager.
+    Table(Vec<RecordBatch>, Sink, crate::table::Style, bool),
     /// The writer and whether it has written anything (its header comes with the first
     /// batch, so results without rows get an empty batch for it).
     Csv(datafusion::arrow::csv::Writer<Sink>, bool),
     Json(datafusion::arrow::json::ArrayWriter<Sink>),
     Ndjson(datafusion::arrow::json::LineDelimitedWriter<Sink>),
     Parquet(ArrowWriter<Sink>),
+    /// The workbook, the sheet being written, and the sink the whole workbook goes to.
+    Xlsx(
+        std::sync::Arc<std::sync::Mutex<crate::xlsx::Book>>,
+        crate::xlsx::Sheet,
+        Sink,
+    ),
 }
 
 /// Results being written: the writer and, for a file or object, the temporary file that
@@ -189,11 +243,27 @@ impl Output {
     /// Results in `format`, to `to`.
     pub fn new(format: Format, to: Destination) -> Output {
         Output {
+            book: (format == Format::Xlsx).then(Default::default),
+            sheet: None,
+            // As wide as a terminal at most; to a file or a pipe, never cut.
+            style: crate::table::Style {
+                width: (to == Destination::Stdout)
+                    .then(crate::table::terminal_width)
+                    .flatten(),
+                ..crate::table::Style::default()
+            },
             format,
             gzip: to.gzip(),
             to,
             max_rows: TABLE_ROWS,
         }
+    }
+
+    /// This output with tables shown as `style` says (its width kept: the terminal's).
+    pub fn with_style(mut self, null: &str, expanded: crate::table::Expanded) -> Output {
+        self.style.null = null.to_string();
+        self.style.expanded = expanded;
+        self
     }
 
     /// This output with a table showing at most `max_rows` rows (0: all).
@@ -210,19 +280,64 @@ impl Output {
             Some(location) => Destination::parse(location)?,
             None => Destination::Stdout,
         };
-        let format = match format {
-            Some(format) => format,
-            None => to.format()?.unwrap_or(Format::Table),
+        let named = match &to {
+            // Files for a program to read, not a table for a person.
+            Destination::Directory(_) => Some(Format::Csv),
+            _ => to
+                .format()
+                .or_else(|e| if format.is_some() { Ok(None) } else { Err(e) })?,
+        };
+        let format = match (format, named) {
+            (Some(given), Some(named))
+                if given != named && !matches!(to, Destination::Directory(_)) =>
+            {
+                bail!(crate::UserError(format!(
+                    "--format {} and -o {to} disagree: name the file .{} or leave out --format",
+                    clap::ValueEnum::to_possible_value(&given)
+                        .map_or(String::new(), |v| v.get_name().to_string()),
+                    extension(given)
+                )));
+            }
+            (Some(given), _) => given,
+            (None, named) => named.unwrap_or(Format::Table),
         };
         let output = Output::new(format, to);
-        if output.gzip && format == Format::Parquet {
+        if output.gzip && matches!(format, Format::Parquet | Format::Xlsx) {
             bail!(crate::UserError(format!(
-                "-o {}: Parquet compresses its own pages and a gzipped Parquet file is one \
-                 no reader opens; drop the .gz",
+                "-o {}: Parquet and Excel files compress themselves, and a gzipped one is a \
+                 file no reader opens; drop the .gz",
                 output.to
             )));
         }
+        if format == Format::Xlsx && output.to == Destination::Stdout {
+            bail!(crate::UserError(
+                "an Excel workbook is a file: write it with -o FILE.xlsx".into()
+            ));
+        }
         Ok(output)
+    }
+
+    /// Whether results go into one file or object, which holds one result (or, for a
+    /// workbook, a sheet each).
+    pub fn holds_one_result(&self) -> bool {
+        matches!(self.to, Destination::File(_) | Destination::Object(_)) && self.book.is_none()
+    }
+
+    /// Where result number `index` (from 1) of several goes, named `name` if it has a name:
+    /// into a directory, a file of its own; else where this output goes.
+    pub fn for_result(&self, index: usize, name: Option<&str>) -> Result<Output> {
+        let Destination::Directory(dir) = &self.to else {
+            let mut output = self.clone();
+            if let Some(name) = name {
+                output.sheet = Some(name.to_string());
+            }
+            return Ok(output);
+        };
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot make the directory {}", dir.display()))?;
+        let stem = name.map_or_else(|| index.to_string(), file_stem);
+        let file = dir.join(format!("{stem}.{}", extension(self.format)));
+        Ok(Output::new(self.format, Destination::File(file)).with_max_rows(self.max_rows))
     }
 
     /// Where the bytes go while they are written: standard output, or a temporary file
@@ -261,6 +376,13 @@ impl Output {
                 .with_context(|| format!("cannot create a file in {}", dir.display()))
         };
         let staged = match &self.to {
+            Destination::Directory(dir) => {
+                bail!(crate::UserError(format!(
+                    "-o {}/ is a directory, which takes the results of `query` and `sql`, a \
+                     file each; name a file for this command",
+                    dir.display()
+                )));
+            }
             Destination::Stdout => {
                 if self.format == Format::Parquet && std::io::stdout().is_terminal() {
                     bail!(crate::UserError(
@@ -302,18 +424,39 @@ impl Output {
     fn start(&self, schema: &SchemaRef) -> Result<Pending> {
         let (sink, staged) = self.sink()?;
         let writer = match self.format {
-            Format::Table => Writer::Table(Vec::new(), sink),
+            Format::Table => Writer::Table(
+                Vec::new(),
+                sink,
+                self.style.clone(),
+                self.style.width.is_some(),
+            ),
             Format::Csv => Writer::Csv(
                 datafusion::arrow::csv::WriterBuilder::new()
                     .with_header(true)
                     .build(sink),
                 false,
             ),
-            Format::Json => Writer::Json(datafusion::arrow::json::ArrayWriter::new(sink)),
-            Format::Ndjson => {
-                Writer::Ndjson(datafusion::arrow::json::LineDelimitedWriter::new(sink))
-            }
+            // A key whose value is null is kept, as null: a reader tells it from a column
+            // that is not there.
+            Format::Json => Writer::Json(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, datafusion::arrow::json::writer::JsonArray>(sink),
+            ),
+            Format::Ndjson => Writer::Ndjson(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, datafusion::arrow::json::writer::LineDelimited>(sink),
+            ),
             Format::Parquet => Writer::Parquet(ArrowWriter::try_new(sink, schema.clone(), None)?),
+            Format::Xlsx => {
+                let book = self
+                    .book
+                    .clone()
+                    .context("an Excel output has its workbook")?;
+                let sheet = crate::xlsx::lock(&book).add_sheet(self.sheet.as_deref(), schema)?;
+                Writer::Xlsx(book, sheet, sink)
+            }
         };
         Ok(Pending { writer, staged })
     }
@@ -333,7 +476,7 @@ impl Output {
             Destination::Object(url) => {
                 botlake_lake::upload(staged.path(), url).await?;
             }
-            Destination::Stdout => {}
+            Destination::Stdout | Destination::Directory(_) => {}
         }
         Ok(())
     }
@@ -400,7 +543,7 @@ impl Output {
 impl Writer {
     fn write(&mut self, batch: RecordBatch) -> Result<()> {
         match self {
-            Writer::Table(batches, _) => batches.push(batch),
+            Writer::Table(batches, ..) => batches.push(batch),
             Writer::Csv(w, written) => {
                 w.write(&nested_as_json(&batch)?)?;
                 *written = true;
@@ -408,15 +551,19 @@ impl Writer {
             Writer::Json(w) => w.write(&batch)?,
             Writer::Ndjson(w) => w.write(&batch)?,
             Writer::Parquet(w) => w.write(&batch)?,
+            Writer::Xlsx(book, sheet, _) => crate::xlsx::lock(book).write(sheet, &batch)?,
         }
         Ok(())
     }
 
     fn finish(self, schema: &SchemaRef) -> Result<()> {
         match self {
-            Writer::Table(batches, mut sink) => {
-                let table = pretty_format_batches_with_schema(schema.clone(), &batches)?;
-                writeln!(sink, "{table}")?;
+            Writer::Table(batches, mut sink, style, page) => {
+                let table = crate::table::render(schema, &batches, &style)?;
+                if page && crate::table::page(&table) {
+                    return Ok(());
+                }
+                write!(sink, "{table}")?;
                 sink.finish()?;
             }
             Writer::Csv(mut w, written) => {
@@ -438,6 +585,12 @@ impl Writer {
             }
             Writer::Parquet(w) => {
                 w.into_inner()?.finish()?;
+            }
+            // The whole workbook, with the sheets of the results before this one.
+            Writer::Xlsx(book, _, mut sink) => {
+                let bytes = crate::xlsx::lock(&book).save()?;
+                sink.write_all(&bytes)?;
+                sink.finish()?;
             }
         }
         Ok(())
@@ -551,9 +704,26 @@ mod tests {
         let s3 = parsed("s3://bucket/daily/kpi.csv");
         assert_eq!(s3.format, Format::Csv);
         assert_eq!(s3.to.to_string(), "s3://bucket/daily/kpi.csv");
-        // --format wins over the name.
-        let out = Output::from_flags(Some(Format::Json), Some("k.csv")).unwrap();
-        assert_eq!(out.format, Format::Json);
+        // --format and the name agree, or are refused.
+        let out = Output::from_flags(Some(Format::Csv), Some("k.csv.gz")).unwrap();
+        assert_eq!(out.format, Format::Csv);
+        let e = Output::from_flags(Some(Format::Json), Some("k.csv")).unwrap_err();
+        assert!(e.to_string().contains("disagree"), "{e}");
+        assert_eq!(parsed("k.xlsx").format, Format::Xlsx);
+        // A directory: a file a result, CSV unless --format says otherwise.
+        let dir_out = parsed("out/");
+        assert_eq!(dir_out.to, Destination::Directory("out/".into()));
+        assert_eq!(dir_out.format, Format::Csv);
+        let json = Output::from_flags(Some(Format::Json), Some("out/")).unwrap();
+        assert_eq!(
+            json.for_result(2, Some("daily kpis")).unwrap().to,
+            Destination::File("out/daily_kpis.json".into())
+        );
+        assert_eq!(
+            json.for_result(3, None).unwrap().to,
+            Destination::File("out/3.json".into())
+        );
+        let _ = std::fs::remove_dir("out");
         // A link names the file it points to.
         let dir = tempfile::tempdir().unwrap();
         let (file, link) = (dir.path().join("k.csv"), dir.path().join("link.csv"));
@@ -568,7 +738,8 @@ mod tests {
             "s3://bucket/daily/",
             "s3://bucket",
             "s3:///k.csv",
-            "k.xlsx",
+            "k.docx",
+            "k.xlsx.gz",
             "k.tsv.gz",
             "k.parquet.gz",
         ] {

@@ -67,7 +67,7 @@ async fn user_mistakes_exit_with_2_and_say_what_to_do() {
         ("vacuum_missing_lake", vec!["--lake", &missing, "vacuum"]),
         (
             "unknown_output_format",
-            vec!["--lake", &lake, "-o", "kpi.xlsx", "query", "kpi_daily"],
+            vec!["--lake", &lake, "-o", "kpi.docx", "query", "kpi_daily"],
         ),
     ];
     for (name, args) in cases {
@@ -249,7 +249,8 @@ async fn query_formats_and_named_parameters() {
         script.to_str().unwrap(),
     ])
     .await;
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "a\n1\nb\n2\n");
+    // Each result's CSV, a blank line between them (issue 31, 5).
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "a\n1\n\nb\n2\n");
 
     // A script piped in runs as a file does, with the output flags; the first statement
     // that fails stops it with its exit code, and what ran before it was written.
@@ -441,9 +442,9 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
         ])
         .await;
         assert!(out.status.success(), "{}", stderr(&out));
-        assert!(stdout(&out).contains("\nruns,Int64,"), "{}", stdout(&out));
+        assert!(stdout(&out).contains("\nruns,BIGINT,"), "{}", stdout(&out));
     }
-    // --format wins over the name.
+    // --format and a name that disagree are refused (issue 31, 5), and nothing is written.
     let out = query(vec![
         "--format".into(),
         "csv".into(),
@@ -453,17 +454,22 @@ async fn output_files_are_replaced_whole_and_take_their_format_from_the_name() {
         "kpi_daily".into(),
     ])
     .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(path("kpi.json")).unwrap(), csv);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("disagree"), "{}", stderr(&out));
+    assert!(
+        !std::fs::read_to_string(path("kpi.json"))
+            .unwrap()
+            .starts_with("day,")
+    );
     // .gz compresses whatever the name before it says; results without rows still have
     // CSV's header; an extension of no format is refused, and nothing is written.
     for (name, command, text) in [
         ("kpi.csv.gz", "query", "kpi_daily"),
         ("none.csv", "sql", "SELECT * FROM kpi_daily WHERE false"),
-        ("kpi.xlsx", "query", "kpi_daily"),
+        ("kpi.docx", "query", "kpi_daily"),
     ] {
         let out = query(vec!["-o".into(), path(name), command.into(), text.into()]).await;
-        if name.ends_with(".xlsx") {
+        if name.ends_with(".docx") {
             assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
             assert!(stderr(&out).contains("give --format"), "{}", stderr(&out));
         } else {
@@ -727,4 +733,271 @@ async fn errors_are_said_in_botlakes_terms_and_rows_can_fail_a_query() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let out = exit(vec!["query", "kpi_daily"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+// Issue 31, 1 and 3: Ctrl-C while a statement runs cancels it and the prompt goes on, with
+// what the session made; Ctrl-C at the prompt drops what was typed; the history is written
+// after every statement (read here while the prompt still runs); a command typed in the
+// middle of a statement runs as a command; \dv says each view's whole first sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_the_statement_not_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let history = home.join(".botlake_history");
+    let saved = format!("!grep -q 'AS answer' {}", history.display());
+    let shown = at_the_prompt(
+        &lake,
+        &[("HOME", home.to_str().unwrap())],
+        &[
+            "CREATE VIEW seven AS SELECT 7 AS seven;",
+            "SELECT 41 + 1 AS answer;",
+            &saved,
+            "^C SELECT count(*) AS endless FROM range(1000000000000);",
+            "SELECT seven FROM seven;",
+            "SELECT 'lost' AS l",
+            "^C",
+            "SELECT 'kept' AS k",
+            "\\timing",
+            ";",
+            "\\dv",
+        ],
+    );
+    assert!(shown.contains("answer\n42\n"), "{shown}");
+    assert!(shown.contains("cancelled\n"), "{shown}");
+    assert!(!shown.contains("endless\n"), "{shown}");
+    // The session's view outlived the cancelled statement.
+    assert!(shown.contains("seven\n7\n"), "{shown}");
+    // The dropped line is not part of the next statement, which the command did not end.
+    assert!(shown.contains("timing on\n"), "{shown}");
+    assert!(shown.contains("k\nkept\n"), "{shown}");
+    assert!(!shown.contains("lost\n"), "{shown}");
+    // A first sentence over two lines of a view's header, whole.
+    assert!(
+        shown.contains("add up over days: what the per-bot and daily views are made of."),
+        "{shown}"
+    );
+    let history = std::fs::read_to_string(&history).unwrap();
+    assert!(history.contains("SELECT seven FROM seven;"), "{history}");
+}
+
+// Issue 31, 5 and 6: a script of several results never silently keeps only the last. One
+// file is refused before anything runs; a directory takes a file per result, named by a
+// `-- name:` comment or numbered; CSV to standard output separates results with a blank
+// line; a format and an extension that disagree are refused; an .xlsx file takes a sheet
+// per result, its cells typed (read back by openpyxl, a real Excel reader).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_results_go_to_a_file_each_a_sheet_each_or_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let script = path("report.sql");
+    std::fs::write(
+        &script,
+        "-- name: daily\nSELECT day, runs FROM kpi_daily ORDER BY day;\n\
+         CREATE VIEW one AS SELECT 1 AS a;\n\
+         SELECT 'x;y' AS \"odd;name\", a, CAST(NULL AS BIGINT) AS nothing, true AS yes, \
+         TIMESTAMP '2026-11-05 08:30:00' AS at FROM one; -- a trailing comment\n",
+    )
+    .unwrap();
+    let run = |args: Vec<String>| {
+        let lake = lake.clone();
+        async move {
+            let mut all = vec!["--lake".to_string(), lake];
+            all.extend(args);
+            botlake(&all.iter().map(String::as_str).collect::<Vec<_>>()).await
+        }
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+
+    // One file, two results: refused, and nothing written.
+    let out = run(s(&["-o", &path("out.csv"), "sql", "-f", &script])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("give 2 results"), "{}", stderr(&out));
+    assert!(!std::path::Path::new(&path("out.csv")).exists());
+
+    // A directory: a file each.
+    let out = run(s(&[
+        "-o",
+        &format!("{}/", path("out")),
+        "sql",
+        "-f",
+        &script,
+    ]))
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let days = sql(&lake, "SELECT count(*) FROM kpi_daily").await;
+    let daily = std::fs::read_to_string(path("out/daily.csv")).unwrap();
+    assert!(daily.starts_with("day,runs\n"), "{daily}");
+    assert_eq!(
+        daily.lines().count() - 1,
+        days[0][0].parse::<usize>().unwrap()
+    );
+    let second = std::fs::read_to_string(path("out/2.csv")).unwrap();
+    assert_eq!(
+        second,
+        "odd;name,a,nothing,yes,at\nx;y,1,,true,2026-11-05T08:30:00\n"
+    );
+
+    // Standard output: a blank line between results, a header each.
+    let out = run(s(&[
+        "--format",
+        "csv",
+        "sql",
+        "SELECT 1 AS a; SELECT column1 AS b FROM (VALUES (2), (3)) ORDER BY b",
+    ]))
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a\n1\n\nb\n2\n3\n");
+
+    // A format the name contradicts.
+    let out = run(s(&[
+        "--format",
+        "csv",
+        "-o",
+        &path("x.json"),
+        "query",
+        "kpi_daily",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("disagree"), "{}", stderr(&out));
+
+    // A workbook: a sheet per result, cells typed.
+    let book = path("report.xlsx");
+    let out = run(s(&["-o", &book, "sql", "-f", &script])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let python = crate::common::peer("BOTLAKE_DELTA_PYTHON", ".ci/venv/bin/python", "");
+    let read = std::process::Command::new(python)
+        .arg("-c")
+        .arg(
+            "import sys, openpyxl\n\
+             wb = openpyxl.load_workbook(sys.argv[1])\n\
+             for ws in wb.worksheets:\n\
+             \x20   rows = list(ws.iter_rows(values_only=True))\n\
+             \x20   print(ws.title, len(rows), [type(v).__name__ for v in rows[1]], rows[0], rows[1])\n",
+        )
+        .arg(&book)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&read.stdout).to_string();
+    assert!(
+        read.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), 2, "{said}");
+    let header_and_days = days[0][0].parse::<usize>().unwrap() + 1;
+    assert!(
+        lines[0].starts_with(&format!("daily {header_and_days} ['datetime', 'int']")),
+        "{said}"
+    );
+    assert!(
+        lines[1].starts_with("2 2 ['str', 'int', 'NoneType', 'bool', 'datetime']"),
+        "{said}"
+    );
+    assert!(
+        lines[1].contains("datetime.datetime(2026, 11, 5, 8, 30)"),
+        "{said}"
+    );
+}
+
+// Issue 31, 2, 3 and 4 at a terminal: a table as wide as the terminal at most (columns that
+// do not fit counted below it) and through the pager when longer than the terminal, `\x
+// auto` blocks, NULL told from an empty string (and set by `\pset null`), numbers on the
+// right, every result with its row count; `\o`, `\i` and `\e`; Tab completes a view's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_fits_the_terminal_and_has_psqls_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let at = |name: &str| home.join(name).to_str().unwrap().to_string();
+    std::fs::write(at("script.sql"), "SELECT 41 + 1 AS from_file;\n").unwrap();
+    let pager = format!("cat > {}", at("paged.txt"));
+    let env = [
+        ("HOME", at("")),
+        ("COLUMNS", "50".to_string()),
+        ("LINES", "12".to_string()),
+        ("PAGER", pager),
+        ("EDITOR", "sed -i s/41/42/".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let paged_has = |what: &str| format!("!grep -q '{what}' {}", at("paged.txt"));
+    let lines = [
+        "\\format table".to_string(),
+        "\\pset null (none)".to_string(),
+        "SELECT NULL AS nothing, '' AS empty, 12 AS n;".to_string(),
+        "SELECT * FROM kpi_by_bot;".to_string(),
+        paged_has("columns ("),
+        "\\x auto".to_string(),
+        "SELECT * FROM kpi_by_bot ORDER BY runs DESC LIMIT 2;".to_string(),
+        paged_has("RECORD 2"),
+        "\\x off".to_string(),
+        "\\format csv".to_string(),
+        format!("\\o {}", at("o.csv")),
+        "SELECT 5 AS five;".to_string(),
+        "\\o".to_string(),
+        format!("!grep -q five {}", at("o.csv")),
+        format!("\\i {}", at("script.sql")),
+        "SELECT 41 AS edited;".to_string(),
+        "\\e".to_string(),
+        "SELECT count(*) AS n FROM kpi_dai\t;".to_string(),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let shown = at_the_prompt(&lake, &env, &lines);
+    assert!(
+        shown.contains("| (none)  |       | 12 |\n") && shown.contains("(1 row)\n"),
+        "{shown}"
+    );
+    let paged = std::fs::read_to_string(at("paged.txt")).unwrap();
+    assert!(paged.starts_with("-[ RECORD 1 ]"), "{paged}");
+    assert!(paged.lines().all(|l| l.chars().count() <= 50), "{paged}");
+    assert!(shown.contains("from_file\n42\n"), "{shown}");
+    assert!(shown.contains("edited\n41\n"), "{shown}");
+    assert!(shown.contains("edited\n42\n"), "{shown}");
+    let days = sql(&lake, "SELECT count(*) FROM kpi_daily").await;
+    assert!(shown.contains(&format!("n\n{}\n", days[0][0])), "{shown}");
+    assert_eq!(std::fs::read_to_string(at("o.csv")).unwrap(), "five\n5\n");
+}
+
+// Issue 31, 10: completion scripts that the shells themselves accept, and a manual page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_and_the_manual_page() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "_botlake()"),
+        ("zsh", "#compdef botlake"),
+        ("fish", "complete -c botlake"),
+    ] {
+        let out = botlake(&["completions", shell]).await;
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["query", "ingest", "memory-limit", "fail-on-rows"] {
+            assert!(script.contains(word), "{shell} completes {word}");
+        }
+        if shell == "bash" {
+            // Bash parses it (-n: read, not run).
+            let file = dir.path().join("botlake.bash");
+            std::fs::write(&file, &script).unwrap();
+            let checked = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                checked.status.success(),
+                "{}",
+                String::from_utf8_lossy(&checked.stderr)
+            );
+        }
+    }
+    let out = botlake(&["man"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.contains(".TH botlake"), "{page}");
+    assert!(page.contains("completions"), "{page}");
 }

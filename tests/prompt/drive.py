@@ -5,7 +5,9 @@ escape sequences removed. tests/it/cli.rs checks the transcript.
 usage: drive.py COMMAND... -- LINE...
 
 A LINE starting with ! is not typed: it is run by the shell while the prompt waits (an
-ingest into the lake the prompt reads, say), and must succeed.
+ingest into the lake the prompt reads, say), and must succeed. A LINE `^C` is Ctrl-C typed
+at the prompt; `^C STATEMENT` types the statement and presses Ctrl-C two seconds later,
+while it runs.
 """
 
 import os
@@ -56,6 +58,16 @@ def main():
             break
         if line.startswith("!"):
             subprocess.run(line[1:], shell=True, check=True)
+            continue
+        if line == "^C":
+            os.write(fd, b"\x03")
+            ok = read_until(fd, PROMPTS, seen)
+            continue
+        if line.startswith("^C "):
+            os.write(fd, line[3:].encode() + b"\r")
+            time.sleep(2)
+            os.write(fd, b"\x03")
+            ok = read_until(fd, PROMPTS, seen)
             continue
         os.write(fd, line.encode() + b"\r")
         ok = read_until(fd, PROMPTS, seen)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use datafusion::arrow::array::{RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
 use botlake_query::Session;
@@ -70,7 +70,7 @@ pub fn markdown_catalogue(docs: &[botlake_query::ViewDoc]) -> String {
     out
 }
 
-/// Writes `defs`: name, parameters, the first line of the description, origin.
+/// Writes `defs`: name, parameters, the first sentence of the description, origin.
 pub async fn write_views(defs: &[botlake_query::QueryDef], output: &Output) -> Result<()> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
@@ -92,7 +92,7 @@ pub async fn write_views(defs: &[botlake_query::QueryDef], output: &Output) -> R
                     .collect::<Vec<_>>()
                     .join(", ")
             }),
-            col(&|d| d.description.lines().next().unwrap_or_default().to_string()),
+            col(&|d| first_sentence(&d.description)),
             col(&|d| d.origin.clone()),
         ],
     )?;
@@ -142,7 +142,7 @@ pub async fn write_tables(session: &Session, output: &Output) -> Result<()> {
 pub async fn describe(g: &Globals, args: DescribeArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let session = g.session(&lake).await?;
-    describe_in(g, &session, &args.name, &g.output).await?;
+    describe_in(g, &session, &args.name, args.arrow, &g.output).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -152,6 +152,7 @@ pub async fn describe_in(
     g: &Globals,
     session: &Session,
     name: &str,
+    arrow: bool,
     output: &Output,
 ) -> Result<()> {
     let ctx = session.context();
@@ -173,27 +174,25 @@ pub async fn describe_in(
         }
     };
     let fields = df.schema().fields().clone();
-    let schema = Arc::new(Schema::new(vec![
+    let text = |f: &dyn Fn(&Field) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(fields.iter().map(|x| f(x))))
+    };
+    let mut columns = vec![
         Field::new("column", DataType::Utf8, false),
         Field::new("type", DataType::Utf8, false),
         Field::new("nullable", DataType::Utf8, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(StringArray::from_iter_values(
-                fields.iter().map(|f| f.name().clone()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                fields.iter().map(|f| f.data_type().to_string()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                fields
-                    .iter()
-                    .map(|f| if f.is_nullable() { "YES" } else { "NO" }),
-            )),
-        ],
-    )?;
+    ];
+    let mut values = vec![
+        text(&|f| f.name().clone()),
+        text(&|f| sql_type(f.data_type())),
+        text(&|f| if f.is_nullable() { "YES" } else { "NO" }.into()),
+    ];
+    if arrow {
+        columns.push(Field::new("arrow_type", DataType::Utf8, false));
+        values.push(text(&|f| f.data_type().to_string()));
+    }
+    let schema = Arc::new(Schema::new(columns));
+    let batch = RecordBatch::try_new(schema.clone(), values)?;
     output.write_batches(&schema, vec![batch]).await?;
     if let Some(def) = session.queries().iter().find(|q| q.name == name) {
         g.info(format!(
@@ -210,4 +209,80 @@ pub async fn describe_in(
         ));
     }
     Ok(())
+}
+
+/// The SQL name of an Arrow type, as PostgreSQL and DuckDB say it.
+fn sql_type(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int8 => "TINYINT".into(),
+        DataType::Int16 => "SMALLINT".into(),
+        DataType::Int32 => "INTEGER".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::UInt8 => "UTINYINT".into(),
+        DataType::UInt16 => "USMALLINT".into(),
+        DataType::UInt32 => "UINTEGER".into(),
+        DataType::UInt64 => "UBIGINT".into(),
+        DataType::Float16 | DataType::Float32 => "REAL".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("DECIMAL({p}, {s})"),
+        DataType::Date32 | DataType::Date64 => "DATE".into(),
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+        DataType::Timestamp(_, None) => "TIMESTAMP".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
+        DataType::Duration(_) | DataType::Interval(_) => "INTERVAL".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "BLOB".into(),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            format!("{}[]", sql_type(f.data_type()))
+        }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "MAP({}, {})",
+                sql_type(kv[0].data_type()),
+                sql_type(kv[1].data_type())
+            ),
+            other => format!("MAP({other})"),
+        },
+        DataType::Struct(fields) => format!(
+            "STRUCT({})",
+            fields
+                .iter()
+                .map(|f| format!("{} {}", f.name(), sql_type(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        DataType::Dictionary(_, value) => sql_type(value),
+        DataType::Null => "NULL".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The first sentence of `text`, its lines joined: up to the first full stop that ends a
+/// word before a space or the end ("e.g." and "0.5" go on).
+fn first_sentence(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut end = joined.len();
+    for (at, _) in joined.match_indices(". ") {
+        let word = joined[..at].rsplit(' ').next().unwrap_or_default();
+        // An abbreviation ("e.g", "i.e") holds a full stop of its own.
+        if !word.contains('.') {
+            end = at + 1;
+            break;
+        }
+    }
+    joined[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_first_sentence_goes_over_lines_and_past_abbreviations() {
+        let text = "Runs per bot and day, e.g. for a chart of\nfailures over 0.5 days. Then more.";
+        assert_eq!(
+            super::first_sentence(text),
+            "Runs per bot and day, e.g. for a chart of failures over 0.5 days."
+        );
+        assert_eq!(super::first_sentence("No stop at all"), "No stop at all");
+    }
 }

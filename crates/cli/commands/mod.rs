@@ -168,6 +168,16 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Sim(SimCommand::Uipath(a)) => sim::uipath(&globals, a).await,
         Command::Sim(SimCommand::Gen(a)) => generate::run(&globals, a).await,
         Command::Sim(SimCommand::Pages(a)) => sim::pages(&globals, a).await,
+        Command::Completions(a) => {
+            let mut command = <Args as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut command, "botlake", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Args as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use botlake_query::Session;
 use clap::ValueEnum;
+use datafusion::sql::parser::Statement;
 use rustyline::error::ReadlineError;
 
 use super::Globals;
@@ -29,7 +30,9 @@ pub async fn run_query(g: &Globals, args: QueryArgs) -> Result<ExitCode> {
     let lake = g.lake()?;
     let session = g.session_for_view(&lake, &args.name).await?;
     let df = session.query(&args.name, &args.params).await?;
-    let rows = write(g, &g.output, df).await?;
+    // Into a directory, a file named after the view; into a workbook, a sheet.
+    let to = g.output.for_result(1, Some(&args.name))?;
+    let rows = write(g, &to, df).await?;
     Ok(exit_for(rows, args.fail_on_rows))
 }
 
@@ -92,24 +95,140 @@ fn read_stdin() -> Result<String> {
 }
 
 /// Runs each statement of `text` in turn through the session's SQL policy, writing the
-/// results of each; the rows of them all.
+/// results of each: to standard output one after another (a blank line between tables or
+/// CSV), into a directory a file each, into a workbook a sheet each. A single file takes
+/// one result: a script of more is refused before it runs. The rows of them all.
 async fn run_statements(
     g: &Globals,
     session: &Session,
     text: &str,
     output: &Output,
 ) -> Result<u64> {
+    let statements = script(text)?;
+    let results = statements
+        .iter()
+        .filter(|s| answers_rows(&s.statement))
+        .count();
+    let one_file = |results: usize| -> Result<()> {
+        if results > 1 && output.holds_one_result() {
+            return Err(crate::UserError(format!(
+                "the statements give {results} results and -o {} holds one: give -o a \
+                 directory (-o out/) for a file each (1.csv, 2.csv, or the name of a \
+                 `-- name: NAME` comment before the statement), or an .xlsx file for a sheet \
+                 each",
+                output.destination()
+            ))
+            .into());
+        }
+        Ok(())
+    };
+    one_file(results)?;
     let mut rows = 0;
-    for statement in Session::parse(text)? {
-        let df = session.run(statement).await?;
+    let mut written = 0;
+    for s in statements {
+        let df = session.run(s.statement).await?;
         if df.schema().fields().is_empty() {
             // CREATE VIEW, SET and the like: nothing to show.
             df.collect().await?;
-        } else {
-            rows += write(g, output, df).await?;
+            continue;
         }
+        written += 1;
+        one_file(written)?;
+        if written > 1
+            && *output.destination() == Destination::Stdout
+            && matches!(output.format(), Format::Csv | Format::Table)
+        {
+            println!();
+        }
+        let to = output.for_result(written, s.name.as_deref())?;
+        rows += write(g, &to, df).await?;
     }
     Ok(rows)
+}
+
+/// A statement of a script, with the name a `-- name: NAME` comment before it gives its
+/// result.
+struct Named {
+    statement: Statement,
+    name: Option<String>,
+}
+
+/// The statements of `text`, each with its name.
+fn script(text: &str) -> Result<Vec<Named>> {
+    let mut statements = Vec::new();
+    for (piece, name) in split_script(text) {
+        for statement in Session::parse(piece)? {
+            statements.push(Named {
+                statement,
+                name: name.map(str::to_string),
+            });
+        }
+    }
+    Ok(statements)
+}
+
+/// `text` cut after each `;` that ends a statement (not one in a string, a quoted name or
+/// a comment), each piece with the name of its last `-- name: NAME` comment.
+fn split_script(text: &str) -> Vec<(&str, Option<&str>)> {
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    let mut name = None;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += 1;
+                }
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+                let comment = text[i + 2..end].trim();
+                if let Some(n) = comment.strip_prefix("name:").map(str::trim)
+                    && !n.is_empty()
+                {
+                    name = Some(n);
+                }
+                i = end;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(text.len(), |n| i + 2 + n + 1);
+            }
+            b';' => {
+                pieces.push((&text[start..=i], name.take()));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < text.len() {
+        pieces.push((&text[start..], name));
+    }
+    pieces
+}
+
+/// Whether `statement` answers with rows (a query, `EXPLAIN`, `SHOW`), rather than
+/// defining or setting something.
+fn answers_rows(statement: &Statement) -> bool {
+    use datafusion::sql::parser::Statement as S;
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    match statement {
+        S::Statement(s) => matches!(
+            **s,
+            Sql::Query(_)
+                | Sql::Explain { .. }
+                | Sql::ShowVariable { .. }
+                | Sql::ShowTables { .. }
+                | Sql::ShowColumns { .. }
+                | Sql::ExplainTable { .. }
+        ),
+        S::Explain(_) => true,
+        _ => false,
+    }
 }
 
 /// The prompt's session, opened again if the lake has changed since it was opened (an
@@ -152,60 +271,151 @@ async fn up_to_date(g: &Globals, lake: &botlake_lake::Lake, session: Session) ->
 const META_COMMANDS: &str = "\\d           the lake's tables, with versions and rows
 \\dv          the views and named queries
 \\d NAME      the columns of a table, a view, or a file ('x.parquet')
+\\x [on|off|auto]  a block per row (auto: when a table is wider than the terminal)
+\\pset null S show NULL as S (NULL unless set)
+\\o [FILE]    results to FILE, each replacing it (no FILE: to the screen again)
+\\i FILE      run the statements of FILE
+\\e           edit the last statement in $EDITOR, then run it
 \\timing      say how long each statement took (again: stop)
 \\format F    show results as F: table, csv, json or ndjson (--format, else table)
-\\q           quit (also quit, exit, Ctrl-D)";
+\\q           quit (also quit, exit, Ctrl-D)
+A command runs as one also in the middle of a statement. Ctrl-C stops a running statement
+and drops a line being typed.";
 
 /// What the prompt's commands set.
 struct Prompt {
     timing: bool,
     format: Format,
+    expanded: crate::table::Expanded,
+    null: String,
+    /// Where results go instead of the screen (`\o FILE`).
+    to: Option<String>,
+    /// The last statement run, for `\e`.
+    last: String,
 }
 
-/// A prompt command (a line starting with `\`).
+impl Prompt {
+    /// Where and how the next result goes.
+    fn output(&self, g: &Globals) -> Result<Output> {
+        let to = match &self.to {
+            Some(file) => Destination::parse(file)?,
+            None => Destination::Stdout,
+        };
+        Ok(Output::new(self.format, to)
+            .with_max_rows(g.output.max_rows())
+            .with_style(&self.null, self.expanded))
+    }
+}
+
+/// A prompt command (a line starting with `\`); statements it asks to run (`\i`, `\e`).
 async fn meta_command(
     g: &Globals,
     session: &Session,
     line: &str,
     output: &Output,
     prompt: &mut Prompt,
-) -> Result<()> {
+) -> Result<Option<String>> {
+    use crate::table::Expanded;
     let mut words = line.split_whitespace();
     let command = words.next().unwrap_or_default();
     let arg = words.collect::<Vec<_>>().join(" ");
     let arg = arg.trim_matches(|c| c == '\'' || c == '"' || c == ';');
+    let usage = |what: &str| -> Result<Option<String>> {
+        Err(crate::UserError(format!("{command} {what}")).into())
+    };
     match (command, arg) {
-        ("\\d" | "\\dt", "") => super::catalog::write_tables(session, output).await,
-        ("\\dv", "") => super::catalog::write_views(session.queries(), output).await,
-        ("\\d", name) => super::catalog::describe_in(g, session, name, output).await,
+        ("\\d" | "\\dt", "") => super::catalog::write_tables(session, output).await?,
+        ("\\dv", "") => super::catalog::write_views(session.queries(), output).await?,
+        ("\\d", name) => super::catalog::describe_in(g, session, name, false, output).await?,
         ("\\timing", "") => {
             prompt.timing = !prompt.timing;
             say!("timing {}", if prompt.timing { "on" } else { "off" });
-            Ok(())
         }
-        ("\\format", name) => {
-            match Format::from_str(name, true) {
-                Ok(Format::Parquet) | Err(_) => {
-                    return Err(crate::UserError(format!(
-                        "\\format takes table, csv, json or ndjson, not {name:?}"
-                    ))
-                    .into());
-                }
-                Ok(format) => prompt.format = format,
+        ("\\x", mode) => {
+            prompt.expanded = match mode {
+                "" if prompt.expanded == Expanded::On => Expanded::Off,
+                "" | "on" => Expanded::On,
+                "off" => Expanded::Off,
+                "auto" => Expanded::Auto,
+                _ => return usage("takes on, off or auto"),
+            };
+            let said = match prompt.expanded {
+                Expanded::On => "on",
+                Expanded::Off => "off",
+                Expanded::Auto => "auto",
+            };
+            say!("expanded display {said}");
+        }
+        ("\\pset", setting) => match setting.split_once(' ') {
+            Some(("null", shown)) => {
+                prompt.null = shown.trim_matches(|c| c == '\'' || c == '"').to_string();
+                say!("NULL shows as \"{}\"", prompt.null);
             }
-            Ok(())
+            _ => return usage("null TEXT sets what NULL shows as"),
+        },
+        ("\\o", "") => {
+            prompt.to = None;
+            say!("results to the screen");
         }
-        ("\\?" | "\\h" | "\\help", _) => {
-            say!("{META_COMMANDS}");
-            Ok(())
+        ("\\o", file) => {
+            // Checked now, not at the next statement.
+            Output::from_flags(None, Some(file))?;
+            prompt.to = Some(file.to_string());
+            say!("results to {file}");
         }
-        _ => Err(crate::UserError(format!("unknown command {line}; \\? lists them")).into()),
+        ("\\i", "") => return usage("FILE runs the statements of FILE"),
+        ("\\i", file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| crate::UserError(format!("cannot read {file}: {e}")))?;
+            return Ok(Some(text));
+        }
+        ("\\e", "") => return edit(&prompt.last).map(Some),
+        ("\\format", name) => match Format::from_str(name, true) {
+            Ok(Format::Parquet | Format::Xlsx) | Err(_) => {
+                return usage(&format!("takes table, csv, json or ndjson, not {name:?}"));
+            }
+            Ok(format) => prompt.format = format,
+        },
+        ("\\?" | "\\h" | "\\help", _) => say!("{META_COMMANDS}"),
+        _ => {
+            return Err(crate::UserError(format!("unknown command {line}; \\? lists them")).into());
+        }
     }
+    Ok(None)
+}
+
+/// `statement` as edited in `$EDITOR` (else `vi`): what to run next.
+fn edit(statement: &str) -> Result<String> {
+    let file = tempfile::Builder::new()
+        .prefix("botlake-")
+        .suffix(".sql")
+        .tempfile()
+        .context("cannot make a file to edit")?;
+    std::fs::write(file.path(), statement).context("cannot write the file to edit")?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$0\""))
+        .arg(file.path())
+        .status()
+        .with_context(|| format!("cannot start the editor {editor}"))?;
+    if !status.success() {
+        return Err(crate::UserError(format!("{editor} ended with {status}: nothing run")).into());
+    }
+    std::fs::read_to_string(file.path()).context("cannot read the edited file")
 }
 
 /// A prompt with history; statements end with `;`, `\q` quits.
 async fn interactive(g: &Globals, lake: &botlake_lake::Lake, mut session: Session) -> Result<()> {
-    let mut editor = rustyline::DefaultEditor::new().context("cannot open the prompt")?;
+    let mut editor = rustyline::Editor::<crate::complete::Completer, _>::new()
+        .context("cannot open the prompt")?;
+    editor.set_helper(Some(crate::complete::Completer::new(
+        crate::complete::names(&session).await,
+    )));
     let history =
         std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".botlake_history"));
     if let Some(h) = &history {
@@ -214,11 +424,15 @@ async fn interactive(g: &Globals, lake: &botlake_lake::Lake, mut session: Sessio
     g.info("botlake SQL: end statements with ;  \\? lists the commands, \\q quits");
     let mut prompt = Prompt {
         timing: false,
-        // Parquet is no format to read at a terminal.
+        // Parquet and Excel are no formats to read at a terminal.
         format: match g.output.format() {
-            Format::Parquet => Format::Table,
+            Format::Parquet | Format::Xlsx => Format::Table,
             format => format,
         },
+        expanded: crate::table::Expanded::Off,
+        null: "NULL".into(),
+        to: None,
+        last: String::new(),
     };
     let mut buffer = String::new();
     loop {
@@ -227,46 +441,86 @@ async fn interactive(g: &Globals, lake: &botlake_lake::Lake, mut session: Sessio
         } else {
             "     ..> "
         };
-        match editor.readline(line_prompt) {
-            Ok(line) => {
-                let trimmed = line.trim();
-                if buffer.is_empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit")
-                {
-                    break;
-                }
-                let output = Output::new(prompt.format, Destination::Stdout)
-                    .with_max_rows(g.output.max_rows());
-                if buffer.is_empty() && trimmed.starts_with('\\') {
-                    let _ = editor.add_history_entry(trimmed);
-                    session = up_to_date(g, lake, session).await;
-                    if let Err(e) = meta_command(g, &session, trimmed, &output, &mut prompt).await {
-                        say!("error: {}", crate::report(&e));
-                    }
-                    continue;
-                }
-                buffer.push_str(&line);
-                buffer.push('\n');
-                if trimmed.ends_with(';') {
-                    let _ = editor.add_history_entry(buffer.trim());
-                    session = up_to_date(g, lake, session).await;
-                    let started = std::time::Instant::now();
-                    match run_statements(g, &session, &buffer, &output).await {
-                        Ok(_) if prompt.timing => {
-                            say!("{:.3} s", started.elapsed().as_secs_f64());
-                        }
-                        Ok(_) => {}
-                        Err(e) => say!("error: {}", crate::report(&e)),
-                    }
-                    buffer.clear();
-                }
+        let line = match editor.readline(line_prompt) {
+            Ok(line) => line,
+            // Ctrl-C at the prompt drops what was typed; Ctrl-D leaves.
+            Err(ReadlineError::Interrupted) => {
+                buffer.clear();
+                continue;
             }
-            Err(ReadlineError::Interrupted) => buffer.clear(),
             Err(ReadlineError::Eof) => break,
             Err(e) => return Err(e).context("reading the prompt"),
+        };
+        let trimmed = line.trim();
+        if buffer.is_empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit") {
+            break;
+        }
+        let output = match prompt.output(g) {
+            Ok(output) => output,
+            Err(e) => {
+                say!("error: {}", crate::report(&e));
+                prompt.to = None;
+                continue;
+            }
+        };
+        // A command runs as one, also in the middle of a statement, which waits.
+        let text = if trimmed.starts_with('\\') {
+            let _ = editor.add_history_entry(trimmed);
+            session = up_to_date(g, lake, session).await;
+            let ran = meta_command(g, &session, trimmed, &output, &mut prompt).await;
+            save_history(&mut editor, history.as_deref());
+            match ran {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
+                Err(e) => {
+                    say!("error: {}", crate::report(&e));
+                    continue;
+                }
+            }
+        } else {
+            buffer.push_str(&line);
+            buffer.push('\n');
+            if !trimmed.ends_with(';') {
+                continue;
+            }
+            std::mem::take(&mut buffer)
+        };
+        let _ = editor.add_history_entry(text.trim());
+        prompt.last = text.trim().to_string();
+        session = up_to_date(g, lake, session).await;
+
+        let started = std::time::Instant::now();
+        // Ctrl-C while it runs cancels the statement (dropping it stops its work), and the
+        // prompt goes on with what the session made.
+        let ran = tokio::select! {
+            ran = run_statements(g, &session, &text, &output) => Some(ran),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        match ran {
+            Some(Ok(_)) if prompt.timing => {
+                say!("{:.3} s", started.elapsed().as_secs_f64());
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => say!("error: {}", crate::report(&e)),
+            None => say!("cancelled"),
+        }
+        save_history(&mut editor, history.as_deref());
+        // Tables and views the statement made complete from now on.
+        if let Some(helper) = editor.helper_mut() {
+            helper.learn(crate::complete::names(&session).await);
         }
     }
-    if let Some(h) = &history {
-        let _ = editor.save_history(h);
-    }
+    save_history(&mut editor, history.as_deref());
     Ok(())
+}
+
+/// Writes the prompt's history to `path`, so that what was typed is kept however the
+/// prompt ends.
+fn save_history(
+    editor: &mut rustyline::Editor<crate::complete::Completer, rustyline::history::FileHistory>,
+    path: Option<&std::path::Path>,
+) {
+    if let Some(path) = path {
+        let _ = editor.save_history(path);
+    }
 }
