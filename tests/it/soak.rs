@@ -119,9 +119,11 @@ async fn an_ingest_killed_again_and_again_makes_progress_and_ends_exact() {
         assert_eq!(rows, distinct, "no run stored twice after kill {kills}");
         rows_seen.push(rows);
     }
-    assert!(
-        finished > 0,
-        "{kills} ingests killed in {budget:?} and none finished: rows after each {rows_seen:?}"
+    // Progress under kills: every run was in the lake before the kills stopped.
+    assert_eq!(
+        rows_seen.last().copied(),
+        Some(truth.runs),
+        "{kills} ingests killed in {budget:?}, {finished} finished: rows after each {rows_seen:?}"
     );
     assert!(
         kills > 0,
@@ -132,10 +134,13 @@ async fn an_ingest_killed_again_and_again_makes_progress_and_ends_exact() {
         "rows went back: {rows_seen:?}"
     );
     eprintln!("{kills} kills, {finished} finished; rows after each: {rows_seen:?}");
-    // The ingests that finished stored every run exactly once, as a clean ingest does.
-    assert_exactly_once(&lake, truth).await;
+    // An ingest let run to its end after the kills (on a loaded machine none of those
+    // ingests may have ended within its 0.2 to 4.2 s: each goes over the days held back
+    // by runs in progress, then refreshes the rollups) leaves every run exactly once, as
+    // a clean ingest does.
     let out = ingest(&server, &lake, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_exactly_once(&lake, truth).await;
 
     let clean = lake_path(&dir.path().join("clean"));
     let out = ingest(

@@ -61,6 +61,9 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
         cp1252_every: args.cp1252_every,
         ..ServerConfig::default()
     };
+    let (server_user, server_password) =
+        (server_config.user.clone(), server_config.password.clone());
+    let task_names: Vec<&str> = data.tasks.iter().take(2).map(|t| t.name).collect();
     let addr = SocketAddr::new(args.host, args.port);
     let server = botlake_sim::server::start(data, server_config, addr)
         .await
@@ -68,7 +71,21 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
     // The URL goes to standard output so that scripts can read it.
     // A server goes on whether or not anyone reads where it is.
     let _ = writeln!(std::io::stdout(), "{}", server.url());
-    g.info("serving; Ctrl-C stops");
+    // The demo's own password is no secret; one the user set is not shown.
+    let password = if std::env::var_os("BOTLAKE_SIM_PASSWORD").is_some() {
+        "the password of BOTLAKE_SIM_PASSWORD".to_string()
+    } else {
+        format!("password {}", server_password)
+    };
+    g.info(format!(
+        "serving Bot Insight (11.x) and the A360 audit API; log in as {} with {password}, e.g.\n  \
+         BOTLAKE_AA_PASSWORD=... botlake --lake LAKE ingest aa-botinsight --url {} --user {} \
+         --control-room prod --tasks \"{}\"\nCtrl-C stops",
+        server_user,
+        server.url(),
+        server_user,
+        task_names.join(",")
+    ));
     crate::signals::shutdown().await;
     let stats = server.stats();
     g.info(format!(
