@@ -11,28 +11,41 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 #[command(name = "botlake", version, about, long_about = None)]
 pub struct Args {
     /// The lake: a directory, file:// URL or s3://bucket/prefix.
-    #[arg(long, global = true, env = "BOTLAKE_LAKE")]
+    #[arg(help_heading = "Lake", long, global = true, env = "BOTLAKE_LAKE")]
     pub lake: Option<String>,
 
     /// Output format of query results [default: the extension of -o's file (.csv, .json,
     /// .ndjson or .jsonl, .parquet, .xlsx, .txt), csv into a directory, else table].
-    #[arg(long, global = true, value_enum)]
+    #[arg(help_heading = "Output", long, global = true, value_enum)]
     pub format: Option<Format>,
 
     /// Rows a table shows at most (the query stops there and says so); 0: all. Other
     /// formats write every row.
-    #[arg(long, global = true, value_name = "N", default_value_t = 1000)]
+    #[arg(
+        help_heading = "Output",
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 1000
+    )]
     pub max_rows: usize,
 
     /// Write results to FILE (a path or s3://bucket/key) instead of standard output,
     /// gzip-compressed if it ends in .gz; it is replaced once the results are complete, so
     /// a failed query leaves it as it was. A directory (DIR/) takes each result of a script
     /// as a file of its own: 1.csv, 2.csv, or the name of a `-- name: NAME` comment.
-    #[arg(short, long, global = true, value_name = "FILE")]
+    #[arg(
+        help_heading = "Output",
+        short,
+        long,
+        global = true,
+        value_name = "FILE"
+    )]
     pub output: Option<String>,
 
     /// Extra directory of .sql views (file name = view name); repeatable.
     #[arg(
+        help_heading = "Queries",
         long = "queries",
         global = true,
         value_name = "DIR",
@@ -51,6 +64,7 @@ pub struct Args {
     /// Memory that query operators may hold (e.g. 4G, 512M, bytes without a unit); past
     /// it, sorts, joins and aggregations spill to the temporary directory. Default: no limit.
     #[arg(
+        help_heading = "Queries",
         long,
         global = true,
         value_name = "SIZE",
@@ -61,17 +75,23 @@ pub struct Args {
 
     /// Answer every view from raw rows, never from the rollups (the results are the same),
     /// and leave the rollups alone after ingest and compact.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Queries", long, global = true)]
     pub no_rollups: bool,
 
     /// Scan tables with the Delta Lake library's reader instead of botlake's own scan of the
     /// day files (same rows; for tables another tool wrote with features botlake's scan
     /// leaves to Delta, it is chosen anyway).
-    #[arg(long, global = true, env = "BOTLAKE_DELTA_SCAN")]
+    #[arg(help_heading = "Lake", long, global = true, env = "BOTLAKE_DELTA_SCAN")]
     pub delta_scan: bool,
 
     /// Configuration file (Control Rooms, default lake); ./botlake.toml if it exists.
-    #[arg(long, global = true, value_name = "FILE", env = "BOTLAKE_CONFIG")]
+    #[arg(
+        help_heading = "Lake",
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "BOTLAKE_CONFIG"
+    )]
     pub config: Option<PathBuf>,
 
     /// What to do.
@@ -100,24 +120,47 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a simulated Control Room, ingest it over HTTP into a local lake and show KPIs.
+    #[command(after_help = "Examples:\n  botlake demo\n  botlake demo --runs 100000 --seed 7")]
     Demo(DemoArgs),
     /// Pull data from a source into the lake.
+    #[command(
+        after_help = "Examples:\n  BOTLAKE_AA_PASSWORD=... botlake --lake lake ingest aa-botinsight --url https://cr.example.com --user reader --control-room prod\n  botlake --lake lake ingest uipath export-*.ndjson.gz\n  botlake --lake lake ingest --all"
+    )]
     Ingest(Box<IngestArgs>),
     /// Receive events over Splunk's HTTP Event Collector protocol (UiPath's real-time export).
+    #[command(
+        after_help = "Examples:\n  BOTLAKE_HEC_TOKEN=... botlake --lake lake listen --hec 0.0.0.0:8088"
+    )]
     Listen(ListenArgs),
     /// Run a built-in or user view or named query.
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake query kpi_daily\n  botlake --lake lake query failure_spikes -p min_failed=5 --fail-on-rows\n  botlake --lake lake query kpi_by_bot -o kpi.xlsx"
+    )]
     Query(QueryArgs),
     /// Run SQL: a statement, a file, or an interactive prompt.
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake sql \"SELECT vendor, count(*) FROM runs GROUP BY vendor\"\n  botlake --lake lake sql -f report.sql -o out/\n  botlake --lake lake sql"
+    )]
     Sql(SqlArgs),
     /// List views and named queries.
+    #[command(after_help = "Examples:\n  botlake views\n  botlake views --markdown")]
     Views(ViewsArgs),
     /// List the lake's tables.
     Tables,
     /// Show the columns of a table or view.
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake describe runs\n  botlake describe 'export.parquet' --arrow"
+    )]
     Describe(DescribeArgs),
     /// Rewrite small files into larger ones (Delta OPTIMIZE).
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake compact\n  botlake --lake lake compact aa_bot_runs"
+    )]
     Compact(CompactArgs),
     /// Delete files no longer referenced by recent versions (Delta VACUUM).
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake vacuum --dry-run\n  botlake --lake lake vacuum --retention-hours 24"
+    )]
     Vacuum(VacuumArgs),
     /// Bring the rollups (runs per bot and day, per host and day) up to date with the raw
     /// tables; ingest and compact do it after they commit, unless --no-rollups.

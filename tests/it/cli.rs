@@ -1001,3 +1001,52 @@ async fn completions_and_the_manual_page() {
     assert!(page.contains(".TH botlake"), "{page}");
     assert!(page.contains("completions"), "{page}");
 }
+
+// Issue 31, 10: a command's help puts its options in headed groups and ends with examples.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_groups_the_options_and_shows_examples() {
+    for command in ["query", "sql", "ingest", "demo"] {
+        let out = botlake(&[command, "--help"]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let help = stdout(&out);
+        assert!(help.contains("\nExamples:\n  "), "{command}: {help}");
+        for heading in ["\nOutput:\n", "\nQueries:\n", "\nLake:\n"] {
+            assert!(help.contains(heading), "{command} has {heading}: {help}");
+        }
+    }
+    let out = botlake(&["query", "--help"]).await;
+    insta::assert_snapshot!("query_help", stdout(&out));
+}
+
+// Issue 31, 8: a filter on a status no row has (upper case where the lake's statuses are
+// lower case) says which values there are; one on a value there says nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_on_a_status_that_never_occurs_lists_those_that_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake(dir.path()).await;
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "--format",
+        "csv",
+        "sql",
+        "SELECT count(*) AS n FROM runs WHERE vendor = 'automation_anywhere' AND status IN ('FAILED', 'failed')",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("hint: no row of runs has status 'FAILED'; the values there are: failed,"),
+        "{err}"
+    );
+    assert!(err.contains("succeeded"), "{err}");
+    let out = botlake(&[
+        "--lake",
+        &lake,
+        "sql",
+        "SELECT count(*) FROM runs WHERE status = 'failed'",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("hint"), "{}", stderr(&out));
+}

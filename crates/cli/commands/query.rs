@@ -126,6 +126,7 @@ async fn run_statements(
     let mut rows = 0;
     let mut written = 0;
     for s in statements {
+        let filter = status_filter(&s.statement);
         let df = session.run(s.statement).await?;
         if df.schema().fields().is_empty() {
             // CREATE VIEW, SET and the like: nothing to show.
@@ -142,8 +143,160 @@ async fn run_statements(
         }
         let to = output.for_result(written, s.name.as_deref())?;
         rows += write(g, &to, df).await?;
+        if let Some(filter) = filter
+            && let Some(hint) = status_hint(session, filter).await
+        {
+            say!("{hint}");
+        }
     }
     Ok(rows)
+}
+
+/// What a query compares a status-like column (`status`, `state`, or one ending in
+/// `_status` or `_state`) of the one table it reads with: the table, the column, the text
+/// values (`=` or `IN`).
+struct StatusFilter {
+    table: String,
+    column: String,
+    values: Vec<String>,
+}
+
+fn status_filter(statement: &Statement) -> Option<StatusFilter> {
+    use datafusion::sql::parser::Statement as S;
+    use datafusion::sql::sqlparser::ast::{
+        BinaryOperator, Expr, SetExpr, Statement as Sql, TableFactor, Value,
+    };
+    fn column(e: &Expr) -> Option<String> {
+        let ident = match e {
+            Expr::Identifier(i) => i,
+            Expr::CompoundIdentifier(parts) => parts.last()?,
+            _ => return None,
+        };
+        let name = match ident.quote_style {
+            Some(_) => ident.value.clone(),
+            None => ident.value.to_ascii_lowercase(),
+        };
+        let lower = name.to_ascii_lowercase();
+        (lower == "status"
+            || lower == "state"
+            || lower.ends_with("_status")
+            || lower.ends_with("_state"))
+        .then_some(name)
+    }
+    fn text(e: &Expr) -> Option<String> {
+        match e {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    fn walk(e: &Expr, found: &mut Option<(String, Vec<String>)>) {
+        match e {
+            Expr::Nested(inner) => walk(inner, found),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And | BinaryOperator::Or,
+                right,
+            } => {
+                walk(left, found);
+                walk(right, found);
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => {
+                let pair = column(left)
+                    .zip(text(right))
+                    .or_else(|| column(right).zip(text(left)));
+                if let Some((c, v)) = pair {
+                    *found = Some((c, vec![v]));
+                }
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated: false,
+            } => {
+                if let Some(c) = column(expr) {
+                    *found = Some((c, list.iter().filter_map(text).collect()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let S::Statement(s) = statement else {
+        return None;
+    };
+    let Sql::Query(q) = s.as_ref() else {
+        return None;
+    };
+    let SetExpr::Select(select) = q.body.as_ref() else {
+        return None;
+    };
+    let [from] = select.from.as_slice() else {
+        return None;
+    };
+    let TableFactor::Table { name, .. } = &from.relation else {
+        return None;
+    };
+    if !from.joins.is_empty() {
+        return None;
+    }
+    let mut found = None;
+    walk(select.selection.as_ref()?, &mut found);
+    let (column, values) = found.filter(|(_, v)| !v.is_empty())?;
+    Some(StatusFilter {
+        table: name.to_string(),
+        column,
+        values,
+    })
+}
+
+/// A hint when `filter` compares its column with a value no row holds: the values there
+/// are, as a filter on `'FAILED'` over statuses written `failed` finds nothing.
+async fn status_hint(session: &Session, filter: StatusFilter) -> Option<String> {
+    use datafusion::arrow::array::AsArray;
+    let StatusFilter {
+        table,
+        column,
+        values,
+    } = filter;
+    let quoted = column.replace('"', "\"\"");
+    let df = session
+        .run_sql(&format!(
+            "SELECT DISTINCT CAST(\"{quoted}\" AS VARCHAR) AS v FROM {table} \
+             WHERE \"{quoted}\" IS NOT NULL ORDER BY 1 LIMIT 40"
+        ))
+        .await
+        .ok()?;
+    let mut there = Vec::new();
+    for batch in df.collect().await.ok()? {
+        let column = datafusion::arrow::compute::cast(
+            batch.column(0),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )
+        .ok()?;
+        there.extend(
+            column
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string),
+        );
+    }
+    let missing: Vec<&String> = values.iter().filter(|v| !there.contains(v)).collect();
+    if missing.is_empty() || there.is_empty() {
+        return None;
+    }
+    let missing: Vec<String> = missing.iter().map(|v| format!("'{v}'")).collect();
+    Some(format!(
+        "hint: no row of {table} has {column} {}; the values there are: {}",
+        missing.join(" or "),
+        there.join(", ")
+    ))
 }
 
 /// A statement of a script, with the name a `-- name: NAME` comment before it gives its
