@@ -175,12 +175,11 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], style: &Style) -> Res
         Expanded::Off => false,
         Expanded::Auto => !fits,
     };
-    let mut out = if expanded {
-        blocks(&columns, rows, style.width)
+    let (mut out, shown_columns) = if expanded {
+        (blocks(&columns, rows, style.width), columns.len())
     } else {
         lines(&columns, widths, style.width)
     };
-    let shown_columns = if expanded { columns.len() } else { shown(&out) };
     let noun = if rows == 1 { "row" } else { "rows" };
     if shown_columns < columns.len() {
         let _ = writeln!(
@@ -194,16 +193,9 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], style: &Style) -> Res
     Ok(out)
 }
 
-/// How many columns the table `out` shows (its header line's cells).
-fn shown(out: &str) -> usize {
-    out.lines()
-        .nth(1)
-        .map_or(0, |header| header.matches(" | ").count() + 1)
-}
-
 /// A row a line, within `width`: columns cut to a share of it, then columns that still do
-/// not fit left out (from the right).
-fn lines(columns: &[Column], mut widths: Vec<usize>, width: Option<usize>) -> String {
+/// not fit left out (from the right); and how many columns are shown.
+fn lines(columns: &[Column], mut widths: Vec<usize>, width: Option<usize>) -> (String, usize) {
     let total = |widths: &[usize]| widths.iter().map(|w| w + 3).sum::<usize>() + 1;
     let mut keep = columns.len();
     if let Some(width) = width {
@@ -259,7 +251,7 @@ fn lines(columns: &[Column], mut widths: Vec<usize>, width: Option<usize>) -> St
         );
     }
     let _ = writeln!(out, "{rule}");
-    out
+    (out, keep)
 }
 
 /// A block a row: each column's name and value on a line, values cut to `width`.
