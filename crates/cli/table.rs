@@ -168,8 +168,7 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], style: &Style) -> Res
                 .unwrap_or(0)
         })
         .collect();
-    let total = |widths: &[usize]| widths.iter().map(|w| w + 3).sum::<usize>() + 1;
-    let fits = style.width.is_none_or(|w| total(&widths) <= w);
+    let fits = style.width.is_none_or(|w| table_width(&widths) <= w);
     let expanded = match style.expanded {
         Expanded::On => true,
         Expanded::Off => false,
@@ -193,14 +192,18 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], style: &Style) -> Res
     Ok(out)
 }
 
+/// The width of a table's lines with columns `widths` wide: `| ` before each, ` |` after.
+fn table_width(widths: &[usize]) -> usize {
+    widths.iter().map(|w| w + 3).sum::<usize>() + 1
+}
+
 /// A row a line, within `width`: columns cut to a share of it, then columns that still do
 /// not fit left out (from the right); and how many columns are shown.
 fn lines(columns: &[Column], mut widths: Vec<usize>, width: Option<usize>) -> (String, usize) {
-    let total = |widths: &[usize]| widths.iter().map(|w| w + 3).sum::<usize>() + 1;
     let mut keep = columns.len();
     if let Some(width) = width {
         // Cut the widest columns, one character at a time, down to NARROWEST.
-        while total(&widths) > width {
+        while table_width(&widths) > width {
             let (i, &w) = widths
                 .iter()
                 .enumerate()
@@ -211,7 +214,7 @@ fn lines(columns: &[Column], mut widths: Vec<usize>, width: Option<usize>) -> (S
             }
             widths[i] = w - 1;
         }
-        while keep > 1 && total(&widths[..keep]) > width {
+        while keep > 1 && table_width(&widths[..keep]) > width {
             keep -= 1;
         }
     }

@@ -124,19 +124,32 @@ impl Quarantine {
         received_at: DateTime<Utc>,
         observer: &dyn Observer,
     ) -> Result<Option<UpsertStats>> {
-        if self.waiting.is_empty() {
-            return Ok(None);
-        }
-        let batch = rejected_batch(origin, received_at, &self.waiting)
-            .map_err(|source| Error::Arrow { source })?;
-        let stats = lake.upsert(&REJECTED_RECORDS, vec![batch], None).await?;
-        observer.on(Event::Committed {
-            table: REJECTED_RECORDS.name,
-            stats,
-        });
+        let stats = commit(lake, origin, received_at, &self.waiting, observer).await?;
         self.waiting.clear();
-        Ok(Some(stats))
+        Ok(stats)
     }
+}
+
+/// Commits `rejected`, if any, as received at `received_at` from `origin` (the one write of
+/// `rejected_records`).
+pub async fn commit(
+    lake: &Lake,
+    origin: Origin<'_>,
+    received_at: DateTime<Utc>,
+    rejected: &[Rejected],
+    observer: &dyn Observer,
+) -> Result<Option<UpsertStats>> {
+    if rejected.is_empty() {
+        return Ok(None);
+    }
+    let batch =
+        rejected_batch(origin, received_at, rejected).map_err(|source| Error::Arrow { source })?;
+    let stats = lake.upsert(&REJECTED_RECORDS, vec![batch], None).await?;
+    observer.on(Event::Committed {
+        table: REJECTED_RECORDS.name,
+        stats,
+    });
+    Ok(Some(stats))
 }
 
 /// A `rejected_records` batch of `rejected`.

@@ -4,7 +4,7 @@
 //! user without S3 credentials or with a `.xlsx` file looking for a typo.
 
 use std::io::ErrorKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -78,11 +78,7 @@ impl UrlTableFactory for FileTables {
                 },
             )));
         }
-        let local = Path::new(url);
-        if let Some(fault) = there
-            .then(|| no_data_files(local).or_else(|| local_parquet_fault(local)))
-            .flatten()
-        {
+        if let Some(fault) = there.then(|| local_fault(Path::new(url))).flatten() {
             return Err(unreadable(
                 url,
                 std::io::Error::new(ErrorKind::InvalidData, fault),
@@ -318,73 +314,67 @@ fn looks_like_a_path(name: &str) -> bool {
             .is_some_and(|e| FILE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
-/// Why the local directory `path` holds no table: no file in it (of the format its name
-/// says, as `x.parquet/` says Parquet).
-fn no_data_files(path: &Path) -> Option<String> {
-    if !path.is_dir() {
-        return None;
-    }
-    let format = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    let mut stack = vec![path.to_path_buf()];
-    let mut seen = 0;
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
-            let p = entry.path();
-            seen += 1;
-            if seen > MOST_FILES_CHECKED {
-                return None;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if format.as_deref().is_none_or(|f| {
-                p.extension()
-                    .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(f))
-            }) {
-                return None;
-            }
-        }
-    }
-    Some(match format {
-        Some(f) => format!("a directory without .{f} files"),
-        None => "an empty directory".to_string(),
-    })
-}
-
-/// Files of a directory checked at most, so that naming a large tree stays quick.
+/// Files of a directory looked at at most, so that naming a large tree stays quick.
 const MOST_FILES_CHECKED: usize = 10_000;
 
-/// Why the local Parquet file at `path` (or one under the directory `path`) cannot be one,
-/// told by its ends: shorter than two magic numbers and a length, without the `PAR1`
-/// magic, or with a footer longer than the file. The Parquet reader would take such a
-/// footer's length as given and read before the file's start (a panic in a debug build).
-fn local_parquet_fault(path: &Path) -> Option<String> {
-    let mut files = Vec::new();
-    parquet_files(path, &mut files);
-    files.iter().find_map(|file| {
+/// Why the local file or directory `path` holds no table botlake can read, told before the
+/// reader sees it: a directory with no file of the format its name says (`x.parquet/` says
+/// Parquet), or a Parquet file whose ends are not a Parquet file's: shorter than two magic
+/// numbers and a length, without the `PAR1` magic, or with a footer longer than the file.
+/// The Parquet reader would take such a footer's length as given and read before the
+/// file's start (a panic in a debug build).
+fn local_fault(path: &Path) -> Option<String> {
+    let (files, all) = files_under(path);
+    let has = |file: &Path, extension: &str| {
+        file.extension()
+            .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(extension))
+    };
+    if path.is_dir() && all {
+        let format = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if !files
+            .iter()
+            .any(|f| format.as_deref().is_none_or(|x| has(f, x)))
+        {
+            return Some(match format {
+                Some(f) => format!("a directory without .{f} files"),
+                None => "an empty directory".to_string(),
+            });
+        }
+    }
+    files.iter().filter(|f| has(f, "parquet")).find_map(|file| {
         footer_fault(file).map(|fault| format!("{} is not a Parquet file: {fault}", file.display()))
     })
 }
 
-/// The `.parquet` files at `path`, at most [`MOST_FILES_CHECKED`] of them.
-fn parquet_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {
-    if out.len() >= MOST_FILES_CHECKED {
-        return;
+/// The files at `path` (itself, if it is one, else those under it), at most
+/// [`MOST_FILES_CHECKED`] entries looked at; and whether that was all of them.
+fn files_under(path: &Path) -> (Vec<PathBuf>, bool) {
+    if !path.is_dir() {
+        return (vec![path.to_path_buf()], true);
     }
-    if path.is_dir() {
-        let Ok(entries) = std::fs::read_dir(path) else {
-            return;
+    let mut files = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
         };
         for entry in entries.flatten() {
-            parquet_files(&entry.path(), out);
+            seen += 1;
+            if seen > MOST_FILES_CHECKED {
+                return (files, false);
+            }
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
         }
-    } else if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-    {
-        out.push(path.to_path_buf());
     }
+    (files, true)
 }
 
 /// What is wrong with the ends of the file at `path`, if anything (an unreadable file is

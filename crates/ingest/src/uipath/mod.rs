@@ -28,7 +28,7 @@ pub use files::{CommitEvery, FileSummary, MAX_LINE, ingest_reader, open_ndjson};
 
 use crate::decode::rows::RowBuilder;
 use crate::progress::{Event, Observer};
-use crate::quarantine::{Origin, Quarantine, Rejected};
+use crate::quarantine::{self, Origin, Quarantine, Rejected};
 use crate::{Error, Result};
 
 /// The `source` of UiPath rows in `rejected_records`.
@@ -200,11 +200,7 @@ pub async fn commit(
         source: SOURCE,
         control_room: &tenant,
     };
-    let mut quarantine = Quarantine::new();
-    quarantine.extend(rejected);
-    quarantine
-        .commit(lake, origin, Utc::now(), observer)
-        .await?;
+    quarantine::commit(lake, origin, Utc::now(), &rejected, observer).await?;
     for (route, batches) in batches {
         let table = route.table();
         let stats = lake.upsert(table, batches, None).await?;
