@@ -98,6 +98,7 @@ fn options() -> SessionOptions {
     SessionOptions {
         rollups: env_or::<u8>("BOTLAKE_BENCH_ROLLUPS", 0) == 1,
         memory_limit,
+        ..SessionOptions::default()
     }
 }
 

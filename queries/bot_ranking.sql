@@ -2,6 +2,8 @@
 -- of a source (Control Room or tenant): bots of one name in two sources are two.
 -- Only bots with at least min_runs finished runs get a failure-rate rank.
 -- param: min_runs BIGINT 10 finished runs a bot needs for a failure-rate rank
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH b AS (
     SELECT
         vendor,
@@ -12,6 +14,7 @@ WITH b AS (
         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
         COALESCE(SUM(duration_ms), 0) / 3600000.0 AS runtime_hours
     FROM runs
+    WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY vendor, source, bot
 ),
 r AS (

@@ -6,10 +6,13 @@
 -- baseline without failures, min_failed failures are a spike). A day without a baseline
 -- (no finished run in the 7 days before) is never a spike, whatever the parameters.
 -- excess_failures: the day's failures beyond what the baseline rate predicts for its
--- finished runs. A bot is one of a source (Control Room or tenant). Newest first.
+-- finished runs. A bot is one of a source (Control Room or tenant). Newest first. The days
+-- from and to are shown; the 7 days before from are the baselines of its first days.
 -- param: min_finished BIGINT 5 finished runs the day and its baseline each need
 -- param: min_failed BIGINT 3 failed runs the day needs
 -- param: factor DOUBLE 2 times the baseline's failure rate that the day's must reach
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH w AS (
     SELECT
         vendor,
@@ -21,6 +24,7 @@ WITH w AS (
         SUM(finished) OVER d8 - finished AS baseline_finished,
         SUM(failed) OVER d8 - failed AS baseline_failed
     FROM runs_bot_day
+    WHERE (CAST($from AS DATE) IS NULL OR day >= CAST($from AS DATE) - INTERVAL '7' DAY) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     -- The day and the 7 before it, less the day: a frame that ends at the current row.
     WINDOW d8 AS (PARTITION BY vendor, source, bot ORDER BY day RANGE BETWEEN INTERVAL '7' DAY PRECEDING AND CURRENT ROW)
 )
@@ -39,6 +43,7 @@ SELECT
     ROUND(failed - CAST(finished * baseline_failed AS DOUBLE) / NULLIF(baseline_finished, 0), 1) AS excess_failures
 FROM w
 WHERE finished >= $min_finished
+    AND (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     AND baseline_finished >= $min_finished
     AND baseline_finished > 0
     AND failed >= $min_failed

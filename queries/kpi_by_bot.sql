@@ -1,5 +1,7 @@
--- Run KPIs per bot over all time: volumes, success and failure rates over finished runs, durations.
+-- Run KPIs per bot over the days from and to (all by default): volumes, success and failure rates over finished runs, durations.
 -- A bot is one of a source (Control Room or tenant): bots of one name in two sources are two.
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH b AS (
     SELECT
         vendor,
@@ -17,6 +19,7 @@ WITH b AS (
         MIN(start_time) AS first_run,
         MAX(start_time) AS last_run
     FROM runs
+    WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY vendor, source, bot
 )
 SELECT

@@ -5,6 +5,8 @@
 -- (several Bot Runners on one device, a UiPath machine with several slots): utilisation is
 -- the average number of runs at once, and above 1 only when runs overlapped (1.5: one and a
 -- half runs at once all day long).
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 SELECT
     busy_day AS day,
     vendor,
@@ -16,5 +18,10 @@ SELECT
     ROUND(SUM(busy_ms) / 3600000.0, 2) AS busy_hours,
     ROUND(SUM(busy_ms) / 86400000.0, 4) AS utilisation
 FROM runs_host_day
+WHERE (CAST($from AS DATE) IS NULL OR busy_day >= $from) AND (CAST($to AS DATE) IS NULL OR busy_day <= $to)
+    -- A run's time is cut at 366 days: only the runs started from 366 days before
+    -- from to the day to can fall on the days (and their days' files are all read).
+    AND (CAST($from AS DATE) IS NULL OR day >= CAST($from AS DATE) - INTERVAL '366' DAY)
+    AND (CAST($to AS DATE) IS NULL OR day <= $to)
 GROUP BY busy_day, vendor, source, host
 ORDER BY day, vendor, source, host

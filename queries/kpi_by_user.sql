@@ -1,10 +1,12 @@
--- Run KPIs per runner (the user or robot that ran the bots) over all time.
+-- Run KPIs per runner (the user or robot that ran the bots) over the days from and to (all by default).
 -- runner is the user a bot ran as (Automation Anywhere's user_name) or the robot that ran a
 -- job (UiPath's robot_name), of a source (Control Room or tenant): runners of one name in
 -- two sources are two. Volumes, success and failure rates over finished runs,
 -- durations, and how many bots the runner ran.
 -- Bots are counted from a first grouping by bot, as kpi_by_host does: COUNT(DISTINCT bot)
 -- keeps a hash set per group.
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH per_bot AS (
     SELECT
         vendor,
@@ -23,6 +25,7 @@ WITH per_bot AS (
         MIN(start_time) AS first_run,
         MAX(start_time) AS last_run
     FROM runs
+    WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY vendor, source, runner, bot
 ),
 u AS (

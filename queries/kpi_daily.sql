@@ -3,6 +3,8 @@
 -- hours (2 decimals), and how many bots ran (a bot is one of a source: bots of one name in
 -- two Control Rooms or tenants are two). Running runs count in the volumes, not the rates.
 -- Made of runs_bot_day, so that it reads the rollup where there is one.
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 SELECT
     day,
     vendor,
@@ -31,6 +33,7 @@ FROM (
         CAST(SUM(duration_ms_sum) AS DOUBLE) / SUM(duration_ms_count) / 1000.0 AS avg_duration_s,
         SUM(duration_ms_sum) / 3600000.0 AS runtime_hours
     FROM runs_bot_day
+    WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY day, vendor
 ) AS d
 ORDER BY day, vendor

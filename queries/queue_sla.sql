@@ -3,6 +3,8 @@
 -- deadline would overflow). An item counts when it was done after the deadline, or is
 -- still open now that the deadline has passed; late_minutes is how late (until now for
 -- open items).
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH deadlines AS (
     SELECT
         *,
@@ -37,5 +39,6 @@ SELECT
     ))) / 60.0, 1) AS late_minutes,
     day
 FROM breaches
-WHERE COALESCE(past_due_date, false) OR COALESCE(past_sla, false)
+WHERE (COALESCE(past_due_date, false) OR COALESCE(past_sla, false))
+    AND (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
 ORDER BY tenant, queue_name, creation_time, queue_item_key

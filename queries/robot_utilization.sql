@@ -4,6 +4,8 @@
 -- started counts on the day it was created, with no busy time. A job counts on at most 366
 -- days from its start: one that says it ran longer is hung or broken, and its days are not
 -- expanded without end (an end in year 200000 took 4 GB).
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH jobs AS (
     SELECT
         tenant,
@@ -58,5 +60,6 @@ SELECT
     ROUND(SUM(busy_us) / 3600000000.0, 2) AS busy_hours,
     ROUND(SUM(busy_us) / 86400000000.0, 4) AS utilization
 FROM portions
+WHERE (CAST($from AS DATE) IS NULL OR CAST(CAST(day_number AS INTEGER) AS DATE) >= $from) AND (CAST($to AS DATE) IS NULL OR CAST(CAST(day_number AS INTEGER) AS DATE) <= $to)
 GROUP BY tenant, robot_name, host_machine_name, day_number
 ORDER BY tenant, robot_name, host_machine_name, day

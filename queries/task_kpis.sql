@@ -1,22 +1,26 @@
 -- Task KPIs per task per day: runs (log records) and, for each KPI variable, how many runs
 -- reported a value, how many of those values are not numbers, and the sum, average (4
 -- decimals), minimum and maximum of the numbers. A variable is numeric when its metadata
--- says NUMBER, or, without metadata, when every value it has (on any day) is a number; a
+-- says NUMBER, or, without metadata, when every value it has (on any of the days from and to) is a number; a
 -- variable without metadata that has any other value is not numeric, and its row says so
 -- with its values counted and no sum, never a sum over the values that happen to parse.
 -- A variable whose metadata gives another type (STRING, DATE) has no row. Blank values are
 -- not reported. A day with runs but no variable has one row with variable_name NULL.
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH runs AS (
     SELECT control_room, task_name, day, COUNT(*) AS runs
     FROM aa_task_logs
+    WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY control_room, task_name, day
 ),
 reported AS (
     SELECT control_room, task_name, day, variable_name, variable_type, number_value
     FROM task_log_values
     WHERE value IS NOT NULL AND trim(value) <> ''
+        AND (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
 ),
--- Each variable's kind, over all its values.
+-- Each variable's kind, over all its values of the days.
 kinds AS (
     SELECT
         control_room,

@@ -73,6 +73,17 @@ pub struct Args {
     )]
     pub memory_limit: Option<usize>,
 
+    /// First day (YYYY-MM-DD, inclusive) of every view that takes a `from` parameter (the
+    /// KPI, ranking, daily and UiPath views; see `botlake views`); only the files of the
+    /// days needed are read. Default: the first there is.
+    #[arg(help_heading = "Queries", long, global = true, value_name = "DAY")]
+    pub from: Option<NaiveDate>,
+
+    /// Last day (YYYY-MM-DD, inclusive) of every view that takes a `to` parameter.
+    /// Default: the last there is.
+    #[arg(help_heading = "Queries", long, global = true, value_name = "DAY")]
+    pub to: Option<NaiveDate>,
+
     /// Answer every view from raw rows, never from the rollups (the results are the same),
     /// and leave the rollups alone after ingest and compact.
     #[arg(help_heading = "Queries", long, global = true)]

@@ -1,5 +1,7 @@
 -- bot_ranking from runs_bot_day (one row per vendor, source, bot and day): the same result.
 -- param: min_runs BIGINT 10 finished runs a bot needs for a failure-rate rank
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 WITH b AS (
     SELECT
         vendor,
@@ -10,6 +12,7 @@ WITH b AS (
         SUM(failed) AS failed,
         COALESCE(SUM(duration_ms_sum), 0) / 3600000.0 AS runtime_hours
     FROM runs_bot_day
+    WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY vendor, source, bot
 ),
 r AS (

@@ -1,4 +1,6 @@
 -- kpi_by_bot from runs_bot_day (one row per vendor, source, bot and day): the same result.
+-- param: from DATE NULL first day included (NULL: from the first)
+-- param: to DATE NULL last day included (NULL: to the last)
 SELECT
     vendor,
     source,
@@ -33,6 +35,7 @@ FROM (
         MIN(first_run) AS first_run,
         MAX(last_run) AS last_run
     FROM runs_bot_day
+    WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY vendor, source, bot
 ) AS b
 ORDER BY runs DESC, vendor, source, bot

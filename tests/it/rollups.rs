@@ -32,6 +32,134 @@ async fn answers(lake: &str, flags: &[&str]) -> Vec<Vec<String>> {
     out
 }
 
+/// `--from` and `--to` over the generated lake `lake` (40 days ending the day before `end`),
+/// whose views' whole answers are `raw`: a daily view gives the rows of its days, its 7-day
+/// rates and baselines counted over the days before `from` too; a view over the whole range
+/// counts the runs of its days; rollups or not, the same; and only the days' files are read.
+async fn days_from_to(lake: &str, raw: &[Vec<String>], end: &str) {
+    let end: chrono::NaiveDate = end.parse().unwrap();
+    let (from, to) = (end - chrono::Days::new(20), end - chrono::Days::new(11));
+    let (from_arg, to_arg) = (from.to_string(), to.to_string());
+    let range = ["--from", from_arg.as_str(), "--to", to_arg.as_str()];
+    let ranged = answers(lake, &range).await;
+    let mut no_rollups = range.to_vec();
+    no_rollups.push("--no-rollups");
+    assert_eq!(answers(lake, &no_rollups).await, ranged);
+    for (i, view) in VIEWS.iter().enumerate() {
+        let header = raw[i]
+            .iter()
+            .find(|l| l.starts_with("vendor") || l.starts_with("day"));
+        let Some(at) = header.unwrap().split(',').position(|c| c == "day") else {
+            continue;
+        };
+        let in_range = |line: &String| {
+            line.split(',')
+                .nth(at)
+                .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+                .is_some_and(|d| d >= from && d <= to)
+        };
+        match *view {
+            "kpi_daily" | "kpi_by_host" | "failure_rate_daily" | "failure_spikes" => {
+                let expected: Vec<&String> = raw[i]
+                    .iter()
+                    .filter(|l| in_range(l) || header == Some(l))
+                    .collect();
+                let got: Vec<&String> = ranged[i].iter().collect();
+                assert!(expected.len() > 10, "{view}");
+                assert_eq!(got, expected, "{view} from {from} to {to}");
+            }
+            // The views without the parameters keep every day.
+            "runs_bot_day" | "runs_host_day" => assert_eq!(ranged[i], raw[i], "{view}"),
+            _ => {}
+        }
+    }
+    // kpi_by_bot counts the runs of the days, as the runs themselves do.
+    let counted = sql(
+        lake,
+        &format!(
+            "SELECT vendor || ' ' || source || ' ' || bot, COUNT(*) FROM runs \
+             WHERE day BETWEEN DATE '{from}' AND DATE '{to}' GROUP BY 1 ORDER BY 1"
+        ),
+    )
+    .await;
+    let by_bot = sql(
+        lake,
+        "SELECT vendor || ' ' || source || ' ' || bot, runs FROM kpi_by_bot ORDER BY 1",
+    )
+    .await;
+    assert!(by_bot.len() > 25, "the 25 bots and the UiPath processes");
+    assert_ne!(by_bot, counted, "without --from/--to every day counts");
+    let out = botlake(&[
+        "--lake",
+        lake,
+        "--format",
+        "csv",
+        "--from",
+        &from_arg,
+        "--to",
+        &to_arg,
+        "sql",
+        "SELECT vendor || ' ' || source || ' ' || bot, runs FROM kpi_by_bot ORDER BY 1",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ranged_by_bot: Vec<Vec<String>> = stdout(&out)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(ranged_by_bot, counted);
+    // The same with the view's own parameters.
+    let out = botlake(&[
+        "--lake",
+        lake,
+        "--format",
+        "csv",
+        "query",
+        "kpi_by_bot",
+        "-p",
+        &format!("from={from}"),
+        "-p",
+        &format!("to={to}"),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        sorted_lines(&out),
+        ranged[VIEWS.iter().position(|v| *v == "kpi_by_bot").unwrap()]
+    );
+    // Pruned: the runs table's scan reads the 10 days' files of the 40 (one a day).
+    for flags in [&[][..], &["--no-rollups"][..]] {
+        let mut args = vec!["--lake", lake, "--format", "csv"];
+        args.extend_from_slice(&range);
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["sql", "EXPLAIN SELECT * FROM kpi_by_bot"]);
+        let out = botlake(&args).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let plan = stdout(&out);
+        let scans: Vec<&str> = plan.matches("DayFilesExec: files=").collect();
+        assert!(!scans.is_empty(), "{plan}");
+        assert!(
+            plan.contains("DayFilesExec: files=10 of 40") || flags.is_empty(),
+            "{flags:?}: {plan}"
+        );
+    }
+    // A range the wrong way round is refused before anything runs.
+    let out = botlake(&[
+        "--lake",
+        lake,
+        "--from",
+        &to_arg,
+        "--to",
+        &from_arg,
+        "query",
+        "kpi_daily",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is after --to"), "{}", stderr(&out));
+}
+
 /// What `-v query kpi_daily` says about where runs_bot_day's rows come from.
 async fn source_of_kpi_daily(lake: &str) -> String {
     let o = botlake(&[
@@ -154,6 +282,7 @@ async fn views_agree_with_and_without_rollups() {
     );
     assert_eq!(answers(&lake, &[]).await, raw);
     assert_eq!(answers(&lake, &["--memory-limit", "64M"]).await, raw);
+    days_from_to(&lake, &raw, &end_arg).await;
 
     // An ingest that leaves the rollup behind: one run of a middle day now failed, and a
     // run on a day the lake did not have.

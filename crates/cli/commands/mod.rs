@@ -123,6 +123,18 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             .map_err(|e| UserError(crate::report(&e.into())));
         (location, lake)
     });
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        return Err(UserError(format!(
+            "--from {from} is after --to {to}: no day is in between"
+        ))
+        .into());
+    }
+    let view_params = [("from", args.from), ("to", args.to)]
+        .into_iter()
+        .filter_map(|(name, day)| Some((name.to_string(), day?.to_string())))
+        .collect();
     let globals = Globals {
         lake,
         delta_scan: args.delta_scan,
@@ -139,6 +151,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         session_options: botlake_query::SessionOptions {
             rollups: !args.no_rollups,
             memory_limit: args.memory_limit,
+            view_params,
         },
     };
     match args.command {

@@ -19,6 +19,7 @@ use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, Recor
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DFSchema, ScalarValue, project_schema};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
@@ -29,10 +30,12 @@ use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use deltalake::DeltaTable;
 use deltalake::ObjectStore;
 use deltalake::Path;
@@ -218,14 +221,90 @@ impl TableProvider for DayFilesTable {
                 }) as Arc<dyn PartitionStream>
             })
             .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(
+        let stream = Arc::new(StreamingTableExec::try_new(
             projected,
             streams,
             None,
             [],
             false,
             limit,
-        )?))
+        )?);
+        Ok(Arc::new(DayFilesExec {
+            stream,
+            files: files.len(),
+            of: self.files.len(),
+        }))
+    }
+}
+
+/// A scan of day files: the stream of them, shown in a plan with how many of the table's
+/// files it reads, so that `EXPLAIN` shows what filters on `day` left out.
+#[derive(Debug)]
+struct DayFilesExec {
+    stream: Arc<dyn ExecutionPlan>,
+    /// Files read.
+    files: usize,
+    /// Files of the snapshot.
+    of: usize,
+}
+
+impl DisplayAs for DayFilesExec {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DayFilesExec: files={} of {}, ", self.files, self.of)?;
+        self.stream.fmt_as(t, f)
+    }
+}
+
+impl ExecutionPlan for DayFilesExec {
+    fn name(&self) -> &str {
+        "DayFilesExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.stream.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        self.stream.apply_expressions(f)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        self.stream.execute(partition, context)
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        self.stream.metrics()
+    }
+
+    fn fetch(&self) -> Option<usize> {
+        self.stream.fetch()
+    }
+
+    fn with_fetch(&self, limit: Option<usize>) -> Option<Arc<dyn ExecutionPlan>> {
+        let stream = self.stream.with_fetch(limit)?;
+        Some(Arc::new(DayFilesExec {
+            stream,
+            files: self.files,
+            of: self.of,
+        }))
     }
 }
 

@@ -93,9 +93,15 @@ impl QueryDef {
                 };
                 let data_type = parse_type(ptype)
                     .ok_or_else(|| bad(format!("unknown parameter type {ptype}")))?;
-                let default = parse_value(pdefault, &data_type).ok_or_else(|| {
-                    bad(format!("default {pdefault:?} of {pname} is not a {ptype}"))
-                })?;
+                // NULL: no value (a bound the SQL leaves out, say).
+                let default = if pdefault.eq_ignore_ascii_case("NULL") {
+                    ScalarValue::try_from(&data_type)
+                        .map_err(|e| bad(format!("no NULL of {ptype}: {e}")))?
+                } else {
+                    parse_value(pdefault, &data_type).ok_or_else(|| {
+                        bad(format!("default {pdefault:?} of {pname} is not a {ptype}"))
+                    })?
+                };
                 params.push(ParamDef {
                     name: pname.to_string(),
                     type_name: ptype.to_ascii_uppercase(),
@@ -114,6 +120,24 @@ impl QueryDef {
             params,
             origin: origin.to_string(),
         })
+    }
+
+    /// Sets the default of each parameter this definition declares that `values` (name,
+    /// value) names, such as the `from` and `to` days a command line sets for every view;
+    /// the others are left as they are.
+    pub fn set_defaults(&mut self, values: &[(String, String)]) -> Result<()> {
+        for param in &mut self.params {
+            if let Some((_, value)) = values.iter().find(|(name, _)| *name == param.name) {
+                param.default =
+                    parse_value(value, &param.data_type).ok_or_else(|| Error::BadParam {
+                        query: self.name.clone(),
+                        param: param.name.clone(),
+                        data_type: param.type_name.clone(),
+                        value: value.clone(),
+                    })?;
+            }
+        }
+        Ok(())
     }
 
     /// The built-in definitions, compiled from `queries/`.
@@ -186,6 +210,28 @@ mod tests {
         assert_eq!(d.params.len(), 1);
         assert_eq!(d.params[0].default, ScalarValue::Int64(Some(10)));
         assert_eq!(d.params[0].description, "runs needed");
+    }
+
+    #[test]
+    fn a_null_default_is_no_value_and_a_session_sets_defaults() {
+        let mut d = QueryDef::parse(
+            "q",
+            "-- param: from DATE NULL first day\n-- param: n BIGINT 1 n\nSELECT $from, $n",
+            "test",
+        )
+        .unwrap();
+        assert_eq!(d.params[0].default, ScalarValue::Date32(None));
+        d.set_defaults(&[
+            ("from".into(), "2026-10-01".into()),
+            ("to".into(), "x".into()),
+        ])
+        .unwrap();
+        assert_eq!(d.params[0].default.to_string(), "2026-10-01");
+        assert_eq!(d.params[1].default, ScalarValue::Int64(Some(1)));
+        assert!(
+            d.set_defaults(&[("from".into(), "October".into())])
+                .is_err()
+        );
     }
 
     #[test]

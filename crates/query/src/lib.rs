@@ -265,6 +265,10 @@ pub struct SessionOptions {
     pub rollups: bool,
     /// Bytes that operators may hold before they spill to disk or fail; `None`: no limit.
     pub memory_limit: Option<usize>,
+    /// Values for the parameters of every view that declares them (name, value), as its
+    /// defaults: the `from` and `to` days a command line sets for all views, say. A view
+    /// without the parameter is left as it is.
+    pub view_params: Vec<(String, String)>,
 }
 
 impl Default for SessionOptions {
@@ -272,6 +276,7 @@ impl Default for SessionOptions {
         SessionOptions {
             rollups: true,
             memory_limit: None,
+            view_params: Vec::new(),
         }
     }
 }
@@ -399,10 +404,13 @@ impl Session {
     /// (`None`: all of them).
     async fn open_tables(
         lake: &Lake,
-        queries: Vec<QueryDef>,
+        mut queries: Vec<QueryDef>,
         options: &SessionOptions,
         needed: Option<BTreeSet<&'static str>>,
     ) -> Result<Session> {
+        for def in &mut queries {
+            def.set_defaults(&options.view_params)?;
+        }
         let ctx = context_with(options)?;
         let state = &ctx.state();
         let needed = needed.map(|mut needed| {
@@ -453,7 +461,7 @@ impl Session {
         let mut session = Session::with_queries(ctx, tables, queries).await?;
         if options.rollups {
             session
-                .use_rollups(lake, &rollup::raw_files(&snapshots)?)
+                .use_rollups(lake, &rollup::raw_files(&snapshots)?, options)
                 .await?;
             watched.extend(session.rollups.iter().map(|f| (f.rollup.table, f.version)));
         }
@@ -468,6 +476,7 @@ impl Session {
         &mut self,
         lake: &Lake,
         raw_files: &BTreeMap<String, rollup::VendorCoverage>,
+        options: &SessionOptions,
     ) -> Result<()> {
         let replaced = |name: &str| {
             self.queries
@@ -522,8 +531,10 @@ impl Session {
             else {
                 continue;
             };
-            let variant = QueryDef::parse(name, sql, BUILT_IN)?;
+            let mut variant = QueryDef::parse(name, sql, BUILT_IN)?;
+            variant.set_defaults(&options.view_params)?;
             def.sql = variant.sql;
+            def.params = variant.params;
             def.origin = format!("{BUILT_IN}, over the rollup of {reads}");
             let def = def.clone();
             create_view(&self.ctx, &def)
