@@ -12,7 +12,15 @@ SELECT
     MAX(created_on) AS last_attempt,
     COUNT(DISTINCT host_name) AS hosts,
     array_to_string(array_sort(array_agg(DISTINCT host_name)), ', ') AS host_names
-FROM aa_audit_events
+FROM (
+    SELECT
+        * EXCLUDE (day),
+        CASE WHEN utc_days() THEN day ELSE local_day(created_on) END AS day
+    FROM aa_audit_events
+    -- The UTC days (the partitions) that the local days overlap.
+    WHERE (CAST($from AS DATE) IS NULL OR day >= first_utc_day($from))
+        AND (CAST($to AS DATE) IS NULL OR day <= last_utc_day($to))
+) AS e
 WHERE upper(activity_type) LIKE '%LOGIN%'
     AND upper(status) IN ('UNSUCCESSFUL', 'FAILED', 'FAILURE')
     AND (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)

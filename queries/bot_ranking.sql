@@ -15,6 +15,7 @@ WITH b AS (
         COALESCE(SUM(duration_ms), 0) / 3600000.0 AS runtime_hours
     FROM runs
     WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
+        AND (CAST($from AS DATE) IS NULL OR utc_day >= first_utc_day($from)) AND (CAST($to AS DATE) IS NULL OR utc_day <= last_utc_day($to))
     GROUP BY vendor, source, bot
 ),
 r AS (

@@ -14,6 +14,7 @@ WITH d AS (
         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed
     FROM runs
     WHERE (CAST($from AS DATE) IS NULL OR day >= CAST($from AS DATE) - INTERVAL '6' DAY) AND (CAST($to AS DATE) IS NULL OR day <= $to)
+        AND (CAST($from AS DATE) IS NULL OR utc_day >= first_utc_day(CAST($from AS DATE) - INTERVAL '6' DAY)) AND (CAST($to AS DATE) IS NULL OR utc_day <= last_utc_day($to))
     GROUP BY vendor, source, bot, day
 ),
 -- The rates, before the days are picked: a filter next to the window would leave out the

@@ -20,6 +20,7 @@ WITH b AS (
         MAX(start_time) AS last_run
     FROM runs
     WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
+        AND (CAST($from AS DATE) IS NULL OR utc_day >= first_utc_day($from)) AND (CAST($to AS DATE) IS NULL OR utc_day <= last_utc_day($to))
     GROUP BY vendor, source, bot
 )
 SELECT

@@ -1,6 +1,7 @@
 -- Busy hours per UiPath robot and machine per day: the run time of its finished jobs, split
--- at midnight (UTC) over the days each job ran on; the finished jobs that started that day
--- and how many of them faulted; utilization = busy hours / 24. A job stopped before it
+-- at midnight (of the session's zone, UTC by default: --tz) over the days each job ran on; the finished jobs that started that day
+-- and how many of them faulted; utilization = busy hours / the day's hours (23 or 25 where
+-- the clocks change). A job stopped before it
 -- started counts on the day it was created, with no busy time. A job counts on at most 366
 -- days from its start: one that says it ran longer is hung or broken, and its days are not
 -- expanded without end (an end in year 200000 took 4 GB).
@@ -30,10 +31,10 @@ spans AS (
         state,
         start_us,
         end_us,
-        start_us / 86400000000 AS start_day,
+        local_day_number(start_us) AS start_day,
         UNNEST(generate_series(
-            start_us / 86400000000,
-            LEAST(GREATEST(end_us - 1, start_us) / 86400000000, start_us / 86400000000 + 365)
+            local_day_number(start_us),
+            LEAST(local_day_number(GREATEST(end_us - 1, start_us)), local_day_number(start_us) + 365)
         )) AS day_number
     FROM jobs
 ),
@@ -46,8 +47,8 @@ portions AS (
         day_number,
         CASE WHEN day_number = start_day THEN 1 ELSE 0 END AS started,
         CASE WHEN day_number = start_day AND state = 'Faulted' THEN 1 ELSE 0 END AS faulted,
-        LEAST(end_us, (day_number + 1) * 86400000000)
-            - GREATEST(start_us, day_number * 86400000000) AS busy_us
+        LEAST(end_us, local_midnight_us(day_number + 1))
+            - GREATEST(start_us, local_midnight_us(day_number)) AS busy_us
     FROM spans
 )
 SELECT
@@ -58,7 +59,7 @@ SELECT
     SUM(started) AS jobs,
     SUM(faulted) AS faulted,
     ROUND(SUM(busy_us) / 3600000000.0, 2) AS busy_hours,
-    ROUND(SUM(busy_us) / 86400000000.0, 4) AS utilization
+    ROUND(SUM(busy_us) / CAST(local_midnight_us(day_number + 1) - local_midnight_us(day_number) AS DOUBLE), 4) AS utilization
 FROM portions
 WHERE (CAST($from AS DATE) IS NULL OR CAST(CAST(day_number AS INTEGER) AS DATE) >= $from) AND (CAST($to AS DATE) IS NULL OR CAST(CAST(day_number AS INTEGER) AS DATE) <= $to)
 GROUP BY tenant, robot_name, host_machine_name, day_number

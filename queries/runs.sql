@@ -4,6 +4,9 @@
 -- progress, pending, missing) is running. finished is true for final statuses only, and
 -- never NULL: running runs count in volumes, never in rates.
 -- duration_ms: Bot Insight's timeTaken where given, else end - start; NULL while running.
+-- day: the day the run started (a UiPath job never started: was created) in the session's
+-- time zone (--tz, UTC by default); utc_day: the same in UTC, the partition of Automation
+-- Anywhere's rows (a filter on it reads only the files of its days).
 SELECT
     'automation_anywhere' AS vendor,
     control_room AS source,
@@ -21,7 +24,8 @@ SELECT
     END AS status,
     COALESCE(status IN ('COMPLETED', 'FAILED', 'STOPPED'), false) AS finished,
     CASE WHEN status IN ('COMPLETED', 'FAILED', 'STOPPED') THEN time_taken_ms END AS duration_ms,
-    day
+    CASE WHEN utc_days() THEN day ELSE local_day(start_time) END AS day,
+    day AS utc_day
 FROM aa_bot_runs
 UNION ALL
 SELECT
@@ -41,5 +45,6 @@ SELECT
     END AS status,
     finished,
     duration_ms,
-    day
+    day,
+    utc_day
 FROM uipath_jobs

@@ -1,7 +1,7 @@
 -- Runs and run time per vendor, source (Control Room or tenant), host (Bot Runner device)
 -- and day: what kpi_by_host is made of. One row per vendor, source, host, day (the day runs
 -- started, the partition of their rows) and busy_day (a day their run time fell on). A run's time, from its start for its duration,
--- is split at midnight (UTC) over the days it ran on, 366 at most: its runs, failed runs
+-- is split at midnight (of the session's zone, UTC by default: --tz) over the days it ran on, 366 at most: its runs, failed runs
 -- and bots count on the row of its own day, and busy_ms on each day's row is the part of
 -- the run time that fell on that day. So a row depends on the runs of its day only, and
 -- botlake keeps the view as a rollup (`botlake rollup`) added to and replaced day by day.
@@ -18,8 +18,8 @@ WITH r AS (
         start_us,
         busy_us,
         UNNEST(generate_series(
-            start_us / 86400000000,
-            (start_us + GREATEST(busy_us, 1) - 1) / 86400000000
+            local_day_number(start_us),
+            local_day_number(start_us + GREATEST(busy_us, 1) - 1)
         )) AS day_number
     FROM (
         SELECT
@@ -32,7 +32,7 @@ WITH r AS (
             -- A run that never started (a pending UiPath job) starts its day, for no time.
             COALESCE(
                 CAST(start_time AS BIGINT),
-                CAST(CAST(day AS INTEGER) AS BIGINT) * 86400000000
+                local_midnight_us(CAST(CAST(day AS INTEGER) AS BIGINT))
             ) AS start_us,
             LEAST(GREATEST(COALESCE(duration_ms, 0), 0), 31622400000) * 1000 AS busy_us
         FROM runs
@@ -48,10 +48,10 @@ per_bot AS (
         day,
         day_number,
         bot,
-        SUM(CASE WHEN day_number = start_us / 86400000000 THEN 1 ELSE 0 END) AS runs,
-        SUM(CASE WHEN day_number = start_us / 86400000000 AND status = 'failed' THEN 1 ELSE 0 END) AS failed,
-        SUM(LEAST(start_us + busy_us, (day_number + 1) * 86400000000)
-            - GREATEST(start_us, day_number * 86400000000)) AS busy_us
+        SUM(CASE WHEN day_number = local_day_number(start_us) THEN 1 ELSE 0 END) AS runs,
+        SUM(CASE WHEN day_number = local_day_number(start_us) AND status = 'failed' THEN 1 ELSE 0 END) AS failed,
+        SUM(LEAST(start_us + busy_us, local_midnight_us(day_number + 1))
+            - GREATEST(start_us, local_midnight_us(day_number))) AS busy_us
     FROM r
     GROUP BY vendor, source, host, day, day_number, bot
 )

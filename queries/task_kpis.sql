@@ -10,7 +10,15 @@
 -- param: to DATE NULL last day included (NULL: to the last)
 WITH runs AS (
     SELECT control_room, task_name, day, COUNT(*) AS runs
-    FROM aa_task_logs
+    FROM (
+        SELECT
+            * EXCLUDE (day),
+            CASE WHEN utc_days() THEN day ELSE local_day(run_date) END AS day
+        FROM aa_task_logs
+        -- The UTC days (the partitions) that the local days overlap.
+        WHERE (CAST($from AS DATE) IS NULL OR day >= first_utc_day($from))
+            AND (CAST($to AS DATE) IS NULL OR day <= last_utc_day($to))
+    ) AS e
     WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
     GROUP BY control_room, task_name, day
 ),

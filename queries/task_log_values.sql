@@ -7,7 +7,7 @@ WITH v AS (
         task_name,
         log_id,
         run_date,
-        day,
+        CASE WHEN utc_days() THEN day ELSE local_day(run_date) END AS log_day,
         unnest(map_entries(variables)) AS entry
     FROM aa_task_logs
 )
@@ -16,7 +16,7 @@ SELECT
     v.task_name,
     v.log_id,
     v.run_date,
-    v.day,
+    v.log_day AS day,
     v.entry['key'] AS variable_name,
     m.variable_type,
     v.entry['value'] AS value,

@@ -4,7 +4,8 @@
 -- Suspended, Resumed, Successful, Faulted, Stopped) whatever case they arrive in, another as
 -- it came. finished: Successful, Faulted or Stopped; never NULL.
 -- duration_ms: end - start of a finished job; wait_ms: start - creation.
--- day: the day the job started (UTC), or was created if it never started.
+-- day: the day the job started, or was created if it never started, in the session's time
+-- zone (--tz, UTC by default); utc_day: the same in UTC.
 WITH latest AS (
     SELECT
         tenant,
@@ -79,7 +80,8 @@ SELECT
     END AS duration_ms,
     (CAST(t.start_time AS BIGINT) - CAST(t.creation_time AS BIGINT)) / 1000 AS wait_ms,
     t.events,
-    CAST(COALESCE(t.start_time, t.creation_time) AS DATE) AS day
+    local_day(COALESCE(t.start_time, t.creation_time)) AS day,
+    CAST(COALESCE(t.start_time, t.creation_time) AS DATE) AS utc_day
 FROM jobs l
 JOIN times t ON t.tenant = l.tenant AND t.job_key = l.job_key
 ORDER BY l.tenant, t.creation_time, l.job_key

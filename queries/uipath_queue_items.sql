@@ -76,7 +76,7 @@ SELECT
     END AS processing_ms,
     l.due_date,
     l.sla_in_minutes,
-    CAST(a.creation_time AS DATE) AS day
+    local_day(a.creation_time) AS day
 FROM items l
 JOIN attempts a ON a.tenant = l.tenant AND a.queue_item_key = l.queue_item_key
 ORDER BY l.tenant, a.creation_time, l.queue_item_key

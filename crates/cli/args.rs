@@ -14,45 +14,6 @@ pub struct Args {
     #[arg(help_heading = "Lake", long, global = true, env = "BOTLAKE_LAKE")]
     pub lake: Option<String>,
 
-    /// Output format of query results [default: the extension of -o's file (.csv, .json,
-    /// .ndjson or .jsonl, .parquet, .xlsx, .txt), csv into a directory, else table].
-    #[arg(help_heading = "Output", long, global = true, value_enum)]
-    pub format: Option<Format>,
-
-    /// Rows a table shows at most (the query stops there and says so); 0: all. Other
-    /// formats write every row.
-    #[arg(
-        help_heading = "Output",
-        long,
-        global = true,
-        value_name = "N",
-        default_value_t = 1000
-    )]
-    pub max_rows: usize,
-
-    /// Write results to FILE (a path or s3://bucket/key) instead of standard output,
-    /// gzip-compressed if it ends in .gz; it is replaced once the results are complete, so
-    /// a failed query leaves it as it was. A directory (DIR/) takes each result of a script
-    /// as a file of its own: 1.csv, 2.csv, or the name of a `-- name: NAME` comment.
-    #[arg(
-        help_heading = "Output",
-        short,
-        long,
-        global = true,
-        value_name = "FILE"
-    )]
-    pub output: Option<String>,
-
-    /// Extra directory of .sql views (file name = view name); repeatable.
-    #[arg(
-        help_heading = "Queries",
-        long = "queries",
-        global = true,
-        value_name = "DIR",
-        env = "BOTLAKE_QUERIES"
-    )]
-    pub query_dirs: Vec<PathBuf>,
-
     /// Say more (-v: retries and commits; -vv: more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -61,39 +22,10 @@ pub struct Args {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Memory that query operators may hold (e.g. 4G, 512M, bytes without a unit); past
-    /// it, sorts, joins and aggregations spill to the temporary directory. Default: no limit.
-    #[arg(
-        help_heading = "Queries",
-        long,
-        global = true,
-        value_name = "SIZE",
-        value_parser = botlake_query::parse_size,
-        env = "BOTLAKE_MEMORY_LIMIT"
-    )]
-    pub memory_limit: Option<usize>,
-
-    /// First day (YYYY-MM-DD, inclusive) of every view that takes a `from` parameter (the
-    /// KPI, ranking, daily and UiPath views; see `botlake views`); only the files of the
-    /// days needed are read. Default: the first there is.
-    #[arg(help_heading = "Queries", long, global = true, value_name = "DAY")]
-    pub from: Option<NaiveDate>,
-
-    /// Last day (YYYY-MM-DD, inclusive) of every view that takes a `to` parameter.
-    /// Default: the last there is.
-    #[arg(help_heading = "Queries", long, global = true, value_name = "DAY")]
-    pub to: Option<NaiveDate>,
-
-    /// Answer every view from raw rows, never from the rollups (the results are the same),
-    /// and leave the rollups alone after ingest and compact.
-    #[arg(help_heading = "Queries", long, global = true)]
-    pub no_rollups: bool,
-
-    /// Scan tables with the Delta Lake library's reader instead of botlake's own scan of the
-    /// day files (same rows; for tables another tool wrote with features botlake's scan
-    /// leaves to Delta, it is chosen anyway).
-    #[arg(help_heading = "Lake", long, global = true, env = "BOTLAKE_DELTA_SCAN")]
-    pub delta_scan: bool,
+    /// The query options, accepted before the command too (`botlake --format csv query
+    /// kpi_daily`), as botlake 0.1 took them; hidden there (see [`command`]).
+    #[command(flatten)]
+    pub query: QueryOptions,
 
     /// Configuration file (Control Rooms, default lake); ./botlake.toml if it exists.
     #[arg(
@@ -108,6 +40,126 @@ pub struct Args {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The options of the commands that run queries (`query`, `sql`, `views`, `describe`,
+/// `tables`): only their help shows them.
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct QueryOptions {
+    /// Output format of query results [default: the extension of -o's file (.csv, .json,
+    /// .ndjson or .jsonl, .parquet, .xlsx, .txt), csv into a directory, else table].
+    #[arg(help_heading = "Output", long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Rows a table shows at most (the query stops there and says so); 0: all. Other
+    /// formats write every row. [default: 1000]
+    #[arg(help_heading = "Output", long, value_name = "N")]
+    pub max_rows: Option<usize>,
+
+    /// Write results to FILE (a path or s3://bucket/key) instead of standard output,
+    /// gzip-compressed if it ends in .gz; it is replaced once the results are complete, so
+    /// a failed query leaves it as it was. A directory (DIR/) takes each result of a script
+    /// as a file of its own: 1.csv, 2.csv, or the name of a `-- name: NAME` comment.
+    #[arg(help_heading = "Output", short, long, value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Extra directory of .sql views (file name = view name); repeatable.
+    #[arg(
+        help_heading = "Queries",
+        long = "queries",
+        value_name = "DIR",
+        env = "BOTLAKE_QUERIES"
+    )]
+    pub query_dirs: Vec<PathBuf>,
+
+    /// Memory that query operators may hold (e.g. 4G, 512M, bytes without a unit); past
+    /// it, sorts, joins and aggregations spill to the temporary directory. Default: no limit.
+    #[arg(
+        help_heading = "Queries",
+        long,
+        value_name = "SIZE",
+        value_parser = botlake_query::parse_size,
+        env = "BOTLAKE_MEMORY_LIMIT"
+    )]
+    pub memory_limit: Option<usize>,
+
+    /// First day (YYYY-MM-DD, inclusive) of every view that takes a `from` parameter (the
+    /// KPI, ranking, daily and UiPath views; see `botlake views`); only the files of the
+    /// days needed are read. Default: the first there is.
+    #[arg(help_heading = "Queries", long, value_name = "DAY")]
+    pub from: Option<NaiveDate>,
+
+    /// Last day (YYYY-MM-DD, inclusive) of every view that takes a `to` parameter.
+    /// Default: the last there is.
+    #[arg(help_heading = "Queries", long, value_name = "DAY")]
+    pub to: Option<NaiveDate>,
+
+    /// Time zone of the views' days (an IANA name such as Europe/Berlin, or +02:00): a run's
+    /// day is the local calendar day it started on, and a day is split at local midnight
+    /// (23 or 25 hours where the clocks change). Also `tz` in the configuration file, or
+    /// `SET TIME ZONE` at the prompt. Default: UTC, the days the lake is partitioned by.
+    #[arg(
+        help_heading = "Queries",
+        long,
+        value_name = "ZONE",
+        env = "BOTLAKE_TZ"
+    )]
+    pub tz: Option<String>,
+
+    /// Answer every view from raw rows, never from the rollups (the results are the same),
+    /// and leave the rollups alone after ingest and compact.
+    #[arg(help_heading = "Queries", long)]
+    pub no_rollups: bool,
+
+    /// Scan tables with the Delta Lake library's reader instead of botlake's own scan of the
+    /// day files (same rows; for tables another tool wrote with features botlake's scan
+    /// leaves to Delta, it is chosen anyway).
+    #[arg(help_heading = "Lake", long, env = "BOTLAKE_DELTA_SCAN")]
+    pub delta_scan: bool,
+}
+
+impl QueryOptions {
+    /// These options, each taken from `before` (the same options given before the command)
+    /// where not given here.
+    pub fn or(self, before: QueryOptions) -> QueryOptions {
+        let mut query_dirs = self.query_dirs;
+        for dir in before.query_dirs {
+            if !query_dirs.contains(&dir) {
+                query_dirs.push(dir);
+            }
+        }
+        QueryOptions {
+            format: self.format.or(before.format),
+            max_rows: self.max_rows.or(before.max_rows),
+            output: self.output.or(before.output),
+            query_dirs,
+            memory_limit: self.memory_limit.or(before.memory_limit),
+            from: self.from.or(before.from),
+            to: self.to.or(before.to),
+            tz: self.tz.or(before.tz),
+            no_rollups: self.no_rollups || before.no_rollups,
+            delta_scan: self.delta_scan || before.delta_scan,
+        }
+    }
+}
+
+/// The command line's definition: [`Args`] with the query options hidden where they come
+/// before the command (they are shown, and documented, on the commands that take them).
+pub fn command() -> clap::Command {
+    let mut command = <Args as clap::CommandFactory>::command();
+    let options = <QueryOptions as clap::Args>::augment_args(clap::Command::new("options"));
+    for id in options.get_arguments().map(|a| a.get_id().clone()) {
+        command = command.mut_arg(id, |a| a.hide(true));
+    }
+    command
+}
+
+/// The arguments of this process, or an exit with clap's message.
+pub fn parse() -> Args {
+    let mut command = command();
+    let matches = command.get_matches_mut();
+    <Args as clap::FromArgMatches>::from_arg_matches(&matches)
+        .unwrap_or_else(|e| e.format(&mut command).exit())
 }
 
 /// Output formats, as datafusion-cli names them, plus Parquet and Excel.
@@ -157,7 +209,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  botlake views\n  botlake views --markdown")]
     Views(ViewsArgs),
     /// List the lake's tables.
-    Tables,
+    Tables(TablesArgs),
     /// Show the columns of a table or view.
     #[command(
         after_help = "Examples:\n  botlake --lake lake describe runs\n  botlake describe 'export.parquet' --arrow"
@@ -475,6 +527,9 @@ pub struct ListenArgs {
 /// `botlake query`.
 #[derive(Debug, ClapArgs)]
 pub struct QueryArgs {
+    /// Output, queries, days, lake.
+    #[command(flatten)]
+    pub options: QueryOptions,
     /// The view or named query (`botlake views` lists them).
     pub name: String,
     /// A parameter as NAME=VALUE, bound as a typed value; repeatable.
@@ -489,6 +544,9 @@ pub struct QueryArgs {
 /// `botlake sql`.
 #[derive(Debug, ClapArgs)]
 pub struct SqlArgs {
+    /// Output, queries, days, lake.
+    #[command(flatten)]
+    pub options: QueryOptions,
     /// The SQL to run; without it and without --file, an interactive prompt opens, or,
     /// when standard input is not a terminal, its statements run as a file's would.
     pub statement: Option<String>,
@@ -504,15 +562,29 @@ pub struct SqlArgs {
 /// `botlake views`.
 #[derive(Debug, ClapArgs)]
 pub struct ViewsArgs {
+    /// Output, queries, days, lake.
+    #[command(flatten)]
+    pub options: QueryOptions,
     /// Write the view catalogue as a Markdown table instead: each view's description,
     /// columns and parameters (the README's catalogue is this).
     #[arg(long)]
     pub markdown: bool,
 }
 
+/// `botlake tables`.
+#[derive(Debug, ClapArgs)]
+pub struct TablesArgs {
+    /// Output, queries, days, lake.
+    #[command(flatten)]
+    pub options: QueryOptions,
+}
+
 /// `botlake describe`.
 #[derive(Debug, ClapArgs)]
 pub struct DescribeArgs {
+    /// Output, queries, days, lake.
+    #[command(flatten)]
+    pub options: QueryOptions,
     /// A table or view.
     pub name: String,
     /// Add each column's Arrow type (the type in the Parquet files and to DataFusion).

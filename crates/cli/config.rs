@@ -19,6 +19,8 @@ pub const DEFAULT_FILE: &str = "botlake.toml";
 pub struct ConfigFile {
     /// The lake used when `--lake` and `BOTLAKE_LAKE` are not given.
     pub lake: Option<String>,
+    /// The time zone of the views' days when `--tz` and `BOTLAKE_TZ` are not given.
+    pub tz: Option<String>,
     /// Control Rooms by name (the value of `control_room` in every table).
     #[serde(default)]
     pub control_room: BTreeMap<String, RoomConfig>,

@@ -23,9 +23,6 @@ mod xlsx;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::args::Args;
 pub(crate) use crate::report::{UserError, report};
 
 #[global_allocator]
@@ -37,7 +34,7 @@ const EXIT_FAILURE: u8 = 1;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = args::parse();
     let verbose = args.verbose > 0;
     if matches!(
         args.command,

@@ -1010,12 +1010,51 @@ async fn help_groups_the_options_and_shows_examples() {
         assert!(out.status.success(), "{}", stderr(&out));
         let help = stdout(&out);
         assert!(help.contains("\nExamples:\n  "), "{command}: {help}");
-        for heading in ["\nOutput:\n", "\nQueries:\n", "\nLake:\n"] {
+        let headings: &[&str] = if ["query", "sql"].contains(&command) {
+            &["\nOutput:\n", "\nQueries:\n", "\nLake:\n"]
+        } else {
+            &["\nLake:\n"]
+        };
+        for heading in headings {
             assert!(help.contains(heading), "{command} has {heading}: {help}");
         }
     }
     let out = botlake(&["query", "--help"]).await;
     insta::assert_snapshot!("query_help", stdout(&out));
+    // The query options are the query commands' alone; before the command they are still
+    // taken (botlake 0.1's place), and not shown.
+    let query_options = [
+        "--format",
+        "--max-rows",
+        "--output",
+        "--queries",
+        "--memory-limit",
+        "--from",
+        "--to",
+        "--tz",
+        "--no-rollups",
+    ];
+    for command in ["query", "sql", "views", "describe", "tables"] {
+        let help = stdout(&botlake(&[command, "--help"]).await);
+        for option in query_options {
+            assert!(help.contains(option), "{command} --help shows {option}");
+        }
+    }
+    for command in [
+        &["ingest", "--help"][..],
+        &["compact", "--help"],
+        &["listen", "--help"],
+        &["sim", "serve", "--help"],
+        &["--help"],
+    ] {
+        let help = stdout(&botlake(command).await);
+        for option in query_options {
+            assert!(
+                !help.contains(&format!("{option} ")),
+                "{command:?} shows {option}: {help}"
+            );
+        }
+    }
 }
 
 // Issue 31, 8: a filter on a status no row has (upper case where the lake's statuses are

@@ -17,7 +17,7 @@ use botlake_lake::Lake;
 use botlake_query::Session;
 
 use crate::UserError;
-use crate::args::{Args, Command, SimCommand};
+use crate::args::{Args, Command, QueryOptions, SimCommand};
 use crate::output::Output;
 
 /// What every command may need from the global flags, resolved once.
@@ -117,13 +117,27 @@ impl Globals {
 /// Runs the command `args` names.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let (config, config_path) = crate::config::ConfigFile::load(args.config.as_deref())?;
-    let lake = args.lake.or_else(|| config.lake.clone()).map(|location| {
-        let lake = Lake::parse(&location)
-            .map(|lake| lake.with_delta_scan(args.delta_scan))
-            .map_err(|e| UserError(crate::report(&e.into())));
-        (location, lake)
-    });
-    if let (Some(from), Some(to)) = (args.from, args.to)
+    // The query options of the command, else as given before it.
+    let options = match &args.command {
+        Command::Query(a) => a.options.clone(),
+        Command::Sql(a) => a.options.clone(),
+        Command::Views(a) => a.options.clone(),
+        Command::Describe(a) => a.options.clone(),
+        Command::Tables(a) => a.options.clone(),
+        _ => QueryOptions::default(),
+    }
+    .or(args.query.clone());
+    let lake = args
+        .lake
+        .clone()
+        .or_else(|| config.lake.clone())
+        .map(|location| {
+            let lake = Lake::parse(&location)
+                .map(|lake| lake.with_delta_scan(options.delta_scan))
+                .map_err(|e| UserError(crate::report(&e.into())));
+            (location, lake)
+        });
+    if let (Some(from), Some(to)) = (options.from, options.to)
         && from > to
     {
         return Err(UserError(format!(
@@ -131,27 +145,32 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         ))
         .into());
     }
-    let view_params = [("from", args.from), ("to", args.to)]
+    let view_params = [("from", options.from), ("to", options.to)]
         .into_iter()
         .filter_map(|(name, day)| Some((name.to_string(), day?.to_string())))
         .collect();
+    let time_zone = options.tz.clone().or_else(|| config.tz.clone());
+    if let Some(zone) = &time_zone {
+        botlake_query::days::Zone::parse(zone).map_err(|e| UserError(format!("--tz: {e}")))?;
+    }
     let globals = Globals {
         lake,
-        delta_scan: args.delta_scan,
+        delta_scan: options.delta_scan,
         config,
         config_path,
-        output: Output::from_flags(args.format, args.output.as_deref())?
-            .with_max_rows(args.max_rows),
-        query_dirs: args.query_dirs,
+        output: Output::from_flags(options.format, options.output.as_deref())?
+            .with_max_rows(options.max_rows.unwrap_or(1000)),
+        query_dirs: options.query_dirs,
         verbosity: if args.quiet {
             -1
         } else {
             args.verbose.min(3) as i8
         },
         session_options: botlake_query::SessionOptions {
-            rollups: !args.no_rollups,
-            memory_limit: args.memory_limit,
+            rollups: !options.no_rollups,
+            memory_limit: options.memory_limit,
             view_params,
+            time_zone,
         },
     };
     match args.command {
@@ -165,7 +184,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Query(a) => query::run_query(&globals, a).await,
         Command::Sql(a) => query::run_sql(&globals, a).await,
         Command::Views(args) => catalog::views(&globals, args).await,
-        Command::Tables => catalog::tables(&globals).await,
+        Command::Tables(_) => catalog::tables(&globals).await,
         Command::Describe(a) => catalog::describe(&globals, a).await,
         Command::Compact(a) => {
             let code = maintain::compact(&globals, a).await?;
@@ -182,12 +201,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Sim(SimCommand::Gen(a)) => generate::run(&globals, a).await,
         Command::Sim(SimCommand::Pages(a)) => sim::pages(&globals, a).await,
         Command::Completions(a) => {
-            let mut command = <Args as clap::CommandFactory>::command();
+            let mut command = crate::args::command();
             clap_complete::generate(a.shell, &mut command, "botlake", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let command = <Args as clap::CommandFactory>::command();
+            let command = crate::args::command();
             clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
             Ok(ExitCode::SUCCESS)
         }

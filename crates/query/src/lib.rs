@@ -14,6 +14,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod days;
 pub mod defs;
 pub mod json;
 mod policy;
@@ -72,6 +73,12 @@ pub enum Error {
         closest: String,
         /// The names there are.
         known: String,
+    },
+    /// A time zone that is none.
+    #[error("{reason}")]
+    TimeZone {
+        /// Why.
+        reason: String,
     },
     /// A parameter the query does not declare.
     #[error("{query} has no parameter {param:?} ({known})")]
@@ -198,6 +205,7 @@ impl Error {
             Error::NoLake { .. }
             | Error::UnknownQuery { .. }
             | Error::UnknownParam { .. }
+            | Error::TimeZone { .. }
             | Error::BadParam { .. }
             | Error::Definition { .. }
             | Error::ReadQueries { .. }
@@ -269,6 +277,19 @@ pub struct SessionOptions {
     /// defaults: the `from` and `to` days a command line sets for all views, say. A view
     /// without the parameter is left as it is.
     pub view_params: Vec<(String, String)>,
+    /// The zone whose calendar days the views' `day` columns are (an IANA name such as
+    /// `Europe/Berlin`, or an offset); `None`: UTC. Checked by [`days::Zone::parse`]. The
+    /// rollups hold UTC days: a session with another zone answers from raw rows.
+    pub time_zone: Option<String>,
+}
+
+impl SessionOptions {
+    /// Whether the views' days are UTC days, as the rollups' are.
+    pub fn utc_days(&self) -> bool {
+        self.time_zone
+            .as_deref()
+            .is_none_or(|tz| matches!(days::Zone::parse(tz), Ok(days::Zone::Utc)))
+    }
 }
 
 impl Default for SessionOptions {
@@ -277,6 +298,7 @@ impl Default for SessionOptions {
             rollups: true,
             memory_limit: None,
             view_params: Vec::new(),
+            time_zone: None,
         }
     }
 }
@@ -411,6 +433,10 @@ impl Session {
         for def in &mut queries {
             def.set_defaults(&options.view_params)?;
         }
+        let options = &SessionOptions {
+            rollups: options.rollups && options.utc_days(),
+            ..options.clone()
+        };
         let ctx = context_with(options)?;
         let state = &ctx.state();
         let needed = needed.map(|mut needed| {
@@ -544,6 +570,47 @@ impl Session {
                     origin: def.origin.clone(),
                     source,
                 })?;
+        }
+        Ok(())
+    }
+
+    /// Makes every view read raw rows, none a rollup: the rollups hold UTC days, and a
+    /// `SET TIME ZONE` made the session's days another zone's. Views hold the views they
+    /// read as planned, so all of them are made again.
+    pub(crate) async fn answer_from_raw_rows(&self) -> Result<()> {
+        if self.rollups.is_empty() {
+            return Ok(());
+        }
+        let params = self
+            .opened
+            .as_ref()
+            .map(|(_, options)| options.view_params.clone())
+            .unwrap_or_default();
+        // The views kept as rollups first, from their own SQL; then the others, which a
+        // view reads as it was when made: twice, so that a view over a view over a rollup
+        // view (a user's view of kpi_daily) reads the new one too.
+        let rollup_views: Vec<&str> = rollup::rollups().iter().map(|r| r.view).collect();
+        let mut raw = Vec::new();
+        for def in &self.queries {
+            if rollup_views.contains(&def.name.as_str()) {
+                let builtin = QueryDef::parse(&def.name, builtin_sql(&def.name), BUILT_IN)?;
+                create_view(&self.ctx, &builtin)
+                    .await
+                    .map_err(|source| Error::View {
+                        name: def.name.clone(),
+                        origin: BUILT_IN.to_string(),
+                        source,
+                    })?;
+            } else if def.origin.starts_with(BUILT_IN) && def.origin != BUILT_IN {
+                let mut builtin = QueryDef::parse(&def.name, builtin_sql(&def.name), BUILT_IN)?;
+                builtin.set_defaults(&params)?;
+                raw.push(builtin);
+            } else {
+                raw.push(def.clone());
+            }
+        }
+        for _ in 0..2 {
+            create_views(&self.ctx, &raw).await?;
         }
         Ok(())
     }
@@ -845,6 +912,10 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
             .sort_spill_reservation_bytes
             .min(limit / (8 * partitions));
     }
+    if let Some(zone) = &options.time_zone {
+        days::Zone::parse(zone).map_err(|reason| Error::TimeZone { reason })?;
+        config.options_mut().execution.time_zone = Some(zone.clone());
+    }
     // Day files hold a few pages per column: reading their page index costs a read per
     // file and prunes nothing. Both settings measured with `cargo bench --bench compare`.
     config.options_mut().execution.parquet.enable_page_index = false;
@@ -860,7 +931,9 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
         state.register_file_format(Arc::new(json::JsonFiles::new(ext)), true)?;
     }
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
-    Ok(urls::with_url_tables(SessionContext::new_with_state(state)))
+    let ctx = urls::with_url_tables(SessionContext::new_with_state(state));
+    days::register(&ctx);
+    Ok(ctx)
 }
 
 /// DataFusion's object stores, plus a store made when first asked for each S3 bucket that

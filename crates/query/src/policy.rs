@@ -20,6 +20,7 @@ use datafusion::sql::parser::{DFParser, Statement};
 
 use botlake_lake::{Lake, catalog};
 
+use crate::days::Zone;
 use crate::{Error, Result, Session, closest};
 
 /// A session opened again because the lake changed.
@@ -46,6 +47,7 @@ impl Session {
     /// statement that defines something, such as `CREATE VIEW` or `SET`, has none and has
     /// taken effect).
     pub async fn run(&self, statement: Statement) -> Result<DataFrame> {
+        let statement = set_time_zone(statement)?;
         let text = statement.to_string();
         let plan = self
             .ctx
@@ -54,6 +56,13 @@ impl Session {
             .await
             .map_err(|e| self.unknown_name(e))?;
         self.check(&plan)?;
+        let mut local_days = false;
+        if let LogicalPlan::Statement(PlanStatement::SetVariable(set)) = &plan
+            && set.variable == "datafusion.execution.time_zone"
+        {
+            let zone = Zone::parse(&set.value).map_err(|reason| Error::TimeZone { reason })?;
+            local_days = !matches!(zone, Zone::Utc);
+        }
         let defines = matches!(
             plan,
             LogicalPlan::Ddl(DdlStatement::CreateView(_) | DdlStatement::DropView(_))
@@ -66,6 +75,9 @@ impl Session {
             .execute_logical_plan(plan)
             .await
             .map_err(|e| self.unknown_name(e))?;
+        if local_days {
+            self.answer_from_raw_rows().await?;
+        }
         if defines {
             self.definitions
                 .lock()
@@ -211,6 +223,29 @@ impl Session {
         }
         Ok(lost)
     }
+}
+
+/// `statement`, with PostgreSQL's `SET TIME ZONE 'zone'` (which DataFusion does not plan)
+/// as the `SET timezone = 'zone'` it means.
+fn set_time_zone(statement: Statement) -> Result<Statement> {
+    use datafusion::sql::sqlparser::ast::{Expr, Set, Statement as Sql, Value};
+    let Statement::Statement(sql) = &statement else {
+        return Ok(statement);
+    };
+    let Sql::Set(Set::SetTimeZone { value, .. }) = sql.as_ref() else {
+        return Ok(statement);
+    };
+    let zone = match value {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(ident) => ident.value.clone(),
+        other => other.to_string(),
+    };
+    let set = format!("SET timezone = '{}'", zone.replace('\'', "''"));
+    let mut parsed = Session::parse(&set)?;
+    Ok(parsed.remove(0))
 }
 
 /// The field a schema error says is missing, and the fields there are.

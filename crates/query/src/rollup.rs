@@ -436,8 +436,10 @@ const REFRESH_ATTEMPTS: usize = 5;
 /// process refreshed it meanwhile (two ingests ending together), the refresh starts again
 /// from what is there now, which is then often up to date already.
 pub async fn refresh(lake: &Lake, options: &SessionOptions) -> Result<Vec<Refreshed>> {
+    // The rollups hold UTC days, whatever zone the command's views are in.
     let options = SessionOptions {
         rollups: true,
+        time_zone: None,
         ..options.clone()
     };
     let mut done: Vec<Refreshed> = Vec::new();
