@@ -12,7 +12,7 @@ WITH b AS (
         COUNT(*) AS runs,
         SUM(CASE WHEN finished THEN 1 ELSE 0 END) AS finished,
         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-        COALESCE(SUM(duration_ms), 0) / 3600000.0 AS runtime_hours
+        COALESCE(SUM(CAST(ROUND(duration_s * 1000) AS BIGINT)), 0) / 3600000.0 AS runtime_hours
     FROM runs
     WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
         AND (CAST($from AS DATE) IS NULL OR utc_day >= first_utc_day($from)) AND (CAST($to AS DATE) IS NULL OR utc_day <= last_utc_day($to))

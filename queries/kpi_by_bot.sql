@@ -13,9 +13,10 @@ WITH b AS (
         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
         SUM(CASE WHEN status = 'stopped' THEN 1 ELSE 0 END) AS stopped,
         SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
-        AVG(duration_ms) / 1000.0 AS avg_duration_s,
-        MAX(duration_ms) / 1000.0 AS max_duration_s,
-        SUM(duration_ms) / 3600000.0 AS runtime_hours,
+        -- In whole milliseconds, as runs_bot_day sums them: the same answer from its rollup.
+        AVG(CAST(ROUND(duration_s * 1000) AS BIGINT)) / 1000.0 AS avg_duration_s,
+        MAX(CAST(ROUND(duration_s * 1000) AS BIGINT)) / 1000.0 AS max_duration_s,
+        SUM(CAST(ROUND(duration_s * 1000) AS BIGINT)) / 3600000.0 AS runtime_hours,
         MIN(start_time) AS first_run,
         MAX(start_time) AS last_run
     FROM runs

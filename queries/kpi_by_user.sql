@@ -19,9 +19,9 @@ WITH per_bot AS (
         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
         SUM(CASE WHEN status = 'stopped' THEN 1 ELSE 0 END) AS stopped,
         SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
-        SUM(duration_ms) AS duration_ms,
-        COUNT(duration_ms) AS durations,
-        MAX(duration_ms) AS max_duration_ms,
+        SUM(CAST(ROUND(duration_s * 1000) AS BIGINT)) AS duration_ms,
+        COUNT(duration_s) AS durations,
+        MAX(CAST(ROUND(duration_s * 1000) AS BIGINT)) AS max_duration_ms,
         MIN(start_time) AS first_run,
         MAX(start_time) AS last_run
     FROM runs

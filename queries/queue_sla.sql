@@ -1,8 +1,8 @@
 -- UiPath queue items past their deadline: their DueDate, or creation plus the queue's SLA
 -- minutes (SLA 0 means none, and so does one beyond ten years, which ingest rejects: its
 -- deadline would overflow). An item counts when it was done after the deadline, or is
--- still open now that the deadline has passed; late_minutes is how late (until now for
--- open items).
+-- still open now that the deadline has passed; late_s is how late, in seconds (until
+-- now for open items).
 -- param: from DATE NULL first day included (NULL: from the first)
 -- param: to DATE NULL last day included (NULL: to the last)
 WITH deadlines AS (
@@ -36,7 +36,7 @@ SELECT
     ROUND((date_part('epoch', measured_at) - date_part('epoch', LEAST(
         COALESCE(due_date, sla_deadline),
         COALESCE(sla_deadline, due_date)
-    ))) / 60.0, 1) AS late_minutes,
+    ))), 1) AS late_s,
     day
 FROM breaches
 WHERE (COALESCE(past_due_date, false) OR COALESCE(past_sla, false))

@@ -3,7 +3,8 @@
 -- status: succeeded, failed, stopped or running; a run whose status is not final (in
 -- progress, pending, missing) is running. finished is true for final statuses only, and
 -- never NULL: running runs count in volumes, never in rates.
--- duration_ms: Bot Insight's timeTaken where given, else end - start; NULL while running.
+-- duration_s: seconds, to the millisecond: Bot Insight's timeTaken where given, else end -
+-- start; NULL while running.
 -- day: the day the run started (a UiPath job never started: was created) in the session's
 -- time zone (--tz, UTC by default); utc_day: the same in UTC, the partition of Automation
 -- Anywhere's rows (a filter on it reads only the files of its days).
@@ -23,7 +24,7 @@ SELECT
         ELSE 'running'
     END AS status,
     COALESCE(status IN ('COMPLETED', 'FAILED', 'STOPPED'), false) AS finished,
-    CASE WHEN status IN ('COMPLETED', 'FAILED', 'STOPPED') THEN time_taken_ms END AS duration_ms,
+    CASE WHEN status IN ('COMPLETED', 'FAILED', 'STOPPED') THEN time_taken_ms / 1000.0 END AS duration_s,
     CASE WHEN utc_days() THEN day ELSE local_day(start_time) END AS day,
     day AS utc_day
 FROM aa_bot_runs
@@ -44,7 +45,7 @@ SELECT
         ELSE 'running'
     END AS status,
     finished,
-    duration_ms,
+    ROUND(duration_s, 3) AS duration_s,
     day,
     utc_day
 FROM uipath_jobs

@@ -3,7 +3,7 @@
 -- UiPath's states in their documented case (Pending, Running, Stopping, Terminating,
 -- Suspended, Resumed, Successful, Faulted, Stopped) whatever case they arrive in, another as
 -- it came. finished: Successful, Faulted or Stopped; never NULL.
--- duration_ms: end - start of a finished job; wait_ms: start - creation.
+-- duration_s: end - start of a finished job, in seconds; wait_s: start - creation.
 -- day: the day the job started, or was created if it never started, in the session's time
 -- zone (--tz, UTC by default); utc_day: the same in UTC.
 WITH latest AS (
@@ -76,9 +76,9 @@ SELECT
     t.start_time,
     t.end_time,
     CASE WHEN l.state IN ('Successful', 'Faulted', 'Stopped')
-        THEN (CAST(t.end_time AS BIGINT) - CAST(t.start_time AS BIGINT)) / 1000
-    END AS duration_ms,
-    (CAST(t.start_time AS BIGINT) - CAST(t.creation_time AS BIGINT)) / 1000 AS wait_ms,
+        THEN (CAST(t.end_time AS BIGINT) - CAST(t.start_time AS BIGINT)) / 1000000.0
+    END AS duration_s,
+    (CAST(t.start_time AS BIGINT) - CAST(t.creation_time AS BIGINT)) / 1000000.0 AS wait_s,
     t.events,
     local_day(COALESCE(t.start_time, t.creation_time)) AS day,
     CAST(COALESCE(t.start_time, t.creation_time) AS DATE) AS utc_day

@@ -72,8 +72,8 @@ SELECT
     a.start_processing,
     a.end_processing,
     CASE WHEN a.end_processing >= a.start_processing
-        THEN (CAST(a.end_processing AS BIGINT) - CAST(a.start_processing AS BIGINT)) / 1000
-    END AS processing_ms,
+        THEN (CAST(a.end_processing AS BIGINT) - CAST(a.start_processing AS BIGINT)) / 1000000.0
+    END AS processing_s,
     l.due_date,
     l.sla_in_minutes,
     local_day(a.creation_time) AS day

@@ -49,14 +49,14 @@ async fn every_table_and_view_reads_as_through_delta() {
     let mut statements: Vec<String> = names
         .iter()
         .map(|n| match *n {
-            "queue_sla" => "SELECT * EXCLUDE (late_minutes) FROM queue_sla".to_string(),
+            "queue_sla" => "SELECT * EXCLUDE (late_s) FROM queue_sla".to_string(),
             n => format!("SELECT * FROM {n}"),
         })
         .collect();
     statements.extend(
         [
             "SELECT count(*) FROM aa_bot_runs",
-            "SELECT queue_item_key, late_minutes FROM queue_sla WHERE done_at IS NOT NULL",
+            "SELECT queue_item_key, late_s FROM queue_sla WHERE done_at IS NOT NULL",
             "SELECT count(*), min(day), max(day) FROM aa_bot_runs \
              WHERE day >= (SELECT max(day) FROM aa_bot_runs) - INTERVAL '3' DAY",
             "SELECT day, count(*) FROM aa_audit_events WHERE day = DATE '1999-01-01' GROUP BY day",

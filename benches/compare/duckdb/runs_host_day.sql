@@ -34,7 +34,7 @@ WITH r AS (
             status,
             -- A run that never started (a pending UiPath job) starts its day, for no time.
             epoch_us(COALESCE(start_time, CAST(day AS TIMESTAMPTZ))) AS start_us,
-            LEAST(GREATEST(COALESCE(duration_ms, 0), 0), 31622400000) * 1000 AS busy_us
+            LEAST(GREATEST(COALESCE(CAST(ROUND(duration_s * 1000) AS BIGINT), 0), 0), 31622400000) * 1000 AS busy_us
         FROM runs
     ) AS timed
 ),

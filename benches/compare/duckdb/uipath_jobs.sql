@@ -2,7 +2,7 @@
 -- microseconds, and // is DuckDB's integer division (its / divides as DOUBLE).
 -- One row per UiPath job: its latest state, and its times gathered over all its events
 -- (an event may leave CreationTime out). finished: Successful, Faulted or Stopped.
--- duration_ms: end - start of a finished job; wait_ms: start - creation.
+-- duration_s: end - start of a finished job, in seconds; wait_s: start - creation.
 WITH latest AS (
     SELECT
         tenant,
@@ -49,11 +49,12 @@ SELECT
     t.start_time,
     t.end_time,
     CASE WHEN l.state IN ('Successful', 'Faulted', 'Stopped')
-        THEN (epoch_us(t.end_time) - epoch_us(t.start_time)) // 1000
-    END AS duration_ms,
-    (epoch_us(t.start_time) - epoch_us(t.creation_time)) // 1000 AS wait_ms,
+        THEN (epoch_us(t.end_time) - epoch_us(t.start_time)) / 1000000.0
+    END AS duration_s,
+    (epoch_us(t.start_time) - epoch_us(t.creation_time)) / 1000000.0 AS wait_s,
     t.events,
-    CAST(COALESCE(t.start_time, t.creation_time) AS DATE) AS day
+    CAST(COALESCE(t.start_time, t.creation_time) AS DATE) AS day,
+    CAST(COALESCE(t.start_time, t.creation_time) AS DATE) AS utc_day
 FROM latest l
 JOIN times t ON t.tenant = l.tenant AND t.job_key = l.job_key
 WHERE l.newest = 1

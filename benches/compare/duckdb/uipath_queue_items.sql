@@ -49,8 +49,8 @@ SELECT
     a.start_processing,
     a.end_processing,
     CASE WHEN a.end_processing >= a.start_processing
-        THEN (epoch_us(a.end_processing) - epoch_us(a.start_processing)) // 1000
-    END AS processing_ms,
+        THEN (epoch_us(a.end_processing) - epoch_us(a.start_processing)) / 1000000.0
+    END AS processing_s,
     l.due_date,
     l.sla_in_minutes,
     CAST(a.creation_time AS DATE) AS day

@@ -2,7 +2,7 @@
 -- now() made UTC to compare with UTC times, date_part('epoch', ...) for to_unixtime().
 -- UiPath queue items past their deadline: their DueDate, or creation plus the queue's SLA
 -- minutes (SLA 0 means none). An item counts when it was done after the deadline, or is
--- still open now that the deadline has passed; late_minutes is how late (until now for
+-- still open now that the deadline has passed; late_s is how late, in seconds (until now for
 -- open items).
 WITH deadlines AS (
     SELECT
@@ -35,7 +35,7 @@ SELECT
     ROUND((date_part('epoch', measured_at) - date_part('epoch', LEAST(
         COALESCE(due_date, sla_deadline),
         COALESCE(sla_deadline, due_date)
-    ))) / 60.0, 1) AS late_minutes,
+    ))), 1) AS late_s,
     day
 FROM breaches
 WHERE COALESCE(past_due_date, false) OR COALESCE(past_sla, false)

@@ -35,7 +35,7 @@ WITH r AS (
                 CAST(start_time AS BIGINT),
                 CAST(CAST(day AS INTEGER) AS BIGINT) * 86400000000
             ) AS start_us,
-            LEAST(GREATEST(COALESCE(duration_ms, 0), 0), 31622400000) * 1000 AS busy_us
+            LEAST(GREATEST(COALESCE(CAST(ROUND(duration_s * 1000) AS BIGINT), 0), 0), 31622400000) * 1000 AS busy_us
         FROM runs
     ) AS timed
 ),
