@@ -1,7 +1,7 @@
 -- Busy hours per UiPath robot and machine per day: the run time of its finished jobs, split
--- at midnight (of the session's zone, UTC by default: --tz) over the days each job ran on; the finished jobs that started that day
--- and how many of them faulted; utilization = busy hours / the day's hours (23 or 25 where
--- the clocks change). A job stopped before it
+-- at midnight (of the session's zone, UTC by default: --tz) over the days each job ran on;
+-- the finished jobs that started that day and how many of them faulted; utilization = busy
+-- hours / the day's hours (23 or 25 where the clocks change). A job stopped before it
 -- started counts on the day it was created, with no busy time. A job counts on at most 366
 -- days from its start: one that says it ran longer is hung or broken, and its days are not
 -- expanded without end (an end in year 200000 took 4 GB).

@@ -1,5 +1,8 @@
 -- One row per run of every vendor, with a normalised status.
 -- Automation Anywhere: every Bot Insight run. UiPath: every job (uipath_jobs).
+-- The vendors' statuses: Automation Anywhere's COMPLETED is succeeded, FAILED failed,
+-- STOPPED stopped, any other (IN_PROGRESS, RUN_PAUSED, missing) running; UiPath's Successful
+-- is succeeded, Faulted failed, Stopped stopped, any other (Pending, Running, ...) running.
 -- status: succeeded, failed, stopped or running; a run whose status is not final (in
 -- progress, pending, missing) is running. finished is true for final statuses only, and
 -- never NULL: running runs count in volumes, never in rates.

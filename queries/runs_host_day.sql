@@ -1,10 +1,11 @@
 -- Runs and run time per vendor, source (Control Room or tenant), host (Bot Runner device)
 -- and day: what kpi_by_host is made of. One row per vendor, source, host, day (the day runs
--- started, the partition of their rows) and busy_day (a day their run time fell on). A run's time, from its start for its duration,
--- is split at midnight (of the session's zone, UTC by default: --tz) over the days it ran on, 366 at most: its runs, failed runs
--- and bots count on the row of its own day, and busy_ms on each day's row (whole milliseconds, which add
--- up exactly; kpi_by_host gives hours) is the part of
--- the run time that fell on that day. So a row depends on the runs of its day only, and
+-- started: under UTC, the partition of their rows) and busy_day (a day their run time fell
+-- on). A run's time, from its start for its duration, is split at midnight (of the
+-- session's zone, UTC by default: --tz) over the days it ran on, 366 at most: its runs,
+-- failed runs and bots count on the row of its own day, and busy_ms on each day's row
+-- (whole milliseconds, which add up exactly; kpi_by_host gives hours) is the part of the
+-- run time that fell on that day. So a row depends on the runs of its day only, and
 -- botlake keeps the view as a rollup (`botlake rollup`) added to and replaced day by day.
 -- A run without a duration (running) has no busy time; a duration over 366 days (only a
 -- broken record says so) is cut there.

@@ -177,24 +177,8 @@ impl ScalarUDFImpl for DayFunction {
                     zone.day_number(us)
                 }))
             }
-            Kind::LocalDayNumber => {
-                let us = cast(&input, &DataType::Int64)?;
-                Arc::new(
-                    us.as_primitive::<Int64Type>()
-                        .iter()
-                        .map(|v| v.and_then(|us| zone.day_number(us)))
-                        .collect::<Int64Array>(),
-                )
-            }
-            Kind::LocalMidnightUs => {
-                let n = cast(&input, &DataType::Int64)?;
-                Arc::new(
-                    n.as_primitive::<Int64Type>()
-                        .iter()
-                        .map(|v| v.and_then(|n| zone.midnight_us(n)))
-                        .collect::<Int64Array>(),
-                )
-            }
+            Kind::LocalDayNumber => Arc::new(int64s(&input, |us| zone.day_number(us))?),
+            Kind::LocalMidnightUs => Arc::new(int64s(&input, |n| zone.midnight_us(n))?),
             Kind::UtcDays => unreachable!("answered above"),
             Kind::FirstUtcDay | Kind::LastUtcDay => {
                 let day = cast(&input, &DataType::Date32)?;
@@ -215,6 +199,16 @@ impl ScalarUDFImpl for DayFunction {
         }
         Ok(ColumnarValue::Array(out))
     }
+}
+
+/// `f` of each value of `input` as a BIGINT.
+fn int64s(input: &ArrayRef, f: impl Fn(i64) -> Option<i64>) -> Result<Int64Array> {
+    let values = cast(input, &DataType::Int64)?;
+    Ok(values
+        .as_primitive::<Int64Type>()
+        .iter()
+        .map(|v| v.and_then(&f))
+        .collect())
 }
 
 /// `f` of each value of `us`, as dates.
