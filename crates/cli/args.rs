@@ -266,6 +266,10 @@ pub struct IngestArgs {
     /// With --all: only these Control Rooms of the file (comma-separated).
     #[arg(long, value_delimiter = ',', requires = "all")]
     pub rooms: Vec<String>,
+    /// Leave the rollups as they are after the commits (`botlake rollup` brings them up to
+    /// date later; until then the views read raw rows for what changed).
+    #[arg(long, global = true)]
+    pub no_rollups: bool,
     /// The source.
     #[command(subcommand)]
     pub source: Option<IngestSource>,
@@ -597,6 +601,10 @@ pub struct DescribeArgs {
 pub struct CompactArgs {
     /// Tables to compact; every table if none.
     pub tables: Vec<String>,
+    /// Leave the rollups as they are after the commit (`botlake rollup` brings them up to
+    /// date later; until then the views read raw rows for what changed).
+    #[arg(long)]
+    pub no_rollups: bool,
 }
 
 /// `botlake vacuum`.

@@ -1048,12 +1048,20 @@ async fn help_groups_the_options_and_shows_examples() {
         &["--help"],
     ] {
         let help = stdout(&botlake(command).await);
-        for option in query_options {
+        for option in query_options.iter().filter(|o| **o != "--no-rollups") {
             assert!(
                 !help.contains(&format!("{option} ")),
                 "{command:?} shows {option}: {help}"
             );
         }
+    }
+    // Commands that commit bring the rollups up to date, unless told not to.
+    for command in [
+        &["ingest", "aa-pages", "--help"][..],
+        &["compact", "--help"],
+    ] {
+        let help = stdout(&botlake(command).await);
+        assert!(help.contains("--no-rollups"), "{command:?}: {help}");
     }
 }
 

@@ -124,6 +124,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Views(a) => a.options.clone(),
         Command::Describe(a) => a.options.clone(),
         Command::Tables(a) => a.options.clone(),
+        Command::Ingest(a) => QueryOptions {
+            no_rollups: a.no_rollups,
+            ..QueryOptions::default()
+        },
+        Command::Compact(a) => QueryOptions {
+            no_rollups: a.no_rollups,
+            ..QueryOptions::default()
+        },
         _ => QueryOptions::default(),
     }
     .or(args.query.clone());
