@@ -192,12 +192,12 @@ pub enum Command {
     Ingest(Box<IngestArgs>),
     /// Receive events over Splunk's HTTP Event Collector protocol (UiPath's real-time export).
     #[command(
-        after_help = "Examples:\n  BOTLAKE_HEC_TOKEN=... botlake --lake lake listen --hec 0.0.0.0:8088"
+        after_help = "Examples:\n  BOTLAKE_HEC_TOKEN=... botlake --lake lake listen --hec 0.0.0.0:8088\n  BOTLAKE_HEC_TOKEN=... botlake --lake s3://bucket/lake listen --hec 127.0.0.1:8088 -v"
     )]
     Listen(ListenArgs),
     /// Run a built-in or user view or named query.
     #[command(
-        after_help = "Examples:\n  botlake --lake lake query kpi_daily\n  botlake --lake lake query failure_spikes -p min_failed=5 --fail-on-rows\n  botlake --lake lake query kpi_by_bot -o kpi.xlsx"
+        after_help = "Examples:\n  botlake --lake lake query kpi_daily\n  botlake --lake lake query failure_spikes -p min_failed=5 --fail-on-rows\n  botlake --lake lake query kpi_by_bot --from 2026-11-01 --to 2026-11-30 --tz Europe/Berlin -o kpi.xlsx"
     )]
     Query(QueryArgs),
     /// Run SQL: a statement, a file, or an interactive prompt.
@@ -209,6 +209,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  botlake views\n  botlake views --markdown")]
     Views(ViewsArgs),
     /// List the lake's tables.
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake tables\n  botlake --lake s3://bucket/lake tables --format csv"
+    )]
     Tables(TablesArgs),
     /// Show the columns of a table or view.
     #[command(
@@ -227,14 +230,23 @@ pub enum Command {
     Vacuum(VacuumArgs),
     /// Bring the rollups (runs per bot and day, per host and day) up to date with the raw
     /// tables; ingest and compact do it after they commit, unless --no-rollups.
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake rollup\n  botlake --lake lake ingest aa-pages --no-rollups pages.json && botlake --lake lake rollup"
+    )]
     Rollup,
     /// The Control Room simulator.
     #[command(subcommand)]
     Sim(SimCommand),
     /// Print a shell's completion script, e.g. `botlake completions bash >
     /// ~/.local/share/bash-completion/completions/botlake`.
+    #[command(
+        after_help = "Examples:\n  botlake completions bash > ~/.local/share/bash-completion/completions/botlake\n  botlake completions zsh > ~/.zfunc/_botlake"
+    )]
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `botlake man > ~/.local/share/man/man1/botlake.1`.
+    #[command(
+        after_help = "Examples:\n  botlake man > ~/.local/share/man/man1/botlake.1\n  botlake man | man -l -"
+    )]
     Man,
 }
 
@@ -624,14 +636,26 @@ pub struct VacuumArgs {
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve a simulated Control Room over HTTP until Ctrl-C.
+    #[command(
+        after_help = "Examples:\n  botlake sim serve --port 8080\n  botlake sim serve --port 8080 --runs 100000 --days 30"
+    )]
     Serve(SimServeArgs),
     /// Write a simulated UiPath tenant's real-time events as NDJSON (gzip if FILE ends in .gz).
+    #[command(
+        after_help = "Examples:\n  botlake sim uipath --out events.ndjson.gz\n  botlake sim uipath --jobs 3000 --seed 7 > events.ndjson"
+    )]
     Uipath(SimUipathArgs),
     /// Write a large simulated lake straight to Parquet (no HTTP): runs, task logs, audit
     /// events and UiPath jobs, for benchmarks.
+    #[command(
+        after_help = "Examples:\n  botlake --lake /tmp/big sim gen --runs 1000000 && botlake --lake /tmp/big rollup\n  botlake --lake /tmp/big sim gen --runs 100000 --days 730 --end 2026-11-01"
+    )]
     Gen(SimGenArgs),
     /// Write the runs `sim gen` would make as Bot Insight getbotrundata pages (JSON files,
     /// one page a line), for `botlake ingest aa-pages` and the ingest benchmark.
+    #[command(
+        after_help = "Examples:\n  botlake sim pages --runs 10000 --out pages\n  botlake --lake lake ingest aa-pages --control-room gen pages/*.json"
+    )]
     Pages(SimPagesArgs),
 }
 

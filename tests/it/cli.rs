@@ -1000,6 +1000,23 @@ async fn completions_and_the_manual_page() {
     let page = stdout(&out);
     assert!(page.contains(".TH botlake"), "{page}");
     assert!(page.contains("completions"), "{page}");
+    // A reader that stops early (`| head -1`) is no failure: clap_complete panicked there.
+    for command in ["completions zsh", "man"] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; {} {command} | head -1 > /dev/null",
+                env!("CARGO_BIN_EXE_botlake")
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 // Issue 31, 10: a command's help puts its options in headed groups and ends with examples.

@@ -209,13 +209,19 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Sim(SimCommand::Gen(a)) => generate::run(&globals, a).await,
         Command::Sim(SimCommand::Pages(a)) => sim::pages(&globals, a).await,
         Command::Completions(a) => {
+            // Written whole, then printed: clap_complete panics on a closed pipe
+            // (`botlake completions zsh | head`), which is a reader that has enough.
             let mut command = crate::args::command();
-            clap_complete::generate(a.shell, &mut command, "botlake", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(a.shell, &mut command, "botlake", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
             let command = crate::args::command();
-            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
             Ok(ExitCode::SUCCESS)
         }
     }
