@@ -134,17 +134,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         },
         _ => QueryOptions::default(),
     }
-    .or(args.query.clone());
-    let lake = args
-        .lake
-        .clone()
-        .or_else(|| config.lake.clone())
-        .map(|location| {
-            let lake = Lake::parse(&location)
-                .map(|lake| lake.with_delta_scan(options.delta_scan))
-                .map_err(|e| UserError(crate::report(&e.into())));
-            (location, lake)
-        });
+    .or(args.query);
+    let lake = args.lake.or_else(|| config.lake.clone()).map(|location| {
+        let lake = Lake::parse(&location)
+            .map(|lake| lake.with_delta_scan(options.delta_scan))
+            .map_err(|e| UserError(crate::report(&e.into())));
+        (location, lake)
+    });
     if let (Some(from), Some(to)) = (options.from, options.to)
         && from > to
     {
@@ -157,10 +153,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         .into_iter()
         .filter_map(|(name, day)| Some((name.to_string(), day?.to_string())))
         .collect();
+    // Checked where every front end's sessions check it (`botlake_query::context_with`).
     let time_zone = options.tz.clone().or_else(|| config.tz.clone());
-    if let Some(zone) = &time_zone {
-        botlake_query::days::Zone::parse(zone).map_err(|e| UserError(format!("--tz: {e}")))?;
-    }
     let globals = Globals {
         lake,
         delta_scan: options.delta_scan,
