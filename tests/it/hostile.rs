@@ -536,3 +536,81 @@ async fn no_secret_goes_to_another_host_or_into_a_message() {
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
     assert!(!shown(&out).contains("Q7s3cret"), "{}", shown(&out));
 }
+
+// Issue 32, 5: an answer without the list its endpoint answers with was stored as zero
+// records. Each endpoint's: an error naming the keys the answer had, exit code 1, and
+// nothing of the answer committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_of_an_unknown_shape_is_an_error_naming_its_keys() {
+    let (url, _) = fake_server(|request| {
+        let path = request.split(' ').nth(1).unwrap_or_default();
+        let body = if path.starts_with("/v1/authentication") {
+            r#"{"token":"t-1"}"#
+        } else if path.contains("getbotrundata") {
+            r#"{"totalRecords":2,"data":[{"id":1,"startTime":"2026-10-01T10:00:00Z"}]}"#
+        } else if path.contains("gettaskmetadata") {
+            r#"{"variables":[]}"#
+        } else if path.contains("gettasklogdata") {
+            r#"{"totalRecords":0,"logData":[]}"#
+        } else if path.contains("gettaskvariableprofile") {
+            r#"{"taskName":"T","values":null}"#
+        } else if path.contains("/v1/audit/messages/list") {
+            r#"{"page":{"offset":0,"total":1,"totalFilter":1},"items":[{"id":"a"}]}"#
+        } else {
+            "{}"
+        };
+        response("200 OK", "", body)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_path(dir.path());
+    let run = |source: &'static str, extra: &'static [&'static str]| {
+        let (url, lake) = (url.clone(), lake.clone());
+        async move {
+            let mut args = vec![
+                "--lake",
+                &lake,
+                "ingest",
+                source,
+                "--url",
+                &url,
+                "--control-room",
+                "cr",
+            ];
+            args.extend_from_slice(extra);
+            botlake_env(&args, &[("BOTLAKE_AA_PASSWORD", "pw")]).await
+        }
+    };
+    let dates: &[&str] = &["--from", "2026-10-01", "--to", "2026-10-02"];
+    for (source, extra, said) in [
+        (
+            "aa-botinsight",
+            &["--user", "u", "--only", "runs"][..],
+            "getbotrundata/0/2026-10-01?endDate=2026-10-03 answered without botRunDataList (its keys: data, totalRecords)",
+        ),
+        (
+            "aa-botinsight",
+            &["--user", "u", "--only", "tasks", "--tasks", "T"][..],
+            "answered without profiles or profileVariables (its keys: taskName, values (null))",
+        ),
+        (
+            "aa-audit",
+            &["--login", "u"][..],
+            "v1/audit/messages/list answered without list (its keys: items, page)",
+        ),
+    ] {
+        let extra: &'static [&'static str] = [extra, dates].concat().leak();
+        let out = run(source, extra).await;
+        assert_eq!(out.status.code(), Some(1), "{source}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{source}: {}", stderr(&out));
+        assert!(stderr(&out).contains("nothing of this answer was stored"));
+    }
+    for table in [
+        "aa_bot_runs",
+        "aa_task_variable_profiles",
+        "aa_audit_events",
+    ] {
+        let rows = sql(&lake, &format!("SELECT count(*) FROM {table}")).await;
+        assert_eq!(rows[0][0], "0", "{table}");
+    }
+}

@@ -167,19 +167,67 @@ async fn bad_records_are_kept_and_broken_files_say_where() {
         "1"
     );
 
-    // A task log page needs its task named.
+    // Task log records say whose task they are (issue 32, 4): a file mixing tasks lands
+    // each record under its own; one that names none needs --task, and gets it.
     let logs = dir.path().join("logs.json");
-    std::fs::write(&logs, r#"{"totalRecords":0,"logData":[]}"#).unwrap();
-    let out = botlake(&[
-        "--lake",
-        &lake,
-        "ingest",
-        "aa-pages",
-        logs.to_str().unwrap(),
-    ])
-    .await;
+    let log = |id: u32, task: &str| {
+        let name = match task {
+            "" => String::new(),
+            t => format!(r#""taskName":"{t}","#),
+        };
+        format!(
+            r#"{{"id":{id},{name}"runDate":"2026-10-0{id}T10:00:00Z","variables":{{"n":"{id}"}}}}"#
+        )
+    };
+    let page = |records: &[String]| {
+        format!(
+            r#"{{"totalRecords":{},"logData":[{}]}}"#,
+            records.len(),
+            records.join(",")
+        )
+    };
+    std::fs::write(
+        &logs,
+        [
+            page(&[log(1, "Invoices"), log(2, "Claims")]),
+            page(&[log(3, "Invoices")]),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let ingest_logs = |extra: &'static [&'static str]| {
+        let (lake, logs) = (lake.clone(), logs.to_str().unwrap().to_string());
+        async move {
+            let mut args = vec!["--lake", &lake, "ingest", "aa-pages", &logs];
+            args.extend_from_slice(extra);
+            botlake(&args).await
+        }
+    };
+    let out = ingest_logs(&[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let by_task = "SELECT task_name, log_id FROM aa_task_logs ORDER BY log_id";
+    assert_eq!(
+        sql(&lake, by_task).await,
+        [["Invoices", "1"], ["Claims", "2"], ["Invoices", "3"]]
+    );
+    std::fs::write(&logs, page(&[log(4, "Claims"), log(5, "")])).unwrap();
+    let out = ingest_logs(&[]).await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--task"), "{}", stderr(&out));
+    let out = ingest_logs(&["--task", "Audits"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = sql(&lake, by_task).await;
+    assert_eq!(rows[3..], [["Claims", "4"], ["Audits", "5"]]);
+
+    // A page of no shape Bot Insight answers with names the keys it had.
+    std::fs::write(&logs, r#"{"totalRecords":1,"data":[{"id":1}]}"#).unwrap();
+    let out = ingest_logs(&[]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("(its keys: data, totalRecords): not a Bot Insight page"),
+        "{}",
+        stderr(&out)
+    );
 
     // A file cut off in its second page: the error names file and byte; the first page lands.
     let cut = dir.path().join("cut.json");

@@ -189,7 +189,7 @@ fn produce(
     let mut runs = RunBatchBuilder::new(control_room, ingested_at);
     let mut logs: Vec<TaskLogBatchBuilder> = tasks
         .iter()
-        .map(|t| TaskLogBatchBuilder::new(control_room, t.name, ingested_at))
+        .map(|t| TaskLogBatchBuilder::new(control_room, Some(t.name), ingested_at))
         .collect();
     let mut id = 0i64;
     let mut first = 0;

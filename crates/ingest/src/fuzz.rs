@@ -15,6 +15,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::value::RawValue;
 
+use crate::aa::a360::ListPage;
 use crate::aa::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
 use crate::aa::runs::{Rows, RunBatchBuilder, RunPage, RunRecords, parse_run_page};
 use crate::uipath::hec::{self, Encoding, HecConfig, Incoming, Kind};
@@ -228,36 +229,43 @@ fn bot_insight_pages() {
                 }
             }
         }
-        let Ok(page) = RunPage::parse(input) else {
-            return;
-        };
         let now = Utc::now();
-        decode_all(&mut RunBatchBuilder::new("fuzz", now), &page.records);
-        decode_all(
-            &mut TaskLogBatchBuilder::new("fuzz", "t", now),
-            &page.records,
-        );
-        decode_all(
-            &mut AuditBatchBuilder::new("fuzz", AuditApi::V11, now),
-            &page.records,
-        );
+        let mut builders: [(&str, Box<dyn Rows>); 3] = [
+            (
+                "botRunDataList",
+                Box::new(RunBatchBuilder::new("fuzz", now)),
+            ),
+            (
+                "logData",
+                Box::new(TaskLogBatchBuilder::new("fuzz", None, now)),
+            ),
+            (
+                "auditData",
+                Box::new(AuditBatchBuilder::new("fuzz", AuditApi::V11, now)),
+            ),
+        ];
+        for (list, rows) in &mut builders {
+            // An answer without the list is unexpected, never a page of no records.
+            match RunPage::parse(input, list) {
+                Ok(Ok(page)) => decode_all(rows.as_mut(), &page.records),
+                Ok(Err(unexpected)) => assert!(!unexpected.to_string().is_empty()),
+                Err(_) => {}
+            }
+        }
     });
 }
 
 #[test]
 fn a360_audit_pages() {
-    #[derive(serde::Deserialize)]
-    struct ListPage {
-        #[serde(default)]
-        list: Vec<Box<RawValue>>,
-    }
     fuzz("a360 audit pages", &seeds(&[A360_PAGE]), |input| {
-        let Ok(page) = serde_json::from_slice::<ListPage>(input) else {
-            return;
+        let page = match ListPage::parse(input) {
+            Ok(Ok(page)) => page,
+            Ok(Err(unexpected)) => return assert!(!unexpected.to_string().is_empty()),
+            Err(_) => return,
         };
         decode_all(
             &mut AuditBatchBuilder::new("fuzz", AuditApi::A360, Utc::now()),
-            &page.list,
+            page.records(),
         );
     });
 }

@@ -181,6 +181,15 @@ pub enum Error {
         /// Where it ends.
         to: String,
     },
+    /// An answer that parsed but is not of its endpoint's shape (none of the lists it
+    /// answers with, or a field of the wrong kind): nothing of it is stored.
+    #[error("{url} answered {what}; nothing of this answer was stored")]
+    Shape {
+        /// The request, without credentials.
+        url: String,
+        /// What was wrong, for example `without botRunDataList (its keys: data, message)`.
+        what: String,
+    },
     /// A saved task log page, which does not say whose task it is, with no task named.
     #[error(
         "{input}: page {page} is a task log page (logData), which does not say whose task it is"
@@ -193,13 +202,15 @@ pub enum Error {
     },
     /// A saved page of no shape Bot Insight answers with.
     #[error(
-        "{input}: page {page} has none of botRunDataList, auditData, logData: not a Bot Insight page"
+        "{input}: page {page} has none of botRunDataList, auditData, logData (its keys: {had}): not a Bot Insight page"
     )]
     NotAPage {
         /// The file.
         input: String,
         /// The page's number in it.
         page: u64,
+        /// The keys it had.
+        had: String,
     },
     /// A file of saved pages that stops being JSON.
     #[error("{input}: the page at byte {page_byte} is not JSON: {what} near byte {fault_byte}")]

@@ -23,6 +23,7 @@ use crate::aa::botinsight::{Reconcile, Summary};
 use crate::aa::client::Client;
 use crate::aa::records::{AuditApi, AuditBatchBuilder};
 use crate::aa::runs::Rows;
+use crate::decode::Unexpected;
 use crate::progress::{Event, Observer};
 use crate::quarantine::{Origin, Quarantine};
 use crate::{Error, Result};
@@ -91,12 +92,13 @@ pub async fn stored_cursor(lake: &Lake, control_room: &str) -> Result<Option<Dat
     Ok(version.and_then(DateTime::from_timestamp_millis))
 }
 
+/// An Automation 360 list answer (`{"page": {...}, "list": [...]}`), its records raw.
 #[derive(Deserialize)]
-struct ListPage {
+pub(crate) struct ListPage {
     #[serde(default)]
     page: Option<PageInfo>,
     #[serde(default)]
-    list: Vec<Box<RawValue>>,
+    pub(crate) list: Option<Vec<Box<RawValue>>>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +108,20 @@ struct PageInfo {
 }
 
 impl ListPage {
+    /// The answer `body`; [`Unexpected`] without `list` (or with `null` for it).
+    pub(crate) fn parse(body: &[u8]) -> serde_json::Result<Result<ListPage, Unexpected>> {
+        let page: ListPage = serde_json::from_slice(body)?;
+        Ok(match page.list {
+            Some(_) => Ok(page),
+            None => Err(Unexpected::lacking("list", body)),
+        })
+    }
+
+    /// The records.
+    pub(crate) fn records(&self) -> &[Box<RawValue>] {
+        self.list.as_deref().unwrap_or_default()
+    }
+
     /// `totalFilter`, sent as a number or a string.
     fn total_filter(&self) -> Option<u64> {
         match self.page.as_ref()?.total_filter.as_ref()? {
@@ -209,9 +225,7 @@ async fn fetch(
 ) -> Result<(ListPage, usize)> {
     let body = config.body(from, to, offset);
     client
-        .post(PATH, &body, observer, |b| {
-            serde_json::from_slice::<ListPage>(b)
-        })
+        .post_shaped(PATH, &body, observer, |b| ListPage::parse(b))
         .await
 }
 
@@ -232,8 +246,8 @@ async fn window(
 
     let (first, bytes) = fetch(client, config, from, to, 0, observer).await?;
     let lenient = config.reconcile == Reconcile::Lenient;
-    let expected = first.total_filter().unwrap_or(first.list.len() as u64);
-    let pages = if lenient && (first.list.len() as u64) < length {
+    let expected = first.total_filter().unwrap_or(first.records().len() as u64);
+    let pages = if lenient && (first.records().len() as u64) < length {
         1
     } else if lenient {
         u64::MAX
@@ -267,8 +281,8 @@ async fn window(
         if let Some(t) = page.total_filter() {
             last_total = t;
         }
-        let short = (page.list.len() as u64) < length;
-        for (i, raw) in page.list.iter().enumerate() {
+        let short = (page.records().len() as u64) < length;
+        for (i, raw) in page.records().iter().enumerate() {
             match builder.push(raw) {
                 Ok(_) => {
                     ids.insert(builder.last_id.clone());
@@ -286,7 +300,7 @@ async fn window(
         summary.pages += 1;
         summary.bytes += bytes as u64;
         observer.on(Event::Page {
-            records: page.list.len() as u64,
+            records: page.records().len() as u64,
             bytes: bytes as u64,
         });
         if builder.len() >= config.commit_rows {

@@ -111,6 +111,15 @@ impl Endpoint<'_> {
         }
     }
 
+    /// The list its answers hold their records in.
+    pub fn list(self) -> &'static str {
+        match self {
+            Endpoint::Runs => "botRunDataList",
+            Endpoint::TaskLogs { .. } => "logData",
+            Endpoint::Audit => "auditData",
+        }
+    }
+
     /// The application id under which the cursor of `control_room` is stored: its parts
     /// joined by `/`, each escaped (see [`cursor_part`]) so that no two cursors share one.
     pub fn app_id(self, control_room: &str) -> String {
@@ -150,9 +159,11 @@ impl Endpoint<'_> {
     ) -> Box<dyn Rows + Send> {
         match self {
             Endpoint::Runs => Box::new(RunBatchBuilder::new(control_room, received_at)),
-            Endpoint::TaskLogs { task } => {
-                Box::new(TaskLogBatchBuilder::new(control_room, task, received_at))
-            }
+            Endpoint::TaskLogs { task } => Box::new(TaskLogBatchBuilder::new(
+                control_room,
+                Some(task),
+                received_at,
+            )),
             Endpoint::Audit => Box::new(AuditBatchBuilder::new(
                 control_room,
                 AuditApi::V11,
@@ -474,8 +485,9 @@ impl Fetcher<'_> {
         } else {
             format!("{api}/{request}")
         };
+        let list = self.endpoint.list();
         self.client
-            .get(&path, self.observer, |bytes| RunPage::parse(bytes))
+            .get_shaped(&path, self.observer, |bytes| RunPage::parse(bytes, list))
             .await
     }
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
+use crate::decode::Unexpected;
 use crate::progress::{Event, Observer};
 use crate::{Error, Result};
 
@@ -234,6 +235,44 @@ impl Client {
     /// The Control Room's base URL.
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// The URL of `path` as messages show it (the base holds no credentials).
+    pub fn shown(&self, path: &str) -> String {
+        self.join(path)
+            .map_or_else(|_| path.to_string(), String::from)
+    }
+
+    /// GETs `path` like [`Client::get`], and makes an answer of another shape than
+    /// `parse` expects ([`Unexpected`]) the error [`Error::Shape`]: a complete answer
+    /// without the list asked for is no truncated body to retry, and never zero records.
+    pub async fn get_shaped<T>(
+        &self,
+        path: &str,
+        observer: &dyn Observer,
+        parse: impl Fn(&Bytes) -> serde_json::Result<Result<T, Unexpected>>,
+    ) -> Result<(T, usize)> {
+        let (answer, bytes) = self.get(path, observer, parse).await?;
+        Ok((answer.map_err(|u| self.unexpected(path, u))?, bytes))
+    }
+
+    /// POSTs like [`Client::post`], with answers of another shape as [`Client::get_shaped`].
+    pub async fn post_shaped<T>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        observer: &dyn Observer,
+        parse: impl Fn(&Bytes) -> serde_json::Result<Result<T, Unexpected>>,
+    ) -> Result<(T, usize)> {
+        let (answer, bytes) = self.post(path, body, observer, parse).await?;
+        Ok((answer.map_err(|u| self.unexpected(path, u))?, bytes))
+    }
+
+    fn unexpected(&self, path: &str, u: Unexpected) -> Error {
+        Error::Shape {
+            url: self.shown(path),
+            what: u.to_string(),
+        }
     }
 
     /// Logs in (again) and returns the new token's generation.

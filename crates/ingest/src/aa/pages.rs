@@ -5,8 +5,8 @@
 //! A page's records land as if they had been fetched: the same decoders, the same upsert
 //! by key (so ingesting a file again adds nothing), the same `rejected_records` for a
 //! record that does not fit. Which table a page feeds follows from its list
-//! (`botRunDataList`, `auditData`, `logData`); task logs name no task, so their task comes
-//! from the caller. No ingest cursor moves: files are not windows of a Control Room.
+//! (`botRunDataList`, `auditData`, `logData`); a task log record's task is its `taskName`,
+//! or the caller's where it names none. No ingest cursor moves: files are not windows of a Control Room.
 //!
 //! Inputs are read and decoded on one thread per core, each taking every n-th input, and
 //! handed over in chunks of [`CHUNK_ROWS`]; the committer takes the chunks back in input
@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::aa::botinsight::Endpoint;
+use crate::aa::records::{TASK_NOT_NAMED, TaskLogBatchBuilder};
 use crate::aa::runs::{Rows, RunRecords, ends_inside_value, parse_run_page};
 use crate::decode::{mend_utf8, not_utf8, unmended_offset};
 use crate::progress::{Event, Observer};
@@ -50,7 +51,8 @@ const CHUNK_ROWS: usize = 16 * 1024;
 pub struct PagesConfig {
     /// The Control Room the records came from (their `control_room`).
     pub control_room: String,
-    /// The task of `logData` pages; without it such pages are an error.
+    /// The task of `logData` records that name none (`taskName`); without it such a
+    /// record is an error.
     pub task: Option<String>,
     /// Decoded rows of one table per commit.
     pub commit_rows: usize,
@@ -104,10 +106,10 @@ struct AnyPage<'a, R> {
 enum Page<'a, 'p> {
     /// Runs decoded while the page was parsed, the fast way for pages that fit.
     Runs(&'p mut RunRecords<'a>),
-    /// Records kept raw, to be decoded (or rejected) one by one; and whether the page was
+    /// Records kept raw, to be decoded (or rejected) one by one; whether the page was
     /// mended to parse (see [`mend_utf8`]), so that its records may hold bytes that are not
-    /// UTF-8.
-    Raw(AnyPage<'a, Vec<&'a RawValue>>, bool),
+    /// UTF-8; and its text (to name its keys if it holds no list).
+    Raw(AnyPage<'a, Vec<&'a RawValue>>, bool, &'a [u8]),
 }
 
 /// What to do after a page.
@@ -413,9 +415,16 @@ impl<'a> Pending<'a> {
         self.rows.len() + self.quarantine.waiting()
     }
 
-    fn push(&mut self, raw: &RawValue, location: impl FnOnce() -> String) {
-        if let Err(reason) = self.rows.push(raw) {
-            self.reject(location, reason, raw.get().to_string());
+    /// Decodes `raw`, or keeps it in `rejected_records` with the reason; false for a task
+    /// log record that names no task when none was given, which is the caller's error.
+    fn push(&mut self, raw: &RawValue, location: impl FnOnce() -> String) -> bool {
+        match self.rows.push(raw) {
+            Ok(_) => true,
+            Err(reason) if reason == TASK_NOT_NAMED => false,
+            Err(reason) => {
+                self.reject(location, reason, raw.get().to_string());
+                true
+            }
         }
     }
 
@@ -518,19 +527,12 @@ fn hold_back(
 struct Tables<'a> {
     runs: Pending<'a>,
     audit: Pending<'a>,
-    /// Only with a task to give them.
-    logs: Option<Pending<'a>>,
+    logs: Pending<'a>,
 }
 
 impl<'a> Tables<'a> {
     fn all(&mut self) -> impl Iterator<Item = &mut Pending<'a>> {
-        [
-            Some(&mut self.runs),
-            Some(&mut self.audit),
-            self.logs.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
+        [&mut self.runs, &mut self.audit, &mut self.logs].into_iter()
     }
 }
 
@@ -547,10 +549,16 @@ fn decode_inputs(
     let mut tables = Tables {
         runs: Pending::new(Endpoint::Runs, room, received_at),
         audit: Pending::new(Endpoint::Audit, room, received_at),
-        logs: config
-            .task
-            .as_deref()
-            .map(|task| Pending::new(Endpoint::TaskLogs { task }, room, received_at)),
+        logs: Pending {
+            // The endpoint says the table; each record says its task, else the one given.
+            endpoint: Endpoint::TaskLogs { task: "" },
+            rows: Box::new(TaskLogBatchBuilder::new(
+                room,
+                config.task.as_deref(),
+                received_at,
+            )),
+            quarantine: Quarantine::new(),
+        },
     };
     for input in inputs {
         let read = decode_input(input, config, counters, tx, &mut tables);
@@ -588,7 +596,7 @@ fn decode_input(
     let name = input.name.clone();
     let mut page_no = 0u64;
     let read = read_pages(input, counters, |page| {
-        let (page, mended) = match page {
+        let (page, mended, text) = match page {
             Page::Runs(runs) => {
                 if !tables.runs.rows.push_runs(runs) {
                     return Ok(Next::AgainRaw);
@@ -600,26 +608,19 @@ fn decode_input(
                     .fetch_add(runs.len() as u64, Ordering::Relaxed);
                 return tables.runs.send_if_full(tx, config);
             }
-            Page::Raw(p, mended) => (p, mended),
+            Page::Raw(p, mended, text) => (p, mended, text),
         };
         page_no += 1;
         counters.pages.fetch_add(1, Ordering::Relaxed);
         let (records, pending) = match (page.runs, page.audit, page.logs) {
             (Some(r), _, _) => (r, &mut tables.runs),
             (_, Some(a), _) => (a, &mut tables.audit),
-            (_, _, Some(l)) => match tables.logs.as_mut() {
-                Some(p) => (l, p),
-                None => {
-                    return Err(Error::TaskNotNamed {
-                        input: name.to_string(),
-                        page: page_no,
-                    });
-                }
-            },
+            (_, _, Some(l)) => (l, &mut tables.logs),
             _ => {
                 return Err(Error::NotAPage {
                     input: name.to_string(),
                     page: page_no,
+                    had: crate::decode::keys_of(text),
                 });
             }
         };
@@ -630,7 +631,13 @@ fn decode_input(
             let location = || format!("{name} page {page_no} record {i}");
             match mended.then(|| not_utf8(raw.get())).flatten() {
                 Some((reason, raw)) => pending.reject(location, reason, raw),
-                None => pending.push(raw, location),
+                None if pending.push(raw, location) => {}
+                None => {
+                    return Err(Error::TaskNotNamed {
+                        input: name.to_string(),
+                        page: page_no,
+                    });
+                }
             }
         }
         pending.send_if_full(tx, config)
@@ -794,6 +801,7 @@ impl Pages<'_> {
                             logs,
                         },
                         false,
+                        &rest[..end],
                     ))?,
                 };
                 *spare = runs.recycle();
@@ -822,7 +830,7 @@ impl Pages<'_> {
             None => return Ok(Step::End),
             Some(Ok(page)) => {
                 let end = raw.byte_offset();
-                return Ok(match on_page(Page::Raw(page, false))? {
+                return Ok(match on_page(Page::Raw(page, false, &rest[..end]))? {
                     Next::Stop => Step::Stop,
                     Next::Continue | Next::AgainRaw => Step::Read(end),
                 });
@@ -876,7 +884,7 @@ fn read_mended(
     Ok(match pages.next() {
         Some(Ok(page)) => {
             let end = unmended_offset(pages.byte_offset(), &marks);
-            match on_page(Page::Raw(page, true))? {
+            match on_page(Page::Raw(page, true, &mended[..pages.byte_offset()]))? {
                 Next::Stop => Mended::Stop,
                 Next::Continue | Next::AgainRaw => Mended::Read(end),
             }
@@ -936,7 +944,9 @@ mod tests {
         read_pages(input, &Counters::default(), |p| {
             sizes.push(match p {
                 Page::Runs(r) => r.len(),
-                Page::Raw(p, _) => p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len()),
+                Page::Raw(p, _, _) => {
+                    p.runs.map_or(0, |r| r.len()) + p.audit.map_or(0, |a| a.len())
+                }
             });
             Ok(Next::Continue)
         })?;

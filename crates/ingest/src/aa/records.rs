@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::aa::runs::{Decoded, Rows};
-use crate::decode::{TimeRange, constant, epoch_days};
+use crate::decode::{TimeRange, Unexpected, constant, epoch_days};
 
 /// The UTC day of a time in a [`TimeRange`].
 fn day_of(micros: i64) -> NaiveDate {
@@ -61,18 +61,24 @@ impl Scalar {
 #[serde(rename_all = "camelCase")]
 struct TaskLogRecord {
     id: i64,
+    task_name: Option<String>,
     run_date: String,
     #[serde(default)]
     variables: Option<BTreeMap<String, Scalar>>,
 }
 
-/// Builds `aa_task_logs` batches from the records of one task.
+/// Why a task log record is rejected that names no task when none was asked for.
+pub const TASK_NOT_NAMED: &str = "the record has no taskName, and no task was named";
+
+/// Builds `aa_task_logs` batches. A record's task is its own `taskName`, else the task
+/// it was asked for by: saved pages may mix tasks, and their file names say none.
 pub struct TaskLogBatchBuilder {
     control_room: String,
-    task_name: String,
+    task_name: Option<String>,
     ingested_at: i64,
     range: TimeRange,
     log_id: Int64Builder,
+    task: StringBuilder,
     run_date: TimestampMicrosecondBuilder,
     variables: MapBuilder<StringBuilder, StringBuilder>,
     day: Date32Builder,
@@ -80,14 +86,15 @@ pub struct TaskLogBatchBuilder {
 }
 
 impl TaskLogBatchBuilder {
-    /// An empty builder for logs of `task_name` (the name they were asked for by).
-    pub fn new(control_room: &str, task_name: &str, ingested_at: DateTime<Utc>) -> Self {
+    /// An empty builder for logs asked for by `task_name` (if they were).
+    pub fn new(control_room: &str, task_name: Option<&str>, ingested_at: DateTime<Utc>) -> Self {
         TaskLogBatchBuilder {
             control_room: control_room.to_string(),
-            task_name: task_name.to_string(),
+            task_name: task_name.map(str::to_string),
             ingested_at: ingested_at.timestamp_micros(),
             range: TimeRange::received(ingested_at),
             log_id: Int64Builder::new(),
+            task: StringBuilder::new(),
             run_date: TimestampMicrosecondBuilder::new(),
             variables: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
             day: Date32Builder::new(),
@@ -100,8 +107,14 @@ impl Rows for TaskLogBatchBuilder {
     fn push(&mut self, raw: &RawValue) -> Result<Decoded, String> {
         let r: TaskLogRecord =
             serde_json::from_str(raw.get()).map_err(|e| format!("not a TaskLogRecord: {e}"))?;
+        let task = match (r.task_name.as_deref(), self.task_name.as_deref()) {
+            (Some(t), _) if !t.is_empty() => t,
+            (_, Some(t)) => t,
+            _ => return Err(TASK_NOT_NAMED.to_string()),
+        };
         let run = self.range.parse("runDate", &r.run_date)?;
         let day = day_of(run);
+        self.task.append_value(task);
         self.log_id.append_value(r.id);
         self.run_date.append_value(run);
         match r.variables {
@@ -140,7 +153,7 @@ impl Rows for TaskLogBatchBuilder {
             vec![
                 Arc::new(constant(&self.control_room, n)),
                 Arc::new(self.log_id.finish()),
-                Arc::new(constant(&self.task_name, n)),
+                Arc::new(self.task.finish()),
                 timestamps(&mut self.run_date),
                 variables,
                 repeated_time(self.ingested_at, n),
@@ -304,9 +317,24 @@ impl Rows for AuditBatchBuilder {
 /// `gettaskmetadata`'s answer.
 #[derive(Debug, Deserialize)]
 pub struct TaskMetadata {
-    /// The variables; absent means none.
-    #[serde(default)]
+    /// The variables (`[]` if the task has none).
     pub variables: Vec<TaskVariable>,
+}
+
+impl TaskMetadata {
+    /// The answer `body`; [`Unexpected`] without `variables` (or with `null` for it).
+    pub fn parse(body: &[u8]) -> serde_json::Result<Result<TaskMetadata, Unexpected>> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            variables: Option<Vec<TaskVariable>>,
+        }
+        let answer: Answer = serde_json::from_slice(body)?;
+        Ok(match answer.variables {
+            Some(variables) => Ok(TaskMetadata { variables }),
+            None => Err(Unexpected::lacking("variables", body)),
+        })
+    }
 }
 
 /// A KPI variable of a task.
@@ -348,19 +376,75 @@ pub fn metadata_batch(
     )
 }
 
-/// `gettaskvariableprofile`'s answer, with its profiles still raw.
-#[derive(Debug, Deserialize)]
+/// `gettaskvariableprofile`'s answer, with its profiles still raw: under `profiles` as the
+/// OpenAPI spec has it, or `profileVariables` as the 11.3 documentation shows it.
+#[derive(Debug)]
 pub struct ProfilePage {
     /// The profiles, not yet decoded.
-    #[serde(default)]
     pub profiles: Vec<Box<RawValue>>,
+    /// The range the answer says it covers (`from`, `to`), where it says one.
+    pub from: Option<NaiveDate>,
+    /// See `from`.
+    pub to: Option<NaiveDate>,
 }
 
+impl ProfilePage {
+    /// The answer `body`; [`Unexpected`] with neither list, or with a `from` or `to` that
+    /// is not a date.
+    pub fn parse(body: &[u8]) -> serde_json::Result<Result<ProfilePage, Unexpected>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Answer {
+            #[serde(default)]
+            profiles: Option<Vec<Box<RawValue>>>,
+            #[serde(default)]
+            profile_variables: Option<Vec<Box<RawValue>>>,
+            #[serde(default)]
+            from: Option<String>,
+            #[serde(default)]
+            to: Option<String>,
+        }
+        let answer: Answer = serde_json::from_slice(body)?;
+        let Some(profiles) = answer.profiles.or(answer.profile_variables) else {
+            return Ok(Err(Unexpected::lacking(
+                "profiles or profileVariables",
+                body,
+            )));
+        };
+        let date = |field: &'static str, text: Option<String>| match text {
+            None => Ok(None),
+            Some(t) => profile_date(&t)
+                .map(Some)
+                .ok_or_else(|| Unexpected::field(field, &t, "a date")),
+        };
+        Ok((|| {
+            Ok(ProfilePage {
+                profiles,
+                from: date("from", answer.from)?,
+                to: date("to", answer.to)?,
+            })
+        })())
+    }
+}
+
+/// A profile's `from` or `to`: a date, or a date-time whose date is taken.
+fn profile_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    let date = text.get(..10).unwrap_or(text);
+    NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 10 || crate::decode::parse_timestamp(text).is_some())
+}
+
+/// A `VariableProfile` of the spec (`totalValue`, `runCount`), or of the 11.3
+/// documentation (`sumOfValue`, `totalRecords`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct VariableProfile {
     variable_name: String,
+    #[serde(alias = "sumOfValue")]
     total_value: Option<Scalar>,
+    #[serde(alias = "totalRecords")]
     run_count: Option<i64>,
 }
 
@@ -444,7 +528,7 @@ mod tests {
 
     #[test]
     fn task_logs_keep_variables_whole() {
-        let mut b = TaskLogBatchBuilder::new("prod", "Claims 50% Review", Utc::now());
+        let mut b = TaskLogBatchBuilder::new("prod", Some("Claims 50% Review"), Utc::now());
         b.push(&raw(
             r#"{"id":7,"taskName":"x","runDate":"2026-10-01T10:00:00Z","variables":{"b":"2","a":3.5,"c":null}}"#,
         ))
@@ -463,6 +547,43 @@ mod tests {
         let values = map.values().as_string::<i32>();
         assert_eq!(values.value(0), "3.5");
         assert!(values.is_null(2));
+    }
+
+    // Saved pages may mix tasks: a record's own taskName says whose it is, the task it was
+    // asked for by only where it names none; with neither it is rejected with the reason.
+    #[test]
+    fn a_task_log_record_belongs_to_the_task_it_names() {
+        let record = |id: u32, task: &str| {
+            let name = match task {
+                "" => String::new(),
+                t => format!(r#""taskName":"{t}","#),
+            };
+            raw(&format!(
+                r#"{{"id":{id},{name}"runDate":"2026-10-01T10:00:00Z","variables":{{}}}}"#
+            ))
+        };
+        let mut asked = TaskLogBatchBuilder::new("prod", Some("Asked"), Utc::now());
+        let mut unnamed = TaskLogBatchBuilder::new("prod", None, Utc::now());
+        for b in [&mut asked, &mut unnamed] {
+            b.push(&record(1, "Invoices")).unwrap();
+            b.push(&record(2, "Claims")).unwrap();
+        }
+        asked.push(&record(3, "")).unwrap();
+        assert_eq!(unnamed.push(&record(3, "")).unwrap_err(), TASK_NOT_NAMED);
+        let names = |b: &mut TaskLogBatchBuilder| {
+            let batch = b.finish().unwrap();
+            let names = batch
+                .column_by_name("task_name")
+                .unwrap()
+                .as_string::<i32>();
+            names
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&mut asked), ["Invoices", "Claims", "Asked"]);
+        assert_eq!(names(&mut unnamed), ["Invoices", "Claims"]);
     }
 
     #[test]
@@ -503,5 +624,46 @@ mod tests {
             .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
         assert_eq!(numbers.value(0), 1234.5);
         assert!(numbers.is_null(1));
+    }
+
+    // The spec's shape and the 11.3 documentation's land the same rows; an answer with
+    // neither list, or whose range is not dates, is unexpected, never zero profiles.
+    #[test]
+    fn profiles_come_in_either_shape_with_their_own_range() {
+        let spec = br#"{"taskName":"t","from":"2026-10-01","to":"2026-10-31",
+            "profiles":[{"variableName":"amount","totalValue":"4","runCount":2}]}"#;
+        let doc =
+            br#"{"taskId":"462b","taskName":"t","totalRecords":2,"from":"2026-10-01T00:00:00Z",
+            "to":"2026-10-31","profileVariables":[{"variableName":"amount","displayName":"Amount",
+            "attributeType":"NUMERIC","totalRecords":2,"totalNullRecords":0,"sumOfValue":4,
+            "minimumValue":"2","maximumValue":"2","averageOfValues":2}]}"#;
+        let rows = |body: &[u8]| {
+            let page = ProfilePage::parse(body).unwrap().unwrap();
+            let day = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+            let (from, to) = (page.from.unwrap_or(day), page.to.unwrap_or(day));
+            let mut b = ProfileBatchBuilder::new("prod", "t", from, to, Utc::now());
+            for p in &page.profiles {
+                b.push(p).unwrap();
+            }
+            let batch = b.finish().unwrap();
+            batch.project(&[2, 3, 4, 5, 6, 7]).unwrap()
+        };
+        assert_eq!(rows(spec), rows(doc));
+        assert_eq!(rows(spec).num_rows(), 1);
+        let lacking = br#"{"taskName":"t","data":[]}"#;
+        assert_eq!(
+            ProfilePage::parse(lacking)
+                .unwrap()
+                .unwrap_err()
+                .to_string(),
+            "without profiles or profileVariables (its keys: data, taskName)"
+        );
+        let bad = br#"{"from":"01/10/2026","profiles":[]}"#;
+        assert_eq!(
+            ProfilePage::parse(bad).unwrap().unwrap_err().to_string(),
+            r#"with from "01/10/2026", which is not a date"#
+        );
+        let empty = ProfilePage::parse(br#"{"profileVariables":[]}"#).unwrap();
+        assert!(empty.unwrap().profiles.is_empty());
     }
 }

@@ -16,46 +16,73 @@ use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::decode::{MAX_DURATION_MS, Stamp, TimeRange, bounded, constant, mend_utf8};
+use crate::decode::{MAX_DURATION_MS, Stamp, TimeRange, Unexpected, bounded, constant, mend_utf8};
 
 mod runpage;
 pub(crate) use runpage::{ends_inside_value, parse_run_page};
 
 /// One page of `getbotrundata`, `gettasklogdata` or `getaudittraildata`, with its
 /// records still raw.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct RunPage {
     /// Total records of the window, as the server counts them (a negative count, as
     /// mock servers send, is as good as none).
-    #[serde(rename = "totalRecords")]
     pub total_records: Option<i64>,
     /// The page's records, not yet decoded.
-    #[serde(
-        rename = "botRunDataList",
-        alias = "logData",
-        alias = "auditData",
-        default
-    )]
     pub records: Vec<Box<RawValue>>,
     /// Whether the page held bytes that are not UTF-8 and was mended to parse (see
     /// [`mend_utf8`]): its records are then checked with [`not_utf8`].
-    #[serde(skip)]
     pub mended: bool,
 }
 
+/// A page as it parses, with each list Bot Insight's paged endpoints answer with.
+#[derive(Deserialize)]
+struct Lists {
+    #[serde(rename = "totalRecords")]
+    total_records: Option<i64>,
+    #[serde(rename = "botRunDataList", default)]
+    runs: Option<Vec<Box<RawValue>>>,
+    #[serde(rename = "logData", default)]
+    logs: Option<Vec<Box<RawValue>>>,
+    #[serde(rename = "auditData", default)]
+    audit: Option<Vec<Box<RawValue>>>,
+}
+
+impl Lists {
+    fn take(self, list: &str) -> Option<Vec<Box<RawValue>>> {
+        match list {
+            "botRunDataList" => self.runs,
+            "logData" => self.logs,
+            "auditData" => self.audit,
+            _ => None,
+        }
+    }
+}
+
 impl RunPage {
-    /// A page from the body of an answer, mended if it holds bytes that are not UTF-8.
-    pub fn parse(body: &[u8]) -> serde_json::Result<RunPage> {
-        let error = match serde_json::from_slice(body) {
-            Ok(page) => return Ok(page),
-            Err(e) => e,
+    /// The page with its records under `list` (`botRunDataList`, `logData` or
+    /// `auditData`) from the body of an answer, mended if it holds bytes that are not
+    /// UTF-8; [`Unexpected`] if it is JSON without that list (or with `null` for it).
+    pub fn parse(body: &[u8], list: &str) -> serde_json::Result<Result<RunPage, Unexpected>> {
+        let (lists, mended) = match serde_json::from_slice::<Lists>(body) {
+            Ok(lists) => (lists, false),
+            Err(error) => {
+                let Some((mended, _)) = mend_utf8(body) else {
+                    return Err(error);
+                };
+                let lists: Lists = serde_json::from_slice(&mended).map_err(|_| error)?;
+                (lists, true)
+            }
         };
-        let Some((mended, _)) = mend_utf8(body) else {
-            return Err(error);
-        };
-        let mut page: RunPage = serde_json::from_slice(&mended).map_err(|_| error)?;
-        page.mended = true;
-        Ok(page)
+        let total_records = lists.total_records;
+        Ok(match lists.take(list) {
+            Some(records) => Ok(RunPage {
+                total_records,
+                records,
+                mended,
+            }),
+            None => Err(Unexpected::lacking(list, body)),
+        })
     }
 
     /// `totalRecords`, if the server sent a usable one.
@@ -404,7 +431,7 @@ mod tests {
     #[test]
     fn an_answer_with_bytes_that_are_not_utf8_is_mended_and_its_records_told_apart() {
         let body = b"{\"totalRecords\":2,\"botRunDataList\":[{\"id\":1,\"userName\":\"Jos\xe9\"},{\"id\":2}]}";
-        let page = RunPage::parse(body).unwrap();
+        let page = RunPage::parse(body, "botRunDataList").unwrap().unwrap();
         assert!(page.mended);
         assert_eq!(page.total(), Some(2));
         let verdicts: Vec<_> = page.records.iter().map(|r| not_utf8(r.get())).collect();
@@ -413,10 +440,40 @@ mod tests {
             r#"{"id":1,"userName":"Jos\xE9"}"#
         );
         assert_eq!(verdicts[1], None);
-        assert!(!RunPage::parse(br#"{"botRunDataList":[]}"#).unwrap().mended);
+        let empty = RunPage::parse(br#"{"botRunDataList":[]}"#, "botRunDataList");
+        assert!(!empty.unwrap().unwrap().mended);
         // Broken JSON stays broken, with serde's own error.
-        let e = RunPage::parse(b"{\"botRunDataList\":[\xe9]}").unwrap_err();
+        let e = RunPage::parse(b"{\"botRunDataList\":[\xe9]}", "botRunDataList").unwrap_err();
         assert!(e.to_string().contains("expected value"), "{e}");
+    }
+
+    // An answer without its endpoint's list is never zero records: it names what it had.
+    #[test]
+    fn an_answer_without_its_list_is_unexpected_never_empty() {
+        for (body, list, had) in [
+            (
+                &br#"{"totalRecords":0}"#[..],
+                "botRunDataList",
+                "totalRecords",
+            ),
+            (
+                br#"{"botRunDataList":null,"x":1}"#,
+                "botRunDataList",
+                "botRunDataList (null), x",
+            ),
+            (br#"{"logData":[]}"#, "botRunDataList", "logData"),
+            (br#"{"botRunDataList":[]}"#, "auditData", "botRunDataList"),
+            (br#"{}"#, "logData", "none (an empty object)"),
+        ] {
+            let e = RunPage::parse(body, list).unwrap().unwrap_err();
+            assert_eq!(e, Unexpected::lacking(list, body));
+            assert_eq!(e.to_string(), format!("without {list} (its keys: {had})"));
+        }
+        for list in ["botRunDataList", "logData", "auditData"] {
+            let body = format!(r#"{{"totalRecords":0,"{list}":[]}}"#);
+            let page = RunPage::parse(body.as_bytes(), list).unwrap().unwrap();
+            assert!(page.records.is_empty());
+        }
     }
 
     #[test]
@@ -426,7 +483,7 @@ mod tests {
              "endTime":"2026-11-01T08:00:30Z","status":"COMPLETED","totalLines":10,"successIndicator":true,"newField":"x"},
             {"id":"two","startTime":"2026-11-01T08:00:00Z"},
             {"id":3,"startTime":"2026-11-02T09:00:00Z","status":"IN_PROGRESS"}]}"#;
-        let page: RunPage = serde_json::from_slice(page).unwrap();
+        let page = RunPage::parse(page, "botRunDataList").unwrap().unwrap();
         assert_eq!(page.total(), Some(3));
         let mut b = RunBatchBuilder::new("prod", Utc::now());
         let results: Vec<_> = page.records.iter().map(|r| b.push(r)).collect();

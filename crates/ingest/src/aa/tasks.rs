@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 
 use crate::aa::botinsight::{RunIngestConfig, Summary, path_segment};
 use crate::aa::client::Client;
-use crate::aa::records::{ProfileBatchBuilder, TaskMetadata, metadata_batch};
+use crate::aa::records::{ProfileBatchBuilder, ProfilePage, TaskMetadata, metadata_batch};
 use crate::progress::{Event, Observer};
 use crate::quarantine::{Origin, Quarantine};
 use crate::{Error, Result};
@@ -41,9 +41,7 @@ pub async fn ingest_metadata(
     for task in tasks {
         let path = api_path(config, &format!("gettaskmetadata/{}", path_segment(task)));
         let (metadata, bytes) = client
-            .get(&path, observer, |b| {
-                serde_json::from_slice::<TaskMetadata>(b)
-            })
+            .get_shaped(&path, observer, |b| TaskMetadata::parse(b))
             .await?;
         summary.pages += 1;
         summary.bytes += bytes as u64;
@@ -96,15 +94,18 @@ pub async fn ingest_profiles(
                 path_segment(task)
             );
             let (page, bytes) = client
-                .get(&api_path(config, &request), observer, |b| {
-                    serde_json::from_slice::<crate::aa::records::ProfilePage>(b)
+                .get_shaped(&api_path(config, &request), observer, |b| {
+                    ProfilePage::parse(b)
                 })
                 .await?;
             summary.windows += 1;
             summary.pages += 1;
             summary.bytes += bytes as u64;
+            // The range the answer says it covers, where it says one (a Control Room may
+            // round or clamp the one asked for); the one asked for where it does not.
+            let (first, last) = (page.from.unwrap_or(start), page.to.unwrap_or(stop));
             let mut builder =
-                ProfileBatchBuilder::new(&config.control_room, task, start, stop, now);
+                ProfileBatchBuilder::new(&config.control_room, task, first, last, now);
             for (i, raw) in page.profiles.iter().enumerate() {
                 summary.records += 1;
                 if let Err(reason) = builder.push(raw) {
