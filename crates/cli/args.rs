@@ -350,6 +350,33 @@ pub enum PaginationArg {
     Page,
 }
 
+/// Which Control Room answers: its paths, paging and answer shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+pub enum GenerationArg {
+    /// Enterprise 11.x as the Bot Insight OpenAPI spec has it.
+    #[value(name = "11.x")]
+    #[serde(rename = "11.x")]
+    V11,
+    /// Enterprise 11.3 as its documentation has it (page numbers; task logs by from/to).
+    #[value(name = "11.3")]
+    #[serde(rename = "11.3")]
+    V113,
+    /// Automation 360: run data (getbotrundata?pageno) and the audit log (v1/audit).
+    #[value(name = "a360")]
+    #[serde(rename = "a360")]
+    A360,
+}
+
+/// How requests carry the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthArg {
+    /// `X-Authorization: <token>`.
+    XAuthorization,
+    /// `Authorization: Bearer <token>` (the spec's bearerAuth).
+    Bearer,
+}
+
 /// What a count that does not add up means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -389,6 +416,9 @@ pub struct ConnectionArgs {
         hide_env_values = true
     )]
     pub url: Option<String>,
+    /// How requests carry the token [default: x-authorization].
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthArg>,
     /// Environment variable holding the password [default: BOTLAKE_AA_PASSWORD].
     #[arg(long, value_name = "NAME")]
     pub password_env: Option<String>,
@@ -427,7 +457,12 @@ pub struct BotInsightArgs {
     /// Control Room user with the Bot Insight Admin or AAE_Admin role.
     #[arg(long, env = "BOTLAKE_AA_USER")]
     pub user: Option<String>,
-    /// Which data to ingest (comma-separated) [default: runs,audit,tasks].
+    /// Which Control Room answers [default: 11.x]: 11.3 pages by page number and asks
+    /// task logs by from/to; a360 fetches run data (getbotrundata?pageno) and takes the
+    /// audit log from v1/audit/messages/list.
+    #[arg(long, value_enum)]
+    pub generation: Option<GenerationArg>,
+    /// Which data to ingest (comma-separated) [default: runs,audit,tasks; a360: runs,audit].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Part>,
     /// Analytics task names (comma-separated) [default: the tasks in the configuration file].
@@ -817,6 +852,18 @@ pub struct SimServeArgs {
     /// Seconds a token stays valid (A360 tokens last about 20 minutes); forever if not given.
     #[arg(long)]
     pub token_ttl_secs: Option<u64>,
+    /// Refuse a token with 401 once it has served this many data requests: a token that
+    /// expires mid-run, whatever the run's speed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_uses: Option<u64>,
+    /// Take tokens only as Authorization: Bearer (the spec's bearerAuth), not X-Authorization.
+    #[arg(long)]
+    pub bearer_only: bool,
+    /// Which Control Room to play: 11.x (the OpenAPI spec), 11.3 (its documentation: page
+    /// numbers, task logs by from/to, profileVariables) or a360 (run data by pageno and the
+    /// audit log).
+    #[arg(long, value_enum, default_value_t = GenerationArg::V11)]
+    pub generation: GenerationArg,
     /// The user that may log in.
     #[arg(long, default_value = "botlake")]
     pub user: String,

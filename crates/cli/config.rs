@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::UserError;
-use crate::args::{PaginationArg, ReconcileArg};
+use crate::args::{AuthArg, GenerationArg, PaginationArg, ReconcileArg};
 
 /// The file botlake reads when `--config` is not given and it exists.
 pub const DEFAULT_FILE: &str = "botlake.toml";
@@ -34,6 +34,10 @@ pub struct RoomConfig {
     pub url: Option<String>,
     /// The user to log in as.
     pub user: Option<String>,
+    /// `x-authorization` or `bearer`.
+    pub auth: Option<AuthArg>,
+    /// `11.x`, `11.3` or `a360`.
+    pub generation: Option<GenerationArg>,
     /// Environment variable holding the password.
     pub password_env: Option<String>,
     /// Environment variable holding an API key.
@@ -145,7 +149,9 @@ mod tests {
             password_env = "PROD_PASSWORD"
             tasks = ["Analytics_ATM Reconciliation"]
             pagination = "page"
+            auth = "bearer"
             [control_room.dev]
+            generation = "a360"
             url = "https://dev.example.com"
             sources = ["aa-botinsight", "aa-audit"]
             "#,
@@ -154,6 +160,8 @@ mod tests {
         assert_eq!(file.control_room.len(), 2);
         let prod = file.room(Some("prod"));
         assert_eq!(prod.pagination, Some(PaginationArg::Page));
+        assert_eq!(prod.auth, Some(AuthArg::Bearer));
+        assert_eq!(file.room(Some("dev")).generation, Some(GenerationArg::A360));
         assert_eq!(prod.tasks.unwrap().len(), 1);
         assert!(file.room(Some("nope")).url.is_none());
     }

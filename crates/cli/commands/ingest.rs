@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use botlake_ingest::aa::a360::{self, AuditIngestConfig};
 use botlake_ingest::aa::botinsight::{
-    self, Endpoint, Pagination, Reconcile, RunIngestConfig, Summary,
+    self, Endpoint, Generation, Pagination, Reconcile, RunIngestConfig, Summary,
 };
 use botlake_ingest::aa::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_ingest::aa::{pages, tasks};
@@ -21,8 +21,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::Globals;
 use crate::UserError;
 use crate::args::{
-    AuditArgs, BotInsightArgs, ConnectionArgs, IngestArgs, IngestSource, PagesArgs, PaginationArg,
-    Part, ReconcileArg, UipathArgs,
+    AuditArgs, AuthArg, BotInsightArgs, ConnectionArgs, GenerationArg, IngestArgs, IngestSource,
+    PagesArgs, PaginationArg, Part, ReconcileArg, UipathArgs,
 };
 use crate::config::RoomConfig;
 
@@ -330,6 +330,7 @@ impl Resolved {
             user: over(user, file.user.clone()),
             password_env: over(c.password_env, file.password_env.clone()),
             api_key_env: over(c.api_key_env, file.api_key_env.clone()),
+            auth: over(c.auth, file.auth),
             token_env: over(c.token_env, file.token_env.clone()),
             concurrency: over(c.concurrency, file.concurrency),
             commit_rows: over(c.commit_rows, file.commit_rows),
@@ -373,7 +374,12 @@ impl Resolved {
         room.overlap_days = over(a.overlap_days, room.overlap_days);
         room.pagination = over(a.pagination, room.pagination);
         room.api_path = over(a.api_path, room.api_path.take());
+        room.generation = over(a.generation, room.generation);
         r.days = (a.from, a.to);
+        // An Automation 360 audit log is read by time: the same days.
+        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        r.audit.from = a.from.and_then(midnight);
+        r.audit.to = a.to.and_then(|d| d.succ_opt()).and_then(midnight);
         Ok(r)
     }
 
@@ -472,7 +478,13 @@ impl Resolved {
                 base_delay: Duration::from_millis(self.room.retry_base_ms.unwrap_or(200)),
                 ..RetryPolicy::default()
             },
-        )?)
+        )?
+        .with_bearer(self.room.auth == Some(AuthArg::Bearer)))
+    }
+
+    /// How old an Automation 360 token may get before it is refreshed.
+    fn refresh(&self) -> Duration {
+        Duration::from_secs(60 * u64::from(self.room.refresh_minutes.unwrap_or(15)))
     }
 
     fn reconcile(&self) -> Reconcile {
@@ -504,24 +516,41 @@ impl Resolved {
             }),
             reconcile: self.reconcile(),
             api_path: room.api_path.clone().unwrap_or(defaults.api_path.clone()),
+            generation: self.generation(),
             ..defaults
+        }
+    }
+
+    /// Which Control Room answers, as the flags or the file say (11.x if neither does).
+    pub fn generation(&self) -> Generation {
+        match self.room.generation {
+            Some(GenerationArg::V113) => Generation::V113,
+            Some(GenerationArg::A360) => Generation::A360,
+            Some(GenerationArg::V11) | None => Generation::V11,
         }
     }
 }
 
 /// Ingests what `source` asks of Bot Insight; returns the number of rejected records.
 pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> Result<u64> {
-    let client = source.client()?.with_api_key_escaping(true);
-    let parts = source
-        .room
-        .only
-        .clone()
-        .unwrap_or_else(|| vec!["runs".into(), "audit".into(), "tasks".into()]);
+    let generation = source.generation();
+    let a360 = generation == Generation::A360;
+    let client = source.client()?;
+    // 11.x wants API keys with `\` escaped; Automation 360 tokens expire after 20 minutes.
+    let client = match a360 {
+        false => client.with_api_key_escaping(true),
+        true => client.with_token_refresh(Some(source.refresh())),
+    };
+    let parts = source.room.only.clone().unwrap_or_else(|| match a360 {
+        false => vec!["runs".into(), "audit".into(), "tasks".into()],
+        true => vec!["runs".into(), "audit".into()],
+    });
     let config = source.run_config();
     g.info(format!(
-        "ingesting {} of Control Room {} from {} into {}",
+        "ingesting {} of Control Room {} ({}) from {} into {}",
         parts.join(", "),
         source.name,
+        generation.name(),
         client.base(),
         lake.url()
     ));
@@ -531,11 +560,18 @@ pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> R
         let s = paged(g, lake, &client, &config, Endpoint::Runs).await?;
         rejected += report(g, &s);
     }
-    if has("audit") {
+    if has("audit") && a360 {
+        rejected += audit_with(g, lake, &client, source).await?;
+    } else if has("audit") {
         let s = paged(g, lake, &client, &config, Endpoint::Audit).await?;
         rejected += report(g, &s);
     }
-    if has("tasks") {
+    if has("tasks") && a360 {
+        g.info(format!(
+            "Control Room {} is Automation 360, whose Bot Insight has no task endpoints of 11.x: tasks skipped",
+            source.name
+        ));
+    } else if has("tasks") {
         let tasks = source.room.tasks.clone().unwrap_or_default();
         if tasks.is_empty() {
             g.info(format!(
@@ -609,9 +645,7 @@ fn add(total: &mut Summary, s: &Summary) {
 
 /// Ingests the A360 audit log of `source`; returns the number of rejected records.
 pub async fn audit_source(g: &Globals, lake: &Lake, source: &Resolved) -> Result<u64> {
-    let room = &source.room;
-    let refresh = Duration::from_secs(60 * u64::from(room.refresh_minutes.unwrap_or(15)));
-    let client = source.client()?.with_token_refresh(Some(refresh));
+    let client = source.client()?.with_token_refresh(Some(source.refresh()));
     audit_with(g, lake, &client, source).await
 }
 

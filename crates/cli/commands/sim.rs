@@ -8,12 +8,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use botlake_sim::{Dataset, Faults, Pagination, ServerConfig, SimConfig};
+use botlake_sim::{Dataset, Faults, Generation, Pagination, ServerConfig, SimConfig};
 use chrono::Utc;
 
 use super::Globals;
 use crate::UserError;
-use crate::args::{PaginationArg, SimPagesArgs, SimServeArgs, SimUipathArgs};
+use crate::args::{GenerationArg, PaginationArg, SimPagesArgs, SimServeArgs, SimUipathArgs};
 
 /// Serves until Ctrl-C or SIGTERM, then prints what it served.
 pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
@@ -56,6 +56,13 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
         max_window_days: args.max_window_days,
         max_log_window_days: args.max_log_window_days,
         token_ttl: args.token_ttl_secs.map(std::time::Duration::from_secs),
+        token_uses: args.token_uses,
+        bearer_only: args.bearer_only,
+        generation: match args.generation {
+            GenerationArg::V11 => Generation::V11,
+            GenerationArg::V113 => Generation::V113,
+            GenerationArg::A360 => Generation::A360,
+        },
         now: Some(now),
         bad_record_every: args.bad_record_every,
         cp1252_every: args.cp1252_every,

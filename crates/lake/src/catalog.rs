@@ -41,10 +41,11 @@ pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-/// Automation Anywhere bot runs from Bot Insight's `getbotrundata`.
+/// Automation Anywhere bot runs from Bot Insight's `getbotrundata`, of 11.x (`api` is
+/// `v11`) or Automation 360 (`a360`).
 pub static AA_BOT_RUNS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     name: "aa_bot_runs",
-    description: "Automation Anywhere bot runs (Bot Insight getbotrundata), one row per run",
+    description: "Automation Anywhere bot runs (Bot Insight getbotrundata, 11.x or A360; api says which), one row per run",
     schema: Arc::new(Schema::new(vec![
         Field::new("control_room", DataType::Utf8, false),
         Field::new("run_id", DataType::Int64, false),
@@ -63,6 +64,8 @@ pub static AA_BOT_RUNS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
         Field::new("success", DataType::Boolean, true),
         Field::new(INGESTED_AT, timestamp_type(), false),
         Field::new("day", DataType::Date32, false),
+        // Added in 0.2, so nullable: NULL in rows written before (all from v11).
+        Field::new("api", DataType::Utf8, true),
     ])),
     partition: Some("day"),
     key: &["control_room", "run_id"],

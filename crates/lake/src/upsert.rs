@@ -82,7 +82,7 @@ impl Lake {
 
         let fresh_days = table.partition.filter(|_| table.partition_follows_key);
         let delta = match self.open_latest(table).await? {
-            Some(delta) => delta,
+            Some(delta) => self.with_catalog_columns(table, delta).await?,
             // A new table is created empty and the rows go in as into any other, so that
             // of two writers creating it at once, the second merges with the first.
             None => self.create_empty(table).await?,
@@ -234,6 +234,33 @@ impl Lake {
                 None => Err(commit_err(e)),
             },
         }
+    }
+
+    /// `delta` with every column of `table`'s catalog schema: a table an earlier release
+    /// wrote gains the columns added since (nullable, so its rows hold NULL in them), in a
+    /// commit of its own, before rows with them are written.
+    async fn with_catalog_columns(
+        &self,
+        table: &TableDef,
+        delta: deltalake::DeltaTable,
+    ) -> Result<deltalake::DeltaTable> {
+        let commit_err = crate::commit_error(table);
+        let schema = delta.snapshot().map_err(&commit_err)?.schema();
+        let missing = table
+            .schema
+            .fields()
+            .iter()
+            .any(|f| schema.field(f.name()).is_none());
+        if !missing {
+            return Ok(delta);
+        }
+        tracing::info!(table = table.name, "adding the columns of this release");
+        delta
+            .write(vec![RecordBatch::new_empty(table.schema.clone())])
+            .with_save_mode(SaveMode::Append)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
+            .await
+            .map_err(commit_err)
     }
 
     /// `table` opened again after a commit of this upsert, which made it exist.
@@ -832,8 +859,60 @@ mod tests {
             Arc::new(BooleanArray::from(vec![true; n])),
             ts(3),
             Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| r.2))),
+            text("v11"),
         ];
         RecordBatch::try_new(t.schema.clone(), columns).unwrap()
+    }
+
+    // A table an earlier release wrote, without a column added since (aa_bot_runs.api in
+    // 0.2): the next upsert adds the column, its old rows read NULL in it, new ones their
+    // value, and updates and keys work across both.
+    #[tokio::test]
+    async fn a_table_of_an_earlier_release_gains_the_new_columns() {
+        let (_dir, lake) = temp_lake();
+        let t = &crate::catalog::AA_BOT_RUNS;
+        let old_schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
+            t.schema.fields()[..t.schema.fields().len() - 1].to_vec(),
+        ));
+        let old = TableDef {
+            schema: old_schema.clone(),
+            ..(**t).clone()
+        };
+        let rows = runs(&[(1, "RUNNING", 20000), (2, "COMPLETED", 20001)]);
+        let without = rows.project(&(0..old_schema.fields().len()).collect::<Vec<_>>());
+        lake.upsert(&old, vec![without.unwrap()], None)
+            .await
+            .unwrap();
+
+        let s = lake
+            .upsert(
+                t,
+                vec![runs(&[(1, "COMPLETED", 20000), (3, "FAILED", 20002)])],
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!((s.inserted, s.updated), (1, 1));
+        let sql = "SELECT run_id, coalesce(api, 'NULL') FROM runs ORDER BY run_id";
+        let out = query(&lake, t, "runs", sql).await;
+        let got: Vec<String> = out
+            .iter()
+            .flat_map(|b| {
+                let api = cast(b.column(1), &DataType::Utf8).unwrap();
+                let api = api.as_string::<i32>();
+                (0..b.num_rows())
+                    .map(|i| {
+                        format!(
+                            "{}={}",
+                            b.column(0).as_primitive::<Int64Type>().value(i),
+                            api.value(i)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(got, ["1=v11", "2=NULL", "3=v11"]);
+        assert_statuses(&lake, &[(1, "COMPLETED"), (2, "COMPLETED"), (3, "FAILED")]).await;
     }
 
     /// One rejected record, the same key whatever `reason`.

@@ -16,6 +16,21 @@ pub enum Pagination {
     Page,
 }
 
+/// Which Control Room the server plays: its paths, paging and answer shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Generation {
+    /// Enterprise 11.x as the OpenAPI spec has it.
+    #[default]
+    V11,
+    /// Enterprise 11.3 as its documentation has it: page numbers for `startIndex`,
+    /// `gettasklogdata/{task}/{page}/{from}/{to}?limit=`, profiles under
+    /// `profileVariables` (`sumOfValue`, `totalRecords`).
+    V113,
+    /// Automation 360: `getbotrundata?pageno&limit&fromDate&toDate`, the audit log
+    /// (`v1/audit/messages/list`); none of 11.x's path-style endpoints.
+    A360,
+}
+
 /// Faults to inject into responses.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
@@ -36,7 +51,9 @@ pub struct ServerConfig {
     pub password: String,
     /// Its API key.
     pub api_key: String,
-    /// How `startIndex` is read.
+    /// Which Control Room it plays.
+    pub generation: Generation,
+    /// How `startIndex` is read (11.x; 11.3 and Automation 360 count pages).
     pub pagination: Pagination,
     /// Faults to inject.
     pub faults: Faults,
@@ -51,6 +68,12 @@ pub struct ServerConfig {
     pub bad_record_every: Option<u64>,
     /// How long a token is valid; forever if not given.
     pub token_ttl: Option<Duration>,
+    /// How many data requests a token serves before it is refused with 401 (a token that
+    /// expires mid-run, whatever the run's speed); no limit if not given.
+    pub token_uses: Option<u64>,
+    /// Take the token only as `Authorization: Bearer` (the spec's bearerAuth), refusing
+    /// `X-Authorization`.
+    pub bearer_only: bool,
     /// Send every n-th run's first name in Windows-1252 (`Jos` and the byte 0xE9), as a
     /// Control Room on Windows may: bytes that are not UTF-8 in a JSON page.
     pub cp1252_every: Option<u64>,
@@ -68,6 +91,7 @@ impl Default for ServerConfig {
             user: "botlake".into(),
             password: "botlake-demo".into(),
             api_key: "botlake-demo-key".into(),
+            generation: Generation::V11,
             pagination: Pagination::Offset,
             faults: Faults::default(),
             max_window_days: 60,
@@ -76,6 +100,8 @@ impl Default for ServerConfig {
             bad_record_every: None,
             cp1252_every: None,
             token_ttl: None,
+            token_uses: None,
+            bearer_only: false,
             page_delay: Duration::ZERO,
             late: None,
         }

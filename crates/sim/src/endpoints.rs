@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::activity::{AuditView, Task, VarKind, rfc3339};
+use crate::config::Generation;
 use crate::decode_ts;
-use crate::shared::{Shared, error, json_page, parse_date};
+use crate::shared::{Shared, error, json_page, parse_date, slice};
 
 fn find_task<'a>(shared: &'a Shared, name: &str) -> Result<(usize, &'a Task), Box<Response>> {
     shared
@@ -179,6 +180,9 @@ pub(crate) async fn task_profile(
             }
         })
         .collect();
+    if shared.config.generation == Generation::V113 {
+        return json_page(&shared, fault, &documented_profile(task, t, profiles));
+    }
     let body = ProfileResponse {
         task_name: task.name,
         from: from.to_string(),
@@ -186,6 +190,39 @@ pub(crate) async fn task_profile(
         profiles,
     };
     json_page(&shared, fault, &body)
+}
+
+/// A profile answer as the 11.3 documentation shows one: no range, the variables under
+/// `profileVariables`, each with its sum as a number (`sumOfValue`; the text or date for
+/// other variables, as this simulator's spec answer gives them) and `totalRecords`.
+fn documented_profile(task: &Task, t: usize, profiles: Vec<Profile<'_>>) -> Value {
+    let variables: Vec<Value> = profiles
+        .iter()
+        .zip(&task.variables)
+        .map(|(p, var)| {
+            let numeric = matches!(var.kind, VarKind::Decimal | VarKind::Count);
+            let sum = match p.total_value.parse::<f64>() {
+                Ok(x) if numeric => serde_json::json!(x),
+                _ => Value::String(p.total_value.clone()),
+            };
+            serde_json::json!({
+                "variableName": p.variable_name,
+                "displayName": var.display_name,
+                "attributeType": if numeric { "NUMERIC" } else { "STRING" },
+                "isAttributeTypeChanged": "N",
+                "totalRecords": p.run_count,
+                "totalNullRecords": 0,
+                "sumOfValue": sum,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "taskId": format!("sim-task-{t}"),
+        "taskName": task.name,
+        "totalRecords": variables.len(),
+        "profileVariables": variables,
+        "standardDashboardName": null,
+    })
 }
 
 #[derive(Serialize)]
@@ -218,6 +255,57 @@ pub(crate) async fn task_logs(
     let (t, task) = try_response!(find_task(&shared, &task));
     let max = shared.config.max_log_window_days;
     let (from, to) = try_response!(shared.window(&start_date, &query, max));
+    let visible = visible_logs(&shared, t, from, to);
+    let page = try_response!(shared.page(0..visible.len(), &start_index));
+    json_page(&shared, fault, &log_page(&shared, task, &visible, page))
+}
+
+/// `GET gettasklogdata/{taskName}/{page}/{from}/{to}?limit=` as the 11.3 documentation
+/// has it: page `page` of `limit` logs (1000 if not given) of the days `from..=to`.
+pub(crate) async fn task_logs_by_range(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((task, page, from, to)): Path<(String, String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !shared.authorized(&headers) {
+        return Shared::unauthorized();
+    }
+    let fault = shared.next_fault();
+    let (t, task) = try_response!(find_task(&shared, &task));
+    let first = try_response!(parse_date("from", &from));
+    let last = try_response!(parse_date("to", &to));
+    let max = shared.config.max_log_window_days;
+    if last < first || last - first >= Duration::days(max) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("to must be on or after from and the range at most {max} days"),
+        );
+    }
+    let number = |name: &str, text: Option<&String>, default: usize| match text {
+        None => Ok(default),
+        Some(v) => v.parse::<usize>().map_err(|_| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("{name} must be a non-negative integer, got {v:?}"),
+            ))
+        }),
+    };
+    let page = try_response!(number("page", Some(&page), 0));
+    let limit = try_response!(number("limit", query.get("limit"), crate::pages::PAGE_SIZE));
+    let ms = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis()
+    };
+    let visible = visible_logs(&shared, t, ms(first), ms(last + Duration::days(1)));
+    let range = slice(0..visible.len(), page.saturating_mul(limit), limit.max(1));
+    json_page(&shared, fault, &log_page(&shared, task, &visible, range))
+}
+
+/// The logs of task `t` of `[from, to)` visible at the clock, by index.
+fn visible_logs(shared: &Shared, t: usize, from: i64, to: i64) -> Vec<u32> {
     let data = &shared.dataset;
     let now_ms = shared.now.timestamp_millis();
     let mine = &data.logs_by_task[t];
@@ -226,12 +314,21 @@ pub(crate) async fn task_logs(
     let hi = mine
         .partition_point(|k| time(k) < to.min(now_ms + 1))
         .max(lo);
-    let visible: Vec<u32> = mine[lo..hi]
+    mine[lo..hi]
         .iter()
         .copied()
         .filter(|k| shared.visible(i64::from(*k) + 1, time(k)))
-        .collect();
-    let page = try_response!(shared.page(0..visible.len(), &start_index));
+        .collect()
+}
+
+/// The page `page` of the logs `visible` of `task`.
+fn log_page(
+    shared: &Shared,
+    task: &Task,
+    visible: &[u32],
+    page: std::ops::Range<usize>,
+) -> LogPage {
+    let data = &shared.dataset;
     let records = visible[page]
         .iter()
         .map(|&k| {
@@ -255,11 +352,10 @@ pub(crate) async fn task_logs(
             }
         })
         .collect();
-    let body = LogPage {
+    LogPage {
         total_records: visible.len(),
         log_data: records,
-    };
-    json_page(&shared, fault, &body)
+    }
 }
 
 #[derive(Serialize)]

@@ -30,7 +30,7 @@ mod shared;
 pub mod uipath;
 mod world;
 
-pub use config::{Faults, Pagination, ServerConfig};
+pub use config::{Faults, Generation, Pagination, ServerConfig};
 pub use data::{AuditTruth, Dataset, LogTruth, RunPlan, SimConfig, Truth};
 pub use server::Server;
 

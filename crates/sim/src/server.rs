@@ -1,5 +1,6 @@
 //! The simulator's HTTP server: the Authentication API and Bot Insight's `getbotrundata`,
-//! as `aa-bot-insight-v11-openapi.yml` defines them, with fault injection.
+//! as `aa-bot-insight-v11-openapi.yml` defines them (or as 11.3's documentation and
+//! Automation 360 answer, see [`Generation`]), with fault injection.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,11 +18,11 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::config::{ServerConfig, Stats};
+use crate::config::{Generation, ServerConfig, Stats};
 use crate::data::Dataset;
 use crate::endpoints;
-use crate::pages::{BotRunPage, BotRunRecord};
-use crate::shared::{CP1252_NAME, Shared, apply_fault, error, json_page};
+use crate::pages::{BotRunPage, BotRunRecord, PAGE_SIZE};
+use crate::shared::{CP1252_NAME, Shared, apply_fault, error, json_page, slice};
 
 /// Where Bot Insight's v11 API lives on a Control Room.
 pub const V11: &str = "/v2/botinsight/data/api";
@@ -68,31 +69,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
     let shared = Arc::new(Shared::new(dataset, config, stats.clone()));
-    let app = Router::new()
-        .route("/v1/authentication", post(authenticate))
-        .route("/v1/authentication/token", post(refresh))
-        .route(
-            &format!("{V11}/getbotrundata/{{start_index}}/{{start_date}}"),
-            get(bot_runs),
-        )
-        .route(
-            &format!("{V11}/gettaskmetadata/{{task}}"),
-            get(endpoints::task_metadata),
-        )
-        .route(
-            &format!("{V11}/gettaskvariableprofile/{{task}}"),
-            get(endpoints::task_profile),
-        )
-        .route(
-            &format!("{V11}/gettasklogdata/{{task}}/{{start_index}}/{{start_date}}"),
-            get(endpoints::task_logs),
-        )
-        .route(
-            &format!("{V11}/getaudittraildata/{{start_index}}/{{start_date}}"),
-            get(endpoints::audit_trail),
-        )
-        .route("/v1/audit/messages/list", post(endpoints::audit_list))
-        .with_state(shared);
+    let app = routes(shared.config.generation).with_state(shared);
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -107,6 +84,47 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// The endpoints a Control Room of `generation` serves.
+fn routes(generation: Generation) -> Router<Arc<Shared>> {
+    let app = Router::new()
+        .route("/v1/authentication", post(authenticate))
+        .route("/v1/authentication/token", post(refresh));
+    let task_logs = match generation {
+        Generation::V11 => get(endpoints::task_logs),
+        _ => get(endpoints::task_logs_by_range),
+    };
+    let app = match generation {
+        Generation::V11 | Generation::V113 => app
+            .route(
+                &format!("{V11}/getbotrundata/{{start_index}}/{{start_date}}"),
+                get(bot_runs),
+            )
+            .route(
+                &format!("{V11}/gettaskmetadata/{{task}}"),
+                get(endpoints::task_metadata),
+            )
+            .route(
+                &format!("{V11}/gettaskvariableprofile/{{task}}"),
+                get(endpoints::task_profile),
+            )
+            .route(
+                &match generation {
+                    Generation::V11 => {
+                        format!("{V11}/gettasklogdata/{{task}}/{{start_index}}/{{start_date}}")
+                    }
+                    _ => format!("{V11}/gettasklogdata/{{task}}/{{page}}/{{from}}/{{to}}"),
+                },
+                task_logs,
+            )
+            .route(
+                &format!("{V11}/getaudittraildata/{{start_index}}/{{start_date}}"),
+                get(endpoints::audit_trail),
+            ),
+        Generation::A360 => app.route(&format!("{V11}/getbotrundata"), get(a360_bot_runs)),
+    };
+    app.route("/v1/audit/messages/list", post(endpoints::audit_list))
 }
 
 #[derive(Deserialize)]
@@ -179,13 +197,19 @@ async fn bot_runs(
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let now_ms = shared.now.timestamp_millis();
-    let range = shared.dataset.range(from, to, now_ms);
-    let total = range.len();
-    let page = match shared.page(range, &start_index) {
+    let range = shared
+        .dataset
+        .range(from, to, shared.now.timestamp_millis());
+    let page = match shared.page(range.clone(), &start_index) {
         Ok(p) => p,
         Err(r) => return *r,
     };
+    json_page(&shared, fault, &run_page(&shared, range.len(), page))
+}
+
+/// The page of runs `page` of a window of `total` runs.
+fn run_page(shared: &Shared, total: usize, page: std::ops::Range<usize>) -> BotRunPage<'_> {
+    let now_ms = shared.now.timestamp_millis();
     let records = page
         .map(|i| {
             let v = shared.dataset.view(i, now_ms);
@@ -203,9 +227,71 @@ async fn bot_runs(
             record
         })
         .collect();
-    let page = BotRunPage {
+    BotRunPage {
         total_records: total,
         bot_run_data_list: records,
+    }
+}
+
+/// `GET getbotrundata?pageno&limit&fromDate&toDate` of Automation 360: zero-based pages of
+/// `limit` runs (1000 if not given) started in `[fromDate, toDate)`; without `fromDate`
+/// every run, `toDate` defaulting to now.
+async fn a360_bot_runs(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !shared.authorized(&headers) {
+        return Shared::unauthorized();
+    }
+    let fault = shared.next_fault();
+    if !shared.config.page_delay.is_zero() {
+        tokio::time::sleep(shared.config.page_delay).await;
+    }
+    let number = |name: &str, default: usize, min: usize| match query.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= min)
+            .ok_or_else(|| {
+                Box::new(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name} must be an integer of at least {min}, got {v:?}"),
+                ))
+            }),
     };
-    json_page(&shared, fault, &page)
+    let time = |name: &str, default: i64| match query.get(name) {
+        None => Ok(default),
+        Some(v) => a360_time(v).ok_or_else(|| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("{name} must be yyyy-mm-ddThh:mm:ss, got {v:?}"),
+            ))
+        }),
+    };
+    let now_ms = shared.now.timestamp_millis();
+    let parsed = (|| {
+        Ok::<_, Box<Response>>((
+            number("pageno", 0, 0)?,
+            number("limit", PAGE_SIZE, 1)?,
+            time("fromDate", i64::MIN)?,
+            time("toDate", now_ms)?,
+        ))
+    })();
+    let (page_no, limit, from, to) = match parsed {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let range = shared.dataset.range(from, to, now_ms);
+    let page = slice(range.clone(), page_no.saturating_mul(limit), limit);
+    json_page(&shared, fault, &run_page(&shared, range.len(), page))
+}
+
+/// `yyyy-mm-ddThh:mm:ss` (a trailing `Z` or fraction allowed) in milliseconds since the epoch.
+fn a360_time(text: &str) -> Option<i64> {
+    let text = text.trim_end_matches('Z');
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::config::{Pagination, ServerConfig, Stats};
+use crate::config::{Generation, Pagination, ServerConfig, Stats};
 use crate::data::Dataset;
 use crate::pages::PAGE_SIZE;
 use crate::rng::Rng;
@@ -28,7 +28,8 @@ pub(crate) struct Shared {
     pub(crate) now: DateTime<Utc>,
     pub(crate) stats: Arc<Stats>,
     faults_rng: Mutex<Rng>,
-    tokens: Mutex<HashMap<String, Instant>>,
+    /// Each token: when it was issued and how many data requests it has served.
+    tokens: Mutex<HashMap<String, (Instant, u64)>>,
     token_counter: AtomicU64,
 }
 
@@ -75,26 +76,42 @@ impl Shared {
         })
     }
 
+    /// Whether `headers` carry a valid token (in the scheme the server takes); counts a
+    /// use of it.
     pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {
-        let token = headers
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let x_authorization = headers
             .get("x-authorization")
             .and_then(|v| v.to_str().ok())
-            .or_else(|| {
-                headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-            });
-        token.is_some_and(|t| self.token_valid(t.trim()))
+            .filter(|_| !self.config.bearer_only);
+        let Some(token) = x_authorization.or(bearer) else {
+            return false;
+        };
+        let token = token.trim();
+        if !self.token_valid(token) {
+            return false;
+        }
+        let mut tokens = self.tokens.lock().expect("token lock");
+        let Some((_, uses)) = tokens.get_mut(token) else {
+            return false;
+        };
+        *uses += 1;
+        true
     }
 
+    /// Whether `token` was issued here and has neither expired nor served its uses.
     pub(crate) fn token_valid(&self, token: &str) -> bool {
         let tokens = self.tokens.lock().expect("token lock");
-        match (tokens.get(token), self.config.token_ttl) {
-            (Some(_), None) => true,
-            (Some(issued), Some(ttl)) => issued.elapsed() < ttl,
-            (None, _) => false,
-        }
+        let Some((issued, uses)) = tokens.get(token) else {
+            return false;
+        };
+        self.config
+            .token_ttl
+            .is_none_or(|ttl| issued.elapsed() < ttl)
+            && self.config.token_uses.is_none_or(|max| *uses < max)
     }
 
     pub(crate) fn issue_token(&self) -> String {
@@ -103,7 +120,7 @@ impl Shared {
         self.tokens
             .lock()
             .expect("token lock")
-            .insert(token.clone(), Instant::now());
+            .insert(token.clone(), (Instant::now(), 0));
         token
     }
 
@@ -111,7 +128,7 @@ impl Shared {
     pub(crate) fn unauthorized() -> Response {
         error(
             StatusCode::UNAUTHORIZED,
-            "authentication required: send a token from /v1/authentication in X-Authorization",
+            "authentication required (or the token expired): send a token from /v1/authentication in X-Authorization or Authorization: Bearer",
         )
     }
 
@@ -153,12 +170,11 @@ impl Shared {
                 format!("startIndex must be a non-negative integer, got {start_index:?}"),
             )));
         };
-        let offset = match self.config.pagination {
-            Pagination::Offset => start_index,
-            Pagination::Page => start_index.saturating_mul(PAGE_SIZE),
+        let offset = match (self.config.generation, self.config.pagination) {
+            (Generation::V11, Pagination::Offset) => start_index,
+            _ => start_index.saturating_mul(PAGE_SIZE),
         };
-        let first = range.start.saturating_add(offset).min(range.end);
-        Ok(first..first.saturating_add(PAGE_SIZE).min(range.end))
+        Ok(slice(range, offset, PAGE_SIZE))
     }
 
     /// Whether record `id` of time `time_ms` is visible at the clock (see
@@ -179,6 +195,16 @@ impl Shared {
             .bad_record_every
             .is_some_and(|n| n > 0 && (id as u64).is_multiple_of(n))
     }
+}
+
+/// The records of `range` from `offset` on, at most `size` of them.
+pub(crate) fn slice(
+    range: std::ops::Range<usize>,
+    offset: usize,
+    size: usize,
+) -> std::ops::Range<usize> {
+    let first = range.start.saturating_add(offset).min(range.end);
+    first..first.saturating_add(size).min(range.end)
 }
 
 /// The spec's `Error` body.

@@ -26,7 +26,7 @@ use futures::StreamExt;
 
 use crate::aa::client::Client;
 use crate::aa::records::{AuditApi, AuditBatchBuilder, TaskLogBatchBuilder};
-use crate::aa::runs::{Rows, RunBatchBuilder, RunPage};
+use crate::aa::runs::{API_A360, API_V11, Rows, RunBatchBuilder, RunPage};
 use crate::decode::not_utf8;
 use crate::progress::{Event, Observer};
 use crate::quarantine::{Origin, Quarantine};
@@ -69,6 +69,32 @@ impl Pagination {
         match self {
             Pagination::Offset => "offset",
             Pagination::Page => "page",
+        }
+    }
+}
+
+/// Which Control Room answers: its paths, paging and answer shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Generation {
+    /// Enterprise 11.x as the OpenAPI spec has it: `getbotrundata/{startIndex}/{startDate}`,
+    /// `gettasklogdata/{task}/{startIndex}/{startDate}`.
+    #[default]
+    V11,
+    /// Enterprise 11.3 as its documentation has it: page numbers, and
+    /// `gettasklogdata/{task}/{page}/{from}/{to}?limit=`.
+    V113,
+    /// Automation 360: `getbotrundata?pageno&limit&fromDate&toDate` (no v11 audit trail or
+    /// task endpoints: its audit log is [`crate::aa::a360`]'s).
+    A360,
+}
+
+impl Generation {
+    /// Its name in the configuration: `11.x`, `11.3` or `a360`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Generation::V11 => "11.x",
+            Generation::V113 => "11.3",
+            Generation::A360 => "a360",
         }
     }
 }
@@ -140,15 +166,26 @@ impl Endpoint<'_> {
         }
     }
 
-    /// The request for page `index` of the window `from..to`, relative to the API path.
-    fn path(self, index: u64, from: NaiveDate, to: NaiveDate) -> String {
-        match self {
-            Endpoint::Runs => format!("getbotrundata/{index}/{from}?endDate={to}"),
-            Endpoint::TaskLogs { task } => format!(
+    /// The request for page `index` of the window `from..to` (`to` excluded) of a Control
+    /// Room of `generation`, relative to the API path.
+    fn path(self, generation: Generation, index: u64, from: NaiveDate, to: NaiveDate) -> String {
+        match (self, generation) {
+            (Endpoint::Runs, Generation::A360) => format!(
+                "getbotrundata?pageno={index}&limit={PAGE_SIZE}&fromDate={}&toDate={}",
+                a360_time(from),
+                a360_time(to)
+            ),
+            (Endpoint::Runs, _) => format!("getbotrundata/{index}/{from}?endDate={to}"),
+            (Endpoint::TaskLogs { task }, Generation::V113) => format!(
+                "gettasklogdata/{}/{index}/{from}/{}?limit={PAGE_SIZE}",
+                path_segment(task),
+                to.pred_opt().unwrap_or(to)
+            ),
+            (Endpoint::TaskLogs { task }, _) => format!(
                 "gettasklogdata/{}/{index}/{from}?endDate={to}",
                 path_segment(task)
             ),
-            Endpoint::Audit => format!("getaudittraildata/{index}/{from}?endDate={to}"),
+            (Endpoint::Audit, _) => format!("getaudittraildata/{index}/{from}?endDate={to}"),
         }
     }
 
@@ -157,8 +194,23 @@ impl Endpoint<'_> {
         control_room: &str,
         received_at: DateTime<Utc>,
     ) -> Box<dyn Rows + Send> {
+        self.builder_of(Generation::V11, control_room, received_at)
+    }
+
+    fn builder_of(
+        self,
+        generation: Generation,
+        control_room: &str,
+        received_at: DateTime<Utc>,
+    ) -> Box<dyn Rows + Send> {
+        let api = match generation {
+            Generation::A360 => API_A360,
+            Generation::V11 | Generation::V113 => API_V11,
+        };
         match self {
-            Endpoint::Runs => Box::new(RunBatchBuilder::new(control_room, received_at)),
+            Endpoint::Runs => {
+                Box::new(RunBatchBuilder::new(control_room, received_at).with_api(api))
+            }
             Endpoint::TaskLogs { task } => Box::new(TaskLogBatchBuilder::new(
                 control_room,
                 Some(task),
@@ -194,6 +246,12 @@ pub fn path_segment(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
 }
 
+/// Midnight (UTC) of `day` as Automation 360's `fromDate`/`toDate` take it
+/// (`yyyy-mm-ddThh:mm:ss`, as its documented example sends it: with a `Z`, URL-encoded).
+fn a360_time(day: NaiveDate) -> String {
+    format!("{day}T00%3A00%3A00Z")
+}
+
 /// What to ingest and how.
 #[derive(Debug, Clone)]
 pub struct RunIngestConfig {
@@ -225,9 +283,20 @@ pub struct RunIngestConfig {
     pub reconcile: Reconcile,
     /// Where the v11 API lives, relative to the Control Room's URL.
     pub api_path: String,
+    /// Which Control Room answers.
+    pub generation: Generation,
 }
 
 impl RunIngestConfig {
+    /// The index a request for page `page` sends: Automation 360's `pageno` and 11.3's
+    /// page counts pages, the spec's `startIndex` as `pagination` says.
+    fn start_index(&self, page: u64) -> u64 {
+        match self.generation {
+            Generation::A360 | Generation::V113 => page,
+            Generation::V11 => self.pagination.start_index(page),
+        }
+    }
+
     /// Defaults for `control_room`: 60-day windows, offset pagination, 4 pages at once.
     pub fn new(control_room: &str) -> RunIngestConfig {
         RunIngestConfig {
@@ -243,6 +312,7 @@ impl RunIngestConfig {
             revisit_days: 7,
             reconcile: Reconcile::Strict,
             api_path: DEFAULT_API_PATH.to_string(),
+            generation: Generation::V11,
         }
     }
 }
@@ -477,9 +547,9 @@ struct Fetcher<'a> {
 
 impl Fetcher<'_> {
     async fn fetch(self, from: NaiveDate, to: NaiveDate, page: u64) -> Result<(RunPage, usize)> {
-        let index = self.config.pagination.start_index(page);
+        let index = self.config.start_index(page);
         let api = self.config.api_path.trim_matches('/');
-        let request = self.endpoint.path(index, from, to);
+        let request = self.endpoint.path(self.config.generation, index, from, to);
         let path = if api.is_empty() {
             request
         } else {
@@ -532,9 +602,11 @@ impl Run<'_> {
     ) -> Result<()> {
         let received_at = Utc::now();
         let mut taken = Taken {
-            rows: self
-                .endpoint
-                .builder(&self.config.control_room, received_at),
+            rows: self.endpoint.builder_of(
+                self.config.generation,
+                &self.config.control_room,
+                received_at,
+            ),
             quarantine: Quarantine::new(),
             ids: HashSet::new(),
             received_at,
@@ -637,9 +709,13 @@ impl Run<'_> {
         taken: &mut Taken,
     ) {
         let table = self.endpoint.table().name;
-        let index = self.config.pagination.start_index(page_no);
+        let index = self.config.start_index(page_no);
+        let generation = self.config.generation;
         for (i, raw) in page.records.iter().enumerate() {
-            let location = || format!("{} record {i}", self.endpoint.path(index, from, to));
+            let location = || {
+                let path = self.endpoint.path(generation, index, from, to);
+                format!("{path} record {i}")
+            };
             if page.mended
                 && let Some((reason, raw)) = not_utf8(raw.get())
             {

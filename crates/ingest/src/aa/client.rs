@@ -94,6 +94,7 @@ pub struct Client {
     credentials: Credentials,
     retry: RetryPolicy,
     escape_api_key: bool,
+    bearer: bool,
     refresh_after: Option<Duration>,
     token: Mutex<TokenState>,
     jitter: AtomicU64,
@@ -213,6 +214,7 @@ impl Client {
             credentials,
             retry,
             escape_api_key: false,
+            bearer: false,
             refresh_after: None,
             token: Mutex::new(token),
             jitter: AtomicU64::new(0x2545_F491_4F6C_DD1D),
@@ -222,6 +224,13 @@ impl Client {
     /// Sends API keys with `\` escaped as `\\`, as Enterprise 11.x expects.
     pub fn with_api_key_escaping(mut self, escape: bool) -> Client {
         self.escape_api_key = escape;
+        self
+    }
+
+    /// Sends the token as `Authorization: Bearer <token>` (the spec's `bearerAuth`) rather
+    /// than `X-Authorization: <token>`.
+    pub fn with_bearer(mut self, bearer: bool) -> Client {
+        self.bearer = bearer;
         self
     }
 
@@ -414,7 +423,11 @@ impl Client {
                             Some(b) => http.post(url.clone()).json(b),
                             None => http.get(url.clone()),
                         };
-                        request.header("X-Authorization", &token)
+                        if self.bearer {
+                            request.bearer_auth(&token)
+                        } else {
+                            request.header("X-Authorization", &token)
+                        }
                     },
                     |bytes| parse(bytes).map(|v| (v, bytes.len())),
                 )

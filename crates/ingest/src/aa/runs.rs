@@ -252,7 +252,14 @@ pub struct RunBatchBuilder {
     rows: usize,
     /// Room for a page's rows while they are checked, kept from page to page.
     checked: Vec<RunRow<'static>>,
+    api: &'static str,
 }
+
+/// What `aa_bot_runs.api` says of runs from Enterprise 11.x's `getbotrundata` (or pages
+/// saved from it).
+pub const API_V11: &str = "v11";
+/// What `aa_bot_runs.api` says of runs from Automation 360's `getbotrundata`.
+pub const API_A360: &str = "a360";
 
 impl RunBatchBuilder {
     /// An empty builder for runs of `control_room` ingested at `ingested_at`.
@@ -278,7 +285,14 @@ impl RunBatchBuilder {
             day: Date32Builder::new(),
             rows: 0,
             checked: Vec::new(),
+            api: API_V11,
         }
+    }
+
+    /// The builder with `api` ([`API_V11`] or [`API_A360`]) as the rows' `api`.
+    pub fn with_api(mut self, api: &'static str) -> RunBatchBuilder {
+        self.api = api;
+        self
     }
 }
 
@@ -418,6 +432,7 @@ impl Rows for RunBatchBuilder {
                 TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"),
             ),
             Arc::new(self.day.finish()),
+            Arc::new(constant(self.api, n)),
         ];
         RecordBatch::try_new(AA_BOT_RUNS.schema.clone(), columns)
     }
