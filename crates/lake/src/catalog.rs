@@ -62,10 +62,11 @@ pub static AA_BOT_RUNS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
         Field::new("total_lines", DataType::Int64, true),
         Field::new("time_taken_ms", DataType::Int64, true),
         Field::new("success", DataType::Boolean, true),
+        // Added in 0.2, so nullable: NULL in rows written before (all from v11). A table
+        // an earlier release made gains it after `day` (see `Lake::upsert`).
+        Field::new("api", DataType::Utf8, true),
         Field::new(INGESTED_AT, timestamp_type(), false),
         Field::new("day", DataType::Date32, false),
-        // Added in 0.2, so nullable: NULL in rows written before (all from v11).
-        Field::new("api", DataType::Utf8, true),
     ])),
     partition: Some("day"),
     key: &["control_room", "run_id"],

@@ -428,11 +428,11 @@ impl Rows for RunBatchBuilder {
             int(&mut self.total_lines),
             int(&mut self.time_taken_ms),
             Arc::new(self.success.finish()),
+            Arc::new(constant(self.api, n)),
             Arc::new(
                 TimestampMicrosecondArray::from(vec![self.ingested_at; n]).with_timezone("UTC"),
             ),
             Arc::new(self.day.finish()),
-            Arc::new(constant(self.api, n)),
         ];
         RecordBatch::try_new(AA_BOT_RUNS.schema.clone(), columns)
     }
