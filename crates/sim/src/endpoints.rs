@@ -62,10 +62,7 @@ pub(crate) async fn task_metadata(
     headers: HeaderMap,
     Path(task): Path<String>,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
+    let fault = try_response!(shared.admit(&headers));
     let (_, task) = try_response!(find_task(&shared, &task));
     let body = TaskMetadata {
         task_name: task.name,
@@ -108,10 +105,7 @@ pub(crate) async fn task_profile(
     Path(task): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
+    let fault = try_response!(shared.admit(&headers));
     let (t, task) = try_response!(find_task(&shared, &task));
     let today = shared.now.date_naive();
     let to = match query.get("to") {
@@ -248,10 +242,7 @@ pub(crate) async fn task_logs(
     Path((task, start_index, start_date)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
+    let fault = try_response!(shared.admit(&headers));
     let (t, task) = try_response!(find_task(&shared, &task));
     let max = shared.config.max_log_window_days;
     let (from, to) = try_response!(shared.window(&start_date, &query, max));
@@ -268,10 +259,7 @@ pub(crate) async fn task_logs_by_range(
     Path((task, page, from, to)): Path<(String, String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
+    let fault = try_response!(shared.admit(&headers));
     let (t, task) = try_response!(find_task(&shared, &task));
     let first = try_response!(parse_date("from", &from));
     let last = try_response!(parse_date("to", &to));
@@ -409,10 +397,7 @@ pub(crate) async fn audit_trail(
     Path((start_index, start_date)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
+    let fault = try_response!(shared.admit(&headers));
     let max = shared.config.max_window_days;
     let (from, to) = try_response!(shared.window(&start_date, &query, max));
     let visible: Vec<usize> = shared
@@ -603,10 +588,7 @@ pub(crate) async fn audit_list(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
+    let fault = try_response!(shared.admit(&headers));
     let request: ListRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {

@@ -186,13 +186,10 @@ async fn bot_runs(
     Path((start_index, start_date)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
-    if !shared.config.page_delay.is_zero() {
-        tokio::time::sleep(shared.config.page_delay).await;
-    }
+    let fault = match shared.admit_page(&headers).await {
+        Ok(fault) => fault,
+        Err(r) => return *r,
+    };
     let (from, to) = match shared.window(&start_date, &query, shared.config.max_window_days) {
         Ok(w) => w,
         Err(r) => return *r,
@@ -241,13 +238,10 @@ async fn a360_bot_runs(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.authorized(&headers) {
-        return Shared::unauthorized();
-    }
-    let fault = shared.next_fault();
-    if !shared.config.page_delay.is_zero() {
-        tokio::time::sleep(shared.config.page_delay).await;
-    }
+    let fault = match shared.admit_page(&headers).await {
+        Ok(fault) => fault,
+        Err(r) => return *r,
+    };
     let number = |name: &str, default: usize, min: usize| match query.get(name) {
         None => Ok(default),
         Some(v) => v

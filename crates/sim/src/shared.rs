@@ -76,6 +76,27 @@ impl Shared {
         })
     }
 
+    /// The fault chosen for a data request with `headers`, or the 401 it gets without a
+    /// valid token (which counts no request).
+    pub(crate) fn admit(&self, headers: &HeaderMap) -> Result<Option<Fault>, Box<Response>> {
+        if !self.authorized(headers) {
+            return Err(Box::new(Self::unauthorized()));
+        }
+        Ok(self.next_fault())
+    }
+
+    /// Like [`Shared::admit`], for a page of runs: which takes [`ServerConfig::page_delay`].
+    pub(crate) async fn admit_page(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Fault>, Box<Response>> {
+        let fault = self.admit(headers)?;
+        if !self.config.page_delay.is_zero() {
+            tokio::time::sleep(self.config.page_delay).await;
+        }
+        Ok(fault)
+    }
+
     /// Whether `headers` carry a valid token (in the scheme the server takes); counts a
     /// use of it.
     pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {

@@ -417,13 +417,8 @@ impl ProfilePage {
                 .map(Some)
                 .ok_or_else(|| Unexpected::field(field, &t, "a date")),
         };
-        Ok((|| {
-            Ok(ProfilePage {
-                profiles,
-                from: date("from", answer.from)?,
-                to: date("to", answer.to)?,
-            })
-        })())
+        let range = date("from", answer.from).and_then(|from| Ok((from, date("to", answer.to)?)));
+        Ok(range.map(|(from, to)| ProfilePage { profiles, from, to }))
     }
 }
 
