@@ -361,7 +361,8 @@ pub enum GenerationArg {
     #[value(name = "11.3")]
     #[serde(rename = "11.3")]
     V113,
-    /// Automation 360: run data (getbotrundata?pageno) and the audit log (v1/audit).
+    /// Automation 360: run data (getbotrundata?pageno), executions (v3/activity/list) and
+    /// the audit log (v1/audit).
     #[value(name = "a360")]
     #[serde(rename = "a360")]
     A360,
@@ -396,6 +397,8 @@ pub enum Part {
     Audit,
     /// gettaskmetadata, gettasklogdata, gettaskvariableprofile → aa_task_*.
     Tasks,
+    /// Automation 360: POST v3/activity/list (v2 where v3 answers 404) → aa_executions.
+    Executions,
 }
 
 /// Connection flags both Automation Anywhere sources share. Each may also come from the
@@ -462,7 +465,7 @@ pub struct BotInsightArgs {
     /// audit log from v1/audit/messages/list.
     #[arg(long, value_enum)]
     pub generation: Option<GenerationArg>,
-    /// Which data to ingest (comma-separated) [default: runs,audit,tasks; a360: runs,audit].
+    /// Which data to ingest (comma-separated) [default: runs,audit,tasks; a360: runs,executions,audit].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Part>,
     /// Analytics task names (comma-separated) [default: the tasks in the configuration file].

@@ -585,11 +585,12 @@ async fn late_records_and_a_control_room_clock_behind_or_ahead_lose_nothing() {
     }
 }
 
-// Issue 32 (1, 4, 6, 8): each generation the simulator plays, with 20 % faults and a token
-// that the Control Room refuses after 10 requests, reconciles exactly with its truth. 11.3's
-// documented shapes (page numbers, task logs by from/to, profileVariables) land the rows
-// the spec's do; Automation 360's run data lands with api = 'a360' beside its audit log,
-// from a Control Room that takes only `Authorization: Bearer`.
+// Issue 32 (1, 2, 4, 6, 8): each generation the simulator plays, with 20 % faults and a
+// token that the Control Room refuses after 10 requests, reconciles exactly with its truth.
+// 11.3's documented shapes (page numbers, task logs by from/to, profileVariables) land the
+// rows the spec's do; Automation 360's run data lands with api = 'a360' beside its
+// executions (asked at v2 once v3 answers 404) and audit log, from a Control Room that
+// takes only `Authorization: Bearer`, and `runs` counts each of its runs once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_generation_reconciles_under_faults_and_an_expiring_token() {
     use botlake_sim::Generation;
@@ -610,13 +611,15 @@ async fn every_generation_reconciles_under_faults_and_an_expiring_token() {
             generation,
             token_uses: Some(10),
             bearer_only: a360,
+            // A Control Room whose activity API answers at v2 only: v3 is 404.
+            activity_v2_only: a360,
             ..crate::common::config(faults(0.2))
         };
         let server = sim(data.clone(), config).await;
         let lake = lake_path(&dir.path().join(name));
         let mut args = vec!["--generation", name, "--from", &start, "--tasks", &tasks];
         args.extend_from_slice(match a360 {
-            true => &["--only", "runs,audit", "--auth", "bearer"],
+            true => &["--only", "runs,executions,audit", "--auth", "bearer"],
             false => &["--only", "runs,audit,tasks"],
         });
         let out = ingest(&server, &lake, &args).await;

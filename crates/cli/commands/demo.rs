@@ -6,14 +6,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use botlake_ingest::aa::a360::List;
 use botlake_ingest::aa::botinsight::{Endpoint, RunIngestConfig};
 use botlake_ingest::aa::client::{Client, Credentials, RetryPolicy, Secret};
 use botlake_lake::Lake;
-use botlake_sim::{Dataset, Server, ServerConfig, SimConfig};
+use botlake_sim::{Dataset, Generation, Server, ServerConfig, SimConfig};
 use chrono::Utc;
 
 use super::{Globals, ingest};
-use crate::args::{DemoArgs, Format};
+use crate::args::{DemoArgs, Format, GenerationArg};
 use crate::config::RoomConfig;
 use crate::output::{Destination, Output};
 
@@ -30,8 +31,8 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
         ),
     };
     let end = Utc::now().date_naive() + chrono::Duration::days(1);
-    // An Enterprise 11.x Control Room with Bot Insight, and an Automation 360 one whose
-    // audit log is read through the A360 Audit API.
+    // An Enterprise 11.x Control Room with Bot Insight, and an Automation 360 one: its run
+    // data, its executions (the activity API) and its audit log.
     let v11 = Arc::new(Dataset::generate(SimConfig::new(args.seed, args.runs, end)));
     let a360 = Arc::new(Dataset::generate(SimConfig::new(
         args.seed.wrapping_add(1),
@@ -50,7 +51,11 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     let server = botlake_sim::server::start(v11.clone(), sim.clone(), loopback)
         .await
         .context("cannot start the simulator on a loopback port")?;
-    let server_a360 = botlake_sim::server::start(a360.clone(), sim, loopback)
+    let sim_a360 = ServerConfig {
+        generation: Generation::A360,
+        ..sim
+    };
+    let server_a360 = botlake_sim::server::start(a360.clone(), sim_a360, loopback)
         .await
         .context("cannot start the simulator on a loopback port")?;
     g.info(format!(
@@ -63,7 +68,7 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
         v11.tasks.len(),
         server_a360.url(),
     ));
-    let result = ingest_both(g, &lake, &server, &server_a360, &credentials, &v11).await;
+    let result = ingest_both(g, &lake, &server, &server_a360, &credentials, &v11, &a360).await;
     server.stop().await?;
     server_a360.stop().await?;
     let mut rejected = result?;
@@ -104,10 +109,15 @@ pub async fn run(g: &Globals, args: DemoArgs) -> Result<ExitCode> {
     table.write_stream(df.execute_stream().await?).await?;
     writeln!(
         out,
-        "\nTop 12 bots and processes by volume, both vendors (view bot_ranking):"
+        "\nTop 4 bots and processes by volume of each source: the 11.x and the Automation 360 Control Room, and the UiPath tenant (view bot_ranking):"
     )?;
     let df = session
-        .run_sql("SELECT * FROM bot_ranking ORDER BY volume_rank, bot LIMIT 12")
+        .run_sql(
+            "SELECT vendor, source, bot, runs, finished, failed, runtime_hours, failure_rate, \
+             volume_rank, runtime_rank, failure_rank FROM (SELECT *, row_number() OVER \
+             (PARTITION BY vendor, source ORDER BY volume_rank, bot) AS n FROM bot_ranking) \
+             WHERE n <= 4 ORDER BY vendor, source, volume_rank, bot",
+        )
         .await?;
     table.write_stream(df.execute_stream().await?).await?;
     let lake_arg = shell_quote(&location);
@@ -125,6 +135,7 @@ async fn ingest_both(
     a360: &Server,
     credentials: &Credentials,
     data: &Dataset,
+    data_a360: &Dataset,
 ) -> Result<u64> {
     let client = Client::new(
         v11.url().parse()?,
@@ -145,15 +156,19 @@ async fn ingest_both(
         credentials.clone(),
         RetryPolicy::default(),
     )?;
-    let mut source = ingest::Resolved::new("demo-a360".into(), RoomConfig::default());
-    source.audit.from = Some(
-        data.config
-            .start()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc(),
-    );
-    rejected += ingest::audit_with(g, lake, &client, &source).await?;
+    let room = RoomConfig {
+        generation: Some(GenerationArg::A360),
+        ..RoomConfig::default()
+    };
+    let mut source = ingest::Resolved::new("demo-a360".into(), room);
+    let start = data_a360.config.start();
+    source.days.0 = Some(start);
+    source.audit.from = Some(start.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    let summary = ingest::paged(g, lake, &client, &source.run_config(), Endpoint::Runs).await?;
+    rejected += ingest::report(g, &summary);
+    for list in [List::Executions, List::Audit] {
+        rejected += ingest::list_with(g, lake, &client, &source, list).await?;
+    }
     Ok(rejected)
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use botlake_ingest::aa::a360::{self, AuditIngestConfig};
+use botlake_ingest::aa::a360::{self, AuditIngestConfig, List};
 use botlake_ingest::aa::botinsight::{
     self, Endpoint, Generation, Pagination, Reconcile, RunIngestConfig, Summary,
 };
@@ -361,6 +361,7 @@ impl Resolved {
                     Part::Runs => "runs",
                     Part::Audit => "audit",
                     Part::Tasks => "tasks",
+                    Part::Executions => "executions",
                 }
                 .to_string()
             });
@@ -543,7 +544,7 @@ pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> R
     };
     let parts = source.room.only.clone().unwrap_or_else(|| match a360 {
         false => vec!["runs".into(), "audit".into(), "tasks".into()],
-        true => vec!["runs".into(), "audit".into()],
+        true => vec!["runs".into(), "executions".into(), "audit".into()],
     });
     let config = source.run_config();
     g.info(format!(
@@ -560,8 +561,17 @@ pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> R
         let s = paged(g, lake, &client, &config, Endpoint::Runs).await?;
         rejected += report(g, &s);
     }
+    if has("executions") && a360 {
+        rejected += list_with(g, lake, &client, source, List::Executions).await?;
+    } else if has("executions") {
+        g.info(format!(
+            "Control Room {} is {}, which has no activity API of Automation 360: executions skipped",
+            source.name,
+            generation.name()
+        ));
+    }
     if has("audit") && a360 {
-        rejected += audit_with(g, lake, &client, source).await?;
+        rejected += list_with(g, lake, &client, source, List::Audit).await?;
     } else if has("audit") {
         let s = paged(g, lake, &client, &config, Endpoint::Audit).await?;
         rejected += report(g, &s);
@@ -646,15 +656,16 @@ fn add(total: &mut Summary, s: &Summary) {
 /// Ingests the A360 audit log of `source`; returns the number of rejected records.
 pub async fn audit_source(g: &Globals, lake: &Lake, source: &Resolved) -> Result<u64> {
     let client = source.client()?.with_token_refresh(Some(source.refresh()));
-    audit_with(g, lake, &client, source).await
+    list_with(g, lake, &client, source, List::Audit).await
 }
 
-/// Ingests the A360 audit log of `source` through `client`.
-pub async fn audit_with(
+/// Ingests the A360 audit log or executions (`list`) of `source` through `client`.
+pub async fn list_with(
     g: &Globals,
     lake: &Lake,
     client: &Client,
     source: &Resolved,
+    list: List,
 ) -> Result<u64> {
     let room = &source.room;
     let defaults = AuditIngestConfig::new(&source.name);
@@ -679,14 +690,18 @@ pub async fn audit_with(
         reconcile: source.reconcile(),
         ..defaults
     };
+    let what = match list {
+        List::Audit => "audit log",
+        List::Executions => "executions",
+    };
     g.info(format!(
-        "ingesting the A360 audit log of Control Room {} from {} into {}",
+        "ingesting the A360 {what} of Control Room {} from {} into {}",
         source.name,
         client.base(),
         lake.url()
     ));
     let progress = Progress::new(g);
-    let result = a360::ingest_audit(client, lake, &config, &progress).await;
+    let result = a360::ingest(client, lake, &config, list, &progress).await;
     progress.finish();
     let summary = result?;
     Ok(report(g, &summary))

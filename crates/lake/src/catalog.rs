@@ -102,6 +102,33 @@ pub static AA_AUDIT_EVENTS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     partition_follows_key: true,
 });
 
+/// Automation 360 executions from the activity API (`POST /v3/activity/list`): every
+/// deployment and run, finished or not, as the Control Room saw it.
+pub static AA_EXECUTIONS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
+    name: "aa_executions",
+    description: "Automation 360 executions (activity list: deployments and runs, in progress or done), one row per execution",
+    schema: Arc::new(Schema::new(vec![
+        Field::new("control_room", DataType::Utf8, false),
+        Field::new("execution_id", DataType::Utf8, false),
+        Field::new("automation_name", DataType::Utf8, true),
+        Field::new("file_name", DataType::Utf8, true),
+        Field::new("file_path", DataType::Utf8, true),
+        Field::new("execution_type", DataType::Utf8, true),
+        Field::new("status", DataType::Utf8, true),
+        Field::new("progress", DataType::Int64, true),
+        Field::new("command", DataType::Utf8, true),
+        Field::new("user_name", DataType::Utf8, true),
+        Field::new("device_name", DataType::Utf8, true),
+        Field::new("start_time", timestamp_type(), false),
+        Field::new("end_time", timestamp_type(), true),
+        Field::new(INGESTED_AT, timestamp_type(), false),
+        Field::new("day", DataType::Date32, false),
+    ])),
+    partition: Some("day"),
+    key: &["control_room", "execution_id"],
+    partition_follows_key: true,
+});
+
 /// The KPI variables each task declares, from `gettaskmetadata`.
 pub static AA_TASK_METADATA: LazyLock<TableDef> = LazyLock::new(|| TableDef {
     name: "aa_task_metadata",
@@ -400,9 +427,10 @@ pub static REJECTED_RECORDS: LazyLock<TableDef> = LazyLock::new(|| TableDef {
 });
 
 /// Every table of the lake, in the order `botlake tables` lists them.
-pub fn tables() -> [&'static TableDef; 11] {
+pub fn tables() -> [&'static TableDef; 12] {
     [
         &AA_BOT_RUNS,
+        &AA_EXECUTIONS,
         &AA_AUDIT_EVENTS,
         &AA_TASK_METADATA,
         &AA_TASK_VARIABLE_PROFILES,

@@ -442,7 +442,11 @@ impl Session {
         let needed = needed.map(|mut needed| {
             if options.rollups {
                 // A rollup's coverage is that of both vendors' runs.
-                needed.extend([catalog::AA_BOT_RUNS.name, catalog::UIPATH_JOB_EVENTS.name]);
+                needed.extend([
+                    catalog::AA_BOT_RUNS.name,
+                    catalog::AA_EXECUTIONS.name,
+                    catalog::UIPATH_JOB_EVENTS.name,
+                ]);
             }
             needed
         });

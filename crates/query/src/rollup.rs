@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use botlake_lake::catalog::{
-    AA_BOT_RUNS, ROLLUP_RUNS_BOT_DAY, ROLLUP_RUNS_HOST_DAY, UIPATH_JOB_EVENTS,
+    AA_BOT_RUNS, AA_EXECUTIONS, ROLLUP_RUNS_BOT_DAY, ROLLUP_RUNS_HOST_DAY, UIPATH_JOB_EVENTS,
 };
 use botlake_lake::{Lake, Snapshot, TableDef};
 use datafusion::arrow::array::RecordBatch;
@@ -59,8 +59,9 @@ pub fn rollups() -> [Rollup; 2] {
 /// Where the rows of `runs` come from, per vendor.
 struct Source {
     vendor: &'static str,
-    table: &'static TableDef,
-    /// Whether a day's rows depend on that day's partition only.
+    /// Its raw tables, the first the one whose name the coverage carries.
+    tables: Vec<&'static TableDef>,
+    /// Whether a day's rows depend on that day's partitions only.
     by_day: bool,
 }
 
@@ -68,12 +69,14 @@ fn sources() -> [Source; 2] {
     [
         Source {
             vendor: "automation_anywhere",
-            table: &AA_BOT_RUNS,
+            // Run data and executions: a run-data row counts unless an execution of the
+            // same second matches it, so a day's rows depend on that day of both.
+            tables: vec![&AA_BOT_RUNS, &AA_EXECUTIONS],
             by_day: true,
         },
         Source {
             vendor: "uipath",
-            table: &UIPATH_JOB_EVENTS,
+            tables: vec![&UIPATH_JOB_EVENTS],
             by_day: false,
         },
     ]
@@ -135,12 +138,24 @@ fn day_of(path: &str) -> Option<&str> {
 }
 
 impl VendorCoverage {
-    fn of(table: &TableDef, snapshot: Option<&Snapshot>, by_day: bool) -> Result<Self> {
+    /// The files of `tables` in `snapshots` (by table name), by part. Files of the tables
+    /// after the first are named with their table, so that the fingerprints of a vendor
+    /// with one table stay what earlier releases stored.
+    fn of(
+        tables: &[&TableDef],
+        snapshots: &BTreeMap<&str, Snapshot>,
+        by_day: bool,
+    ) -> Result<Self> {
         let mut parts: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut rows: BTreeMap<String, u64> = BTreeMap::new();
         let mut version = None;
-        if let Some(s) = snapshot {
-            version = Some(s.version());
+        for (i, table) in tables.iter().enumerate() {
+            let Some(s) = snapshots.get(table.name) else {
+                continue;
+            };
+            if i == 0 {
+                version = Some(s.version());
+            }
             for file in s.files()? {
                 let part = match (by_day, day_of(&file.path)) {
                     (true, Some(day)) => day.to_string(),
@@ -148,11 +163,15 @@ impl VendorCoverage {
                 };
                 // A file whose rows the log does not give weighs a whole refresh step.
                 *rows.entry(part.clone()).or_default() += file.rows.unwrap_or(REFRESH_ROWS);
-                parts.entry(part).or_default().push(file.path);
+                let path = match i {
+                    0 => file.path,
+                    _ => format!("{}/{}", table.name, file.path),
+                };
+                parts.entry(part).or_default().push(path);
             }
         }
         Ok(VendorCoverage {
-            table: table.name.to_string(),
+            table: tables[0].name.to_string(),
             version,
             parts: parts
                 .into_iter()
@@ -173,7 +192,7 @@ pub(crate) fn raw_files(
     sources()
         .into_iter()
         .map(|s| {
-            let cov = VendorCoverage::of(s.table, snapshots.get(s.table.name), s.by_day)?;
+            let cov = VendorCoverage::of(&s.tables, snapshots, s.by_day)?;
             Ok((s.vendor.to_string(), cov))
         })
         .collect()

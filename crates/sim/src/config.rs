@@ -71,6 +71,9 @@ pub struct ServerConfig {
     /// How many data requests a token serves before it is refused with 401 (a token that
     /// expires mid-run, whatever the run's speed); no limit if not given.
     pub token_uses: Option<u64>,
+    /// Automation 360: serve the activity API at `/v2/activity/list` only, so that
+    /// `/v3/activity/list` answers 404 (a Control Room older than v3).
+    pub activity_v2_only: bool,
     /// Take the token only as `Authorization: Bearer` (the spec's bearerAuth), refusing
     /// `X-Authorization`.
     pub bearer_only: bool,
@@ -102,6 +105,7 @@ impl Default for ServerConfig {
             token_ttl: None,
             token_uses: None,
             bearer_only: false,
+            activity_v2_only: false,
             page_delay: Duration::ZERO,
             late: None,
         }

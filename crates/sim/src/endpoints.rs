@@ -653,3 +653,112 @@ pub(crate) async fn audit_list(
     });
     json_page(&shared, fault, &body)
 }
+
+/// A window of `startDateTime` and a status, as an activity filter may say them.
+#[derive(Default)]
+struct ExecutionFilter {
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    status: Option<String>,
+}
+
+impl ExecutionFilter {
+    /// The leaves of `f` (under `and`), or what this simulator does not take in one.
+    fn of(f: &Filter, into: &mut ExecutionFilter) -> Result<(), String> {
+        if f.operator == "and" {
+            return f.operands.iter().try_for_each(|o| Self::of(o, into));
+        }
+        let field = f.field.as_deref().unwrap_or_default();
+        let value = f.value_text().ok_or("a comparison needs a value")?;
+        match (field, f.operator.as_str()) {
+            ("status", "eq") => into.status = Some(value),
+            ("startDateTime", op @ ("ge" | "gt" | "lt" | "le")) => {
+                let ms = decode_ts(&value)
+                    .ok_or_else(|| format!("startDateTime value {value:?} is not a date-time"))?
+                    .timestamp_millis();
+                match op {
+                    "ge" => into.from_ms = Some(ms),
+                    "gt" => into.from_ms = Some(ms.saturating_add(1)),
+                    "lt" => into.to_ms = Some(ms),
+                    _ => into.to_ms = Some(ms.saturating_add(1)),
+                }
+            }
+            (field, op) => {
+                return Err(format!(
+                    "this simulator filters executions by startDateTime and status eq only, not {field:?} {op}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `POST /v3/activity/list` (and `/v2/activity/list`), the activity API's executions.
+pub(crate) async fn activity_list(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fault = try_response!(shared.admit(&headers));
+    let request: ListRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid request body: {e}"),
+            );
+        }
+    };
+    let mut filter = ExecutionFilter::default();
+    if let Some(f) = &request.filter
+        && let Err(e) = ExecutionFilter::of(f, &mut filter)
+    {
+        return error(StatusCode::BAD_REQUEST, format!("invalid filter: {e}"));
+    }
+    let page = request.page.as_ref();
+    let offset = loose_number(page.and_then(|p| p.offset.as_ref()), 0);
+    let length = loose_number(page.and_then(|p| p.length.as_ref()), 100);
+    let (offset, length) = match (offset, length) {
+        (Ok(o), Ok(l)) if l > 0 => (o as usize, l.min(10_000) as usize),
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, format!("page: {e}")),
+        _ => return error(StatusCode::BAD_REQUEST, "page.length must be at least 1"),
+    };
+    let descending = match request.sort.first() {
+        None => true,
+        Some(s) if s.field == "startDateTime" => !s
+            .direction
+            .as_deref()
+            .is_some_and(|d| d.eq_ignore_ascii_case("asc")),
+        Some(s) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "sorting by {:?} is not supported; sort by startDateTime",
+                    s.field
+                ),
+            );
+        }
+    };
+    let now_ms = shared.now.timestamp_millis();
+    let all = crate::executions::executions(&shared.dataset, i64::MIN / 2, i64::MAX / 2, now_ms);
+    let total = all.len();
+    let mut matching: Vec<_> = crate::executions::executions(
+        &shared.dataset,
+        filter.from_ms.unwrap_or(i64::MIN / 2),
+        filter.to_ms.unwrap_or(i64::MAX / 2),
+        now_ms,
+    )
+    .into_iter()
+    .filter(|e| filter.status.as_deref().is_none_or(|s| e.status == s))
+    .collect();
+    if descending {
+        matching.reverse();
+    }
+    let total_filter = matching.len();
+    let list: Vec<_> = matching.into_iter().skip(offset).take(length).collect();
+    let body = serde_json::json!({
+        "page": { "offset": offset, "total": total, "totalFilter": total_filter },
+        "list": list,
+    });
+    json_page(&shared, fault, &body)
+}

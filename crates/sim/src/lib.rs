@@ -23,6 +23,7 @@ pub mod activity;
 pub mod config;
 pub mod data;
 mod endpoints;
+pub mod executions;
 pub mod pages;
 pub mod rng;
 pub mod server;

@@ -69,7 +69,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
     let shared = Arc::new(Shared::new(dataset, config, stats.clone()));
-    let app = routes(shared.config.generation).with_state(shared);
+    let app = routes(shared.config.generation, !shared.config.activity_v2_only).with_state(shared);
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -87,7 +87,7 @@ pub async fn start(
 }
 
 /// The endpoints a Control Room of `generation` serves.
-fn routes(generation: Generation) -> Router<Arc<Shared>> {
+fn routes(generation: Generation, activity_v3: bool) -> Router<Arc<Shared>> {
     let app = Router::new()
         .route("/v1/authentication", post(authenticate))
         .route("/v1/authentication/token", post(refresh));
@@ -122,7 +122,16 @@ fn routes(generation: Generation) -> Router<Arc<Shared>> {
                 &format!("{V11}/getaudittraildata/{{start_index}}/{{start_date}}"),
                 get(endpoints::audit_trail),
             ),
-        Generation::A360 => app.route(&format!("{V11}/getbotrundata"), get(a360_bot_runs)),
+        Generation::A360 => {
+            let app = app
+                .route(&format!("{V11}/getbotrundata"), get(a360_bot_runs))
+                .route("/v2/activity/list", post(endpoints::activity_list));
+            if activity_v3 {
+                app.route("/v3/activity/list", post(endpoints::activity_list))
+            } else {
+                app
+            }
+        }
     };
     app.route("/v1/audit/messages/list", post(endpoints::audit_list))
 }

@@ -1,18 +1,22 @@
-//! Automation 360 audit ingest through `POST /v1/audit/messages/list`: `createdOn` windows
-//! in the filter, ascending sort, `page.offset`/`page.length` paging reconciled with
-//! `totalFilter`, rows upserted by id.
+//! Automation 360 list APIs: the audit log (`POST /v1/audit/messages/list`) and the
+//! executions of the activity API (`POST /v3/activity/list`, or `/v2/activity/list` where
+//! `v3` answers 404). Time windows in the filter (`createdOn`, `startDateTime`), ascending
+//! sort, `page.offset`/`page.length` paging reconciled with `totalFilter`, rows upserted by
+//! id.
 //!
 //! The cursor is the end of the last window fetched whole, in milliseconds since the
-//! epoch, stored as the Delta application transaction `aa-audit/<control room>` of
-//! `aa_audit_events`. The next ingest starts `overlap` before it, so that events the
-//! Control Room writes late are caught; the key (`control_room`, `event_id`) keeps the
-//! overlap from adding anything twice.
+//! epoch, stored as a Delta application transaction (`aa-audit/<control room>` of
+//! `aa_audit_events`, `aa-executions/<control room>` of `aa_executions`); for executions
+//! it stays at the start of the earliest one still going, so that its final status is
+//! read. The next ingest starts `overlap` before it, so that records the Control Room
+//! writes late are caught; the key keeps the overlap from adding anything twice.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use botlake_lake::catalog::AA_AUDIT_EVENTS;
-use botlake_lake::{Checkpoint, Lake};
+use botlake_lake::catalog::{AA_AUDIT_EVENTS, AA_EXECUTIONS};
+use botlake_lake::{Checkpoint, Lake, TableDef};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -21,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::aa::botinsight::{Reconcile, Summary};
 use crate::aa::client::Client;
+use crate::aa::executions::ExecutionBatchBuilder;
 use crate::aa::records::{AuditApi, AuditBatchBuilder};
 use crate::aa::runs::Rows;
 use crate::decode::Unexpected;
@@ -28,7 +33,60 @@ use crate::progress::{Event, Observer};
 use crate::quarantine::{Origin, Quarantine};
 use crate::{Error, Result};
 
-/// What to ingest and how.
+/// One of Automation 360's list APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    /// The audit log into `aa_audit_events`.
+    Audit,
+    /// The activity API's executions into `aa_executions`.
+    Executions,
+}
+
+impl List {
+    /// The table it lands in.
+    pub fn table(self) -> &'static TableDef {
+        match self {
+            List::Audit => &AA_AUDIT_EVENTS,
+            List::Executions => &AA_EXECUTIONS,
+        }
+    }
+
+    /// What `rejected_records.source` says of its records.
+    pub fn source(self) -> &'static str {
+        match self {
+            List::Audit => SOURCE,
+            List::Executions => "aa-activity",
+        }
+    }
+
+    /// The application id under which its cursor for `control_room` is stored.
+    pub fn app_id(self, control_room: &str) -> String {
+        let room = crate::aa::botinsight::cursor_part(control_room);
+        match self {
+            List::Audit => format!("aa-audit/{room}"),
+            List::Executions => format!("aa-executions/{room}"),
+        }
+    }
+
+    /// The paths it is asked at, the preferred first: the next is tried where one answers
+    /// 404.
+    fn paths(self) -> &'static [&'static str] {
+        match self {
+            List::Audit => &["v1/audit/messages/list"],
+            List::Executions => &["v3/activity/list", "v2/activity/list"],
+        }
+    }
+
+    /// The field its windows filter and sort by.
+    fn time_field(self) -> &'static str {
+        match self {
+            List::Audit => "createdOn",
+            List::Executions => "startDateTime",
+        }
+    }
+}
+
+/// What to ingest from a list API and how.
 #[derive(Debug, Clone)]
 pub struct AuditIngestConfig {
     /// The name rows carry in `control_room`.
@@ -80,15 +138,18 @@ impl AuditIngestConfig {
 
 /// The application id under which the A360 audit cursor of `control_room` is stored.
 pub fn app_id(control_room: &str) -> String {
-    format!(
-        "aa-audit/{}",
-        crate::aa::botinsight::cursor_part(control_room)
-    )
+    List::Audit.app_id(control_room)
 }
 
-/// The cursor of `control_room`'s last A360 audit ingest, if there was one.
-pub async fn stored_cursor(lake: &Lake, control_room: &str) -> Result<Option<DateTime<Utc>>> {
-    let version = lake.cursor(&AA_AUDIT_EVENTS, &app_id(control_room)).await?;
+/// The cursor of `control_room`'s last ingest of `list`, if there was one.
+pub async fn stored_cursor(
+    lake: &Lake,
+    list: List,
+    control_room: &str,
+) -> Result<Option<DateTime<Utc>>> {
+    let version = lake
+        .cursor(list.table(), &list.app_id(control_room))
+        .await?;
     Ok(version.and_then(DateTime::from_timestamp_millis))
 }
 
@@ -137,31 +198,33 @@ fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 impl AuditIngestConfig {
-    /// The request body for `offset` within the window `from..to`.
-    fn body(&self, from: DateTime<Utc>, to: DateTime<Utc>, offset: u64) -> Value {
+    /// The request body of `list` for `offset` within the window `from..to`; the status,
+    /// activity and user filters are the audit log's.
+    fn body(&self, list: List, from: DateTime<Utc>, to: DateTime<Utc>, offset: u64) -> Value {
         let leaf = |operator: &str, field: &str, value: String| json!({ "operator": operator, "field": field, "value": value });
+        let time = list.time_field();
         let mut operands = vec![
-            leaf("ge", "createdOn", timestamp(from)),
-            leaf("lt", "createdOn", timestamp(to)),
+            leaf("ge", time, timestamp(from)),
+            leaf("lt", time, timestamp(to)),
         ];
-        if let Some(s) = &self.status {
-            operands.push(leaf("eq", "status", s.clone()));
-        }
-        if let Some(a) = &self.activity {
-            operands.push(leaf("substring", "activityType", a.clone()));
-        }
-        if let Some(u) = &self.user {
-            operands.push(leaf("substring", "userName", u.clone()));
+        if list == List::Audit {
+            if let Some(s) = &self.status {
+                operands.push(leaf("eq", "status", s.clone()));
+            }
+            if let Some(a) = &self.activity {
+                operands.push(leaf("substring", "activityType", a.clone()));
+            }
+            if let Some(u) = &self.user {
+                operands.push(leaf("substring", "userName", u.clone()));
+            }
         }
         json!({
             "filter": { "operator": "and", "operands": operands },
-            "sort": [{ "field": "createdOn", "direction": "asc" }],
+            "sort": [{ "field": time, "direction": "asc" }],
             "page": { "offset": offset.to_string(), "length": self.page_length.to_string() },
         })
     }
 }
-
-const PATH: &str = "v1/audit/messages/list";
 
 /// What `rejected_records.source` says for audit events.
 pub const SOURCE: &str = "aa-audit";
@@ -171,6 +234,27 @@ pub async fn ingest_audit(
     client: &Client,
     lake: &Lake,
     config: &AuditIngestConfig,
+    observer: &dyn Observer,
+) -> Result<Summary> {
+    ingest(client, lake, config, List::Audit, observer).await
+}
+
+/// Ingests A360 executions from the Control Room behind `client` into `lake`.
+pub async fn ingest_executions(
+    client: &Client,
+    lake: &Lake,
+    config: &AuditIngestConfig,
+    observer: &dyn Observer,
+) -> Result<Summary> {
+    ingest(client, lake, config, List::Executions, observer).await
+}
+
+/// Ingests `list` from the Control Room behind `client` into `lake`.
+pub async fn ingest(
+    client: &Client,
+    lake: &Lake,
+    config: &AuditIngestConfig,
+    list: List,
     observer: &dyn Observer,
 ) -> Result<Summary> {
     crate::at_least_one(&[
@@ -188,7 +272,7 @@ pub async fn ingest_audit(
     let end = config.to.unwrap_or_else(Utc::now);
     let from = match config.from {
         Some(f) => f,
-        None => match stored_cursor(lake, &config.control_room).await? {
+        None => match stored_cursor(lake, list, &config.control_room).await? {
             Some(c) => c - config.overlap,
             None => end - config.window,
         },
@@ -199,198 +283,282 @@ pub async fn ingest_audit(
             to: end.to_string(),
         });
     }
-    let mut summary = Summary {
-        table: AA_AUDIT_EVENTS.name,
-        from: Some(from.date_naive()),
-        ..Summary::default()
+    let run = ListRun {
+        client,
+        lake,
+        config,
+        list,
+        observer,
+        path: AtomicUsize::new(0),
+    };
+    let mut state = State {
+        hold: None,
+        summary: Summary {
+            table: list.table().name,
+            from: Some(from.date_naive()),
+            ..Summary::default()
+        },
     };
     let mut start = from;
     while start < end {
         let stop = (start + config.window).min(end);
-        window(client, lake, config, start, stop, observer, &mut summary).await?;
-        summary.cursor = Some(stop.date_naive());
+        run.window(start, stop, &mut state).await?;
         start = stop;
     }
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    state.summary.elapsed = started.elapsed();
+    Ok(state.summary)
 }
 
-async fn fetch(
-    client: &Client,
-    config: &AuditIngestConfig,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    offset: u64,
-    observer: &dyn Observer,
-) -> Result<(ListPage, usize)> {
-    let body = config.body(from, to, offset);
-    client
-        .post_shaped(PATH, &body, observer, |b| ListPage::parse(b))
-        .await
+/// The rows of a list's records.
+enum Builder {
+    Audit(AuditBatchBuilder),
+    Executions(ExecutionBatchBuilder),
 }
 
-async fn window(
-    client: &Client,
-    lake: &Lake,
-    config: &AuditIngestConfig,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    observer: &dyn Observer,
-    summary: &mut Summary,
-) -> Result<()> {
-    let received_at = Utc::now();
-    let mut builder = AuditBatchBuilder::new(&config.control_room, AuditApi::A360, received_at);
-    let mut ids: HashSet<String> = HashSet::new();
-    let mut quarantine = Quarantine::new();
-    let length = config.page_length;
-
-    let (first, bytes) = fetch(client, config, from, to, 0, observer).await?;
-    let lenient = config.reconcile == Reconcile::Lenient;
-    let expected = first.total_filter().unwrap_or(first.records().len() as u64);
-    let pages = if lenient && (first.records().len() as u64) < length {
-        1
-    } else if lenient {
-        u64::MAX
-    } else {
-        expected.div_ceil(length).max(1)
-    };
-    observer.on(Event::Window {
-        from: from.date_naive(),
-        to: to.date_naive(),
-        total: expected,
-        pages: pages.min(expected.div_ceil(length).max(1)),
-    });
-    summary.windows += 1;
-    let mut pending = Some((first, bytes, 0u64));
-    let mut rest = futures::stream::iter(1..pages)
-        .map(|p| async move {
-            fetch(client, config, from, to, p * length, observer)
-                .await
-                .map(|(page, bytes)| (page, bytes, p * length))
-        })
-        .buffered(config.concurrency);
-    let mut last_total = expected;
-    loop {
-        let (page, bytes, offset) = match pending.take() {
-            Some(first) => first,
-            None => match rest.next().await {
-                Some(next) => next?,
-                None => break,
-            },
-        };
-        if let Some(t) = page.total_filter() {
-            last_total = t;
+impl Builder {
+    fn rows(&mut self) -> &mut dyn Rows {
+        match self {
+            Builder::Audit(b) => b,
+            Builder::Executions(b) => b,
         }
-        let short = (page.records().len() as u64) < length;
-        for (i, raw) in page.records().iter().enumerate() {
-            match builder.push(raw) {
-                Ok(_) => {
-                    ids.insert(builder.last_id.clone());
-                }
-                Err(reason) => {
-                    quarantine.reject(
-                        AA_AUDIT_EVENTS.name,
-                        || format!("{PATH} offset {offset} record {i}"),
-                        reason,
-                        raw.get().to_string(),
+    }
+
+    fn last_id(&self) -> &str {
+        match self {
+            Builder::Audit(b) => &b.last_id,
+            Builder::Executions(b) => &b.last_id,
+        }
+    }
+
+    /// The start of the earliest record seen that may still change.
+    fn earliest_running(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Builder::Audit(_) => None,
+            Builder::Executions(b) => b.earliest_running.and_then(DateTime::from_timestamp_micros),
+        }
+    }
+}
+
+/// One ingest of a list: what its concurrent requests share.
+struct ListRun<'a> {
+    client: &'a Client,
+    lake: &'a Lake,
+    config: &'a AuditIngestConfig,
+    list: List,
+    observer: &'a dyn Observer,
+    /// Which of the list's paths answers (the ones before it answered 404).
+    path: AtomicUsize,
+}
+
+/// What an ingest of a list has seen so far.
+struct State {
+    /// The start of the earliest record seen still going, which the cursor must not pass.
+    hold: Option<DateTime<Utc>>,
+    summary: Summary,
+}
+
+impl ListRun<'_> {
+    /// Page `offset` of the window `from..to`; a 404 from one of the list's paths moves
+    /// on to the next, for this request and every later one.
+    async fn fetch(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        offset: u64,
+    ) -> Result<(ListPage, usize)> {
+        let body = self.config.body(self.list, from, to, offset);
+        let paths = self.list.paths();
+        loop {
+            let at = self.path.load(Ordering::Relaxed).min(paths.len() - 1);
+            let answer = self
+                .client
+                .post_shaped(paths[at], &body, self.observer, |b| ListPage::parse(b))
+                .await;
+            match answer {
+                Err(Error::Refused { status: 404, .. }) if at + 1 < paths.len() => {
+                    tracing::info!(
+                        "{} answered 404: asking {} instead",
+                        paths[at],
+                        paths[at + 1]
+                    );
+                    let _ = self.path.compare_exchange(
+                        at,
+                        at + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
                     );
                 }
+                other => return other,
             }
         }
-        summary.pages += 1;
-        summary.bytes += bytes as u64;
-        observer.on(Event::Page {
-            records: page.records().len() as u64,
-            bytes: bytes as u64,
-        });
-        if builder.len() >= config.commit_rows {
-            commit(
-                lake,
-                config,
-                &mut builder,
-                &mut quarantine,
-                from,
-                received_at,
-                observer,
-                summary,
-            )
-            .await?;
-        }
-        if lenient && short {
-            break;
-        }
     }
-    drop(rest);
-    let fetched = (ids.len() + quarantine.distinct()) as u64;
-    summary.records += fetched;
-    summary.rejected += quarantine.distinct() as u64;
-    if fetched != expected && fetched != last_total {
-        let message = format!(
-            "window {}..{}: fetched {fetched} distinct events but totalFilter is {expected}",
-            timestamp(from),
-            timestamp(to)
-        );
-        if !lenient {
-            return Err(Error::Reconcile {
-                from: from.date_naive(),
-                to: to.date_naive(),
-                expected,
-                fetched,
-                cause: crate::Mismatch::AuditChanged,
-            });
-        }
-        summary.warnings.push(message);
-    }
-    commit(
-        lake,
-        config,
-        &mut builder,
-        &mut quarantine,
-        to,
-        received_at,
-        observer,
-        summary,
-    )
-    .await
-}
 
-#[allow(clippy::too_many_arguments)]
-async fn commit(
-    lake: &Lake,
-    config: &AuditIngestConfig,
-    builder: &mut AuditBatchBuilder,
-    quarantine: &mut Quarantine,
-    cursor: DateTime<Utc>,
-    received_at: DateTime<Utc>,
-    observer: &dyn Observer,
-    summary: &mut Summary,
-) -> Result<()> {
-    let origin = Origin {
-        source: SOURCE,
-        control_room: &config.control_room,
-    };
-    quarantine
-        .commit(lake, origin, received_at, observer)
-        .await?;
-    // The cursor never moves back: a mid-window commit keeps the stored one if it is later.
-    let stored = stored_cursor(lake, &config.control_room).await?;
-    let cursor = stored.map_or(cursor, |s| s.max(cursor));
-    let checkpoint = Checkpoint {
-        app_id: app_id(&config.control_room),
-        version: cursor.timestamp_millis(),
-        description: timestamp(cursor),
-        extra: Vec::new(),
-    };
-    let batch = builder.finish().map_err(|source| Error::Arrow { source })?;
-    let stats = lake
-        .upsert(&AA_AUDIT_EVENTS, vec![batch], Some(&checkpoint))
-        .await?;
-    summary.inserted += stats.inserted;
-    summary.updated += stats.updated;
-    summary.unchanged += stats.unchanged;
-    observer.on(Event::Committed {
-        table: AA_AUDIT_EVENTS.name,
-        stats,
-    });
-    Ok(())
+    /// Fetches and commits the window `from..to`.
+    async fn window(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        state: &mut State,
+    ) -> Result<()> {
+        let (config, list, observer) = (self.config, self.list, self.observer);
+        let received_at = Utc::now();
+        let mut builder = match list {
+            List::Audit => Builder::Audit(AuditBatchBuilder::new(
+                &config.control_room,
+                AuditApi::A360,
+                received_at,
+            )),
+            List::Executions => Builder::Executions(ExecutionBatchBuilder::new(
+                &config.control_room,
+                received_at,
+            )),
+        };
+        let mut ids: HashSet<String> = HashSet::new();
+        let mut quarantine = Quarantine::new();
+        let length = config.page_length;
+        let table = list.table().name;
+
+        let (first, bytes) = self.fetch(from, to, 0).await?;
+        let lenient = config.reconcile == Reconcile::Lenient;
+        let expected = first.total_filter().unwrap_or(first.records().len() as u64);
+        let pages = if lenient && (first.records().len() as u64) < length {
+            1
+        } else if lenient {
+            u64::MAX
+        } else {
+            expected.div_ceil(length).max(1)
+        };
+        observer.on(Event::Window {
+            from: from.date_naive(),
+            to: to.date_naive(),
+            total: expected,
+            pages: pages.min(expected.div_ceil(length).max(1)),
+        });
+        state.summary.windows += 1;
+        let mut pending = Some((first, bytes, 0u64));
+        let mut rest = futures::stream::iter(1..pages)
+            .map(|p| async move {
+                self.fetch(from, to, p * length)
+                    .await
+                    .map(|(page, bytes)| (page, bytes, p * length))
+            })
+            .buffered(config.concurrency);
+        let mut last_total = expected;
+        loop {
+            let (page, bytes, offset) = match pending.take() {
+                Some(first) => first,
+                None => match rest.next().await {
+                    Some(next) => next?,
+                    None => break,
+                },
+            };
+            if let Some(t) = page.total_filter() {
+                last_total = t;
+            }
+            let short = (page.records().len() as u64) < length;
+            for (i, raw) in page.records().iter().enumerate() {
+                match builder.rows().push(raw) {
+                    Ok(_) => {
+                        ids.insert(builder.last_id().to_string());
+                    }
+                    Err(reason) => {
+                        let path = list.paths()[0];
+                        quarantine.reject(
+                            table,
+                            || format!("{path} offset {offset} record {i}"),
+                            reason,
+                            raw.get().to_string(),
+                        );
+                    }
+                }
+            }
+            state.summary.pages += 1;
+            state.summary.bytes += bytes as u64;
+            observer.on(Event::Page {
+                records: page.records().len() as u64,
+                bytes: bytes as u64,
+            });
+            if builder.rows().len() >= config.commit_rows {
+                // Mid-window, the cursor stays where the window starts.
+                self.commit(&mut builder, &mut quarantine, from, received_at, state)
+                    .await?;
+            }
+            if lenient && short {
+                break;
+            }
+        }
+        drop(rest);
+        let fetched = (ids.len() + quarantine.distinct()) as u64;
+        state.summary.records += fetched;
+        state.summary.rejected += quarantine.distinct() as u64;
+        if fetched != expected && fetched != last_total {
+            if !lenient {
+                return Err(Error::Reconcile {
+                    from: from.date_naive(),
+                    to: to.date_naive(),
+                    expected,
+                    fetched,
+                    cause: crate::Mismatch::AuditChanged,
+                });
+            }
+            state.summary.warnings.push(format!(
+                "window {}..{}: fetched {fetched} distinct records but totalFilter is {expected}",
+                timestamp(from),
+                timestamp(to)
+            ));
+        }
+        self.commit(&mut builder, &mut quarantine, to, received_at, state)
+            .await?;
+        state.summary.cursor = Some(to.date_naive());
+        Ok(())
+    }
+
+    /// Commits what `builder` and `quarantine` hold (rejects first), with the cursor at
+    /// `cursor`, or at the earliest start of a record still going, if earlier.
+    async fn commit(
+        &self,
+        builder: &mut Builder,
+        quarantine: &mut Quarantine,
+        cursor: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+        state: &mut State,
+    ) -> Result<()> {
+        let (config, list) = (self.config, self.list);
+        let origin = Origin {
+            source: list.source(),
+            control_room: &config.control_room,
+        };
+        quarantine
+            .commit(self.lake, origin, received_at, self.observer)
+            .await?;
+        if let Some(t) = builder.earliest_running() {
+            state.hold = Some(state.hold.map_or(t, |h| h.min(t)));
+        }
+        let cursor = state.hold.map_or(cursor, |h| h.min(cursor));
+        // The cursor never moves back: a mid-window commit keeps the stored one if later.
+        let stored = stored_cursor(self.lake, list, &config.control_room).await?;
+        let cursor = stored.map_or(cursor, |s| s.max(cursor));
+        let checkpoint = Checkpoint {
+            app_id: list.app_id(&config.control_room),
+            version: cursor.timestamp_millis(),
+            description: timestamp(cursor),
+            extra: Vec::new(),
+        };
+        let batch = builder
+            .rows()
+            .finish()
+            .map_err(|source| Error::Arrow { source })?;
+        let stats = self
+            .lake
+            .upsert(list.table(), vec![batch], Some(&checkpoint))
+            .await?;
+        state.summary.inserted += stats.inserted;
+        state.summary.updated += stats.updated;
+        state.summary.unchanged += stats.unchanged;
+        self.observer.on(Event::Committed {
+            table: list.table().name,
+            stats,
+        });
+        Ok(())
+    }
 }

@@ -5,6 +5,7 @@
 pub mod a360;
 pub mod botinsight;
 pub mod client;
+pub mod executions;
 pub mod pages;
 pub mod records;
 pub mod runs;
