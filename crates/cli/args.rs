@@ -290,8 +290,9 @@ pub struct IngestArgs {
 /// The sources `botlake ingest` knows.
 #[derive(Debug, Subcommand)]
 pub enum IngestSource {
-    /// Automation Anywhere Bot Insight (Enterprise 11.x API): runs, audit trail, task data.
-    #[command(name = "aa-botinsight")]
+    /// An Automation Anywhere Control Room of any generation (11.x, 11.3, Automation 360):
+    /// runs, executions, audit trail, task data as it offers them.
+    #[command(name = "aa-botinsight", visible_alias = "aa")]
     AaBotInsight(BotInsightArgs),
     /// Automation 360 audit log (POST /v1/audit/messages/list).
     #[command(name = "aa-audit")]
@@ -353,6 +354,11 @@ pub enum PaginationArg {
 /// Which Control Room answers: its paths, paging and answer shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 pub enum GenerationArg {
+    /// Whatever the login answer shows: Automation 360 names a tenant there (11.x is
+    /// taken otherwise; 11.3 cannot be told from it).
+    #[value(name = "auto")]
+    #[serde(rename = "auto")]
+    Auto,
     /// Enterprise 11.x as the Bot Insight OpenAPI spec has it.
     #[value(name = "11.x")]
     #[serde(rename = "11.x")]
@@ -460,11 +466,16 @@ pub struct BotInsightArgs {
     /// Control Room user with the Bot Insight Admin or AAE_Admin role.
     #[arg(long, env = "BOTLAKE_AA_USER")]
     pub user: Option<String>,
-    /// Which Control Room answers [default: 11.x]: 11.3 pages by page number and asks
+    /// Which Control Room answers [default: auto, from the login answer]: 11.3 pages by
+    /// page number and asks
     /// task logs by from/to; a360 fetches run data (getbotrundata?pageno) and takes the
     /// audit log from v1/audit/messages/list.
     #[arg(long, value_enum)]
     pub generation: Option<GenerationArg>,
+    /// Start at the oldest day the Control Room keeps (60 days of run data, 90 of task
+    /// logs, by its clock) when --from lies before it, rather than fail.
+    #[arg(long, requires = "from")]
+    pub clamp: bool,
     /// Which data to ingest (comma-separated) [default: runs,audit,tasks; a360: runs,executions,audit].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Part>,

@@ -670,3 +670,56 @@ async fn every_generation_reconciles_under_faults_and_an_expiring_token() {
         assert_eq!(spec, documented, "{query}");
     }
 }
+
+// Issue 32 (3, 7): without --generation, the login answer says which Control Room it is
+// (Automation 360's names a tenant), and botlake says what it detected; a --from before
+// the 60 days of run data a Control Room keeps (by its clock, its answers' Date) is refused
+// with both ways on, and --clamp starts at the oldest day it keeps, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generation_is_detected_and_a_range_beyond_what_is_kept_is_refused_or_clamped() {
+    use botlake_sim::Generation;
+    let data = dataset(33, 2000);
+    let now = data.end_time().timestamp_millis();
+    let runs = data.truth(now);
+    let dir = tempfile::tempdir().unwrap();
+    for (generation, detected, api) in [
+        (Generation::V11, "detected 11.x", "v11"),
+        (Generation::A360, "detected Automation 360", "a360"),
+    ] {
+        let config = ServerConfig {
+            generation,
+            ..crate::common::config(faults(0.0))
+        };
+        let server = sim(data.clone(), config).await;
+        let lake = lake_path(&dir.path().join(api));
+        let today = data.end_time().date_naive();
+        let long_ago = (today - chrono::Duration::days(75)).to_string();
+        let oldest = (today - chrono::Duration::days(60)).to_string();
+        let out = ingest(&server, &lake, &["--from", &long_ago]).await;
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let said = stderr(&out);
+        assert!(said.contains(detected), "{said}");
+        assert!(
+            said.contains(&format!(
+                "--from {long_ago} lies beyond the 60 days of run data"
+            )) && said.contains(&format!("pass --clamp to start at {oldest}"))
+                && said.contains(&format!("or --from {oldest} or later")),
+            "{said}"
+        );
+        let out = ingest(&server, &lake, &["--from", &long_ago, "--clamp"]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("starting at {oldest}, the oldest day it can give")),
+            "{}",
+            stderr(&out)
+        );
+        assert_exactly_once(&lake, runs).await;
+        let rows = sql(
+            &lake,
+            &format!("SELECT count(*) FROM aa_bot_runs WHERE api = '{api}'"),
+        )
+        .await;
+        assert_eq!(one(&rows), [runs.runs as i64]);
+        server.stop().await.unwrap();
+    }
+}

@@ -281,6 +281,8 @@ pub struct Resolved {
     pub days: (Option<NaiveDate>, Option<NaiveDate>),
     /// A360 audit: the time range and the filter flags.
     pub audit: AuditFilter,
+    /// Start at the oldest day the Control Room keeps when `days.0` lies before it.
+    pub clamp: bool,
 }
 
 /// The A360 audit flags that have no place in the file.
@@ -310,6 +312,7 @@ impl Resolved {
             room,
             days: (None, None),
             audit: AuditFilter::default(),
+            clamp: false,
         }
     }
 
@@ -377,6 +380,7 @@ impl Resolved {
         room.api_path = over(a.api_path, room.api_path.take());
         room.generation = over(a.generation, room.generation);
         r.days = (a.from, a.to);
+        r.clamp = a.clamp;
         // An Automation 360 audit log is read by time: the same days.
         let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
         r.audit.from = a.from.and_then(midnight);
@@ -522,31 +526,34 @@ impl Resolved {
         }
     }
 
-    /// Which Control Room answers, as the flags or the file say (11.x if neither does).
+    /// Which Control Room answers, as the flags or the file say (11.x if they say auto or
+    /// nothing: see [`generation_of`]).
     pub fn generation(&self) -> Generation {
         match self.room.generation {
             Some(GenerationArg::V113) => Generation::V113,
             Some(GenerationArg::A360) => Generation::A360,
-            Some(GenerationArg::V11) | None => Generation::V11,
+            Some(GenerationArg::V11 | GenerationArg::Auto) | None => Generation::V11,
         }
     }
 }
 
 /// Ingests what `source` asks of Bot Insight; returns the number of rejected records.
 pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> Result<u64> {
-    let generation = source.generation();
+    // Every generation before Automation 360 .25 wants API keys with `\` escaped.
+    let client = source.client()?.with_api_key_escaping(true);
+    let generation = generation_of(g, source, &client).await?;
     let a360 = generation == Generation::A360;
-    let client = source.client()?;
-    // 11.x wants API keys with `\` escaped; Automation 360 tokens expire after 20 minutes.
+    // Automation 360 tokens expire after 20 minutes.
     let client = match a360 {
-        false => client.with_api_key_escaping(true),
+        false => client,
         true => client.with_token_refresh(Some(source.refresh())),
     };
     let parts = source.room.only.clone().unwrap_or_else(|| match a360 {
         false => vec!["runs".into(), "audit".into(), "tasks".into()],
         true => vec!["runs".into(), "executions".into(), "audit".into()],
     });
-    let config = source.run_config();
+    let mut config = source.run_config();
+    config.generation = generation;
     g.info(format!(
         "ingesting {} of Control Room {} ({}) from {} into {}",
         parts.join(", "),
@@ -558,6 +565,10 @@ pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> R
     let mut rejected = 0;
     let has = |p: &str| parts.iter().any(|x| x == p);
     if has("runs") {
+        let config = RunIngestConfig {
+            from: kept(g, source, &client, config.from, RUN_DATA_DAYS, "run data").await?,
+            ..config.clone()
+        };
         let s = paged(g, lake, &client, &config, Endpoint::Runs).await?;
         rejected += report(g, &s);
     }
@@ -590,10 +601,91 @@ pub async fn botinsight_source(g: &Globals, lake: &Lake, source: &Resolved) -> R
             ));
         } else {
             let log_window = source.room.log_window_days.unwrap_or(90);
+            let config = RunIngestConfig {
+                from: kept(g, source, &client, config.from, TASK_LOG_DAYS, "task logs").await?,
+                ..config
+            };
             rejected += task_data(g, lake, &client, &config, log_window, &tasks).await?;
         }
     }
     Ok(rejected)
+}
+
+/// Days of run data a Control Room keeps.
+const RUN_DATA_DAYS: i64 = 60;
+/// Days of task logs a Control Room keeps.
+const TASK_LOG_DAYS: i64 = 90;
+
+/// The generation of `source`'s Control Room: the one the flags or file name, else (auto,
+/// the default) the one its login answer shows, said on the terminal.
+async fn generation_of(g: &Globals, source: &Resolved, client: &Client) -> Result<Generation> {
+    if !matches!(source.room.generation, Some(GenerationArg::Auto) | None) {
+        return Ok(source.generation());
+    }
+    client
+        .ensure_login(&botlake_ingest::progress::Quiet)
+        .await?;
+    let name = &source.name;
+    Ok(match client.login_named_a_tenant() {
+        Some(true) => {
+            g.info(format!(
+                "Control Room {name}: detected Automation 360 (its login answer names a tenant); set --generation or generation to say otherwise"
+            ));
+            Generation::A360
+        }
+        Some(false) => {
+            g.info(format!(
+                "Control Room {name}: detected 11.x (its login answer names no tenant); set --generation 11.3 for one that answers as 11.3's documentation says"
+            ));
+            Generation::V11
+        }
+        None => {
+            g.info(format!(
+                "Control Room {name}: taken as 11.x (with a token given there is no login answer to tell by); set --generation (11.x, 11.3, a360) to say which"
+            ));
+            Generation::V11
+        }
+    })
+}
+
+/// `from`, where it lies within the `keeps` days (of `what`) the Control Room keeps by its
+/// clock (its answers' `Date`); before them, the oldest day it keeps with `--clamp`, said
+/// on the terminal, else an error that gives both ways on. A range without `--from` (the
+/// cursor's) and a Control Room whose clock is unknown (a token given, no answer yet) are
+/// taken as they are.
+async fn kept(
+    g: &Globals,
+    source: &Resolved,
+    client: &Client,
+    from: Option<NaiveDate>,
+    keeps: i64,
+    what: &str,
+) -> Result<Option<NaiveDate>> {
+    let Some(from) = from else { return Ok(None) };
+    client
+        .ensure_login(&botlake_ingest::progress::Quiet)
+        .await?;
+    let Some(today) = client.server_now().map(|t| t.date_naive()) else {
+        return Ok(Some(from));
+    };
+    let oldest = today - chrono::Duration::days(keeps);
+    if from >= oldest {
+        return Ok(Some(from));
+    }
+    let said = format!(
+        "--from {from} lies beyond the {keeps} days of {what} Control Room {} keeps (its clock says {today})",
+        source.name
+    );
+    if source.clamp {
+        g.info(format!(
+            "{said}: starting at {oldest}, the oldest day it can give"
+        ));
+        return Ok(Some(oldest));
+    }
+    Err(UserError(format!(
+        "{said}: pass --clamp to start at {oldest}, the oldest day it can give, or --from {oldest} or later"
+    ))
+    .into())
 }
 
 /// Ingests metadata, logs and variable profiles of `tasks`; returns the rejected records.

@@ -59,7 +59,7 @@ pub async fn serve(g: &Globals, args: SimServeArgs) -> Result<ExitCode> {
         token_uses: args.token_uses,
         bearer_only: args.bearer_only,
         generation: match args.generation {
-            GenerationArg::V11 => Generation::V11,
+            GenerationArg::V11 | GenerationArg::Auto => Generation::V11,
             GenerationArg::V113 => Generation::V113,
             GenerationArg::A360 => Generation::A360,
         },

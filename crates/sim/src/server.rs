@@ -69,7 +69,12 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
     let shared = Arc::new(Shared::new(dataset, config, stats.clone()));
-    let app = routes(shared.config.generation, !shared.config.activity_v2_only).with_state(shared);
+    let app = routes(shared.config.generation, !shared.config.activity_v2_only)
+        .layer(axum::middleware::map_response_with_state(
+            shared.clone(),
+            date_of_the_clock,
+        ))
+        .with_state(shared);
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -84,6 +89,18 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// Every answer's `Date` is the simulator's clock (its `now`), as a Control Room's is its
+/// own: botlake reads how far back the data reaches from it.
+async fn date_of_the_clock(State(shared): State<Arc<Shared>>, mut response: Response) -> Response {
+    let date = shared.now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&date) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
 }
 
 /// The endpoints a Control Room of `generation` serves.
@@ -161,8 +178,15 @@ async fn authenticate(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
     }
     let token = shared.issue_token();
     shared.stats.logins.fetch_add(1, Ordering::Relaxed);
-    let ok = Json(serde_json::json!({ "token": token, "user": { "username": config.user } }))
-        .into_response();
+    // Automation 360's answer names the user's tenant; 11.x's does not.
+    let user = match config.generation {
+        Generation::A360 => serde_json::json!({
+            "username": config.user,
+            "tenantUuid": format!("00000000-0000-4000-8000-{:012x}", shared.dataset.config.seed),
+        }),
+        _ => serde_json::json!({ "username": config.user }),
+    };
+    let ok = Json(serde_json::json!({ "token": token, "user": user })).into_response();
     apply_fault(fault, &shared, ok)
 }
 

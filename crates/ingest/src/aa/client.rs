@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -97,6 +98,7 @@ pub struct Client {
     bearer: bool,
     refresh_after: Option<Duration>,
     token: Mutex<TokenState>,
+    seen: std::sync::Mutex<Seen>,
     jitter: AtomicU64,
 }
 
@@ -112,6 +114,24 @@ impl fmt::Debug for Client {
 #[derive(Deserialize)]
 struct AuthResponse {
     token: String,
+    #[serde(default)]
+    user: Option<AuthUser>,
+}
+
+/// The user an authentication answer describes: Automation 360's names its tenant.
+#[derive(Deserialize)]
+struct AuthUser {
+    #[serde(rename = "tenantUuid", default)]
+    tenant_uuid: Option<serde_json::Value>,
+}
+
+/// What the Control Room's answers said about it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    /// Its clock, from the `Date` header of its last answer.
+    date: Option<DateTime<Utc>>,
+    /// Whether its login answer named a tenant (`user.tenantUuid`), as Automation 360's do.
+    tenant: Option<bool>,
 }
 
 /// The spec's `Error` body, or an RFC 7807 problem (`title`, `detail`) as mock servers
@@ -217,6 +237,7 @@ impl Client {
             bearer: false,
             refresh_after: None,
             token: Mutex::new(token),
+            seen: std::sync::Mutex::new(Seen::default()),
             jitter: AtomicU64::new(0x2545_F491_4F6C_DD1D),
         })
     }
@@ -244,6 +265,36 @@ impl Client {
     /// The Control Room's base URL.
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Logs in unless a token is at hand (given, or from an earlier login).
+    pub async fn ensure_login(&self, observer: &dyn Observer) -> Result<()> {
+        let generation = {
+            let state = self.token.lock().await;
+            if state.token.is_some() {
+                return Ok(());
+            }
+            state.generation
+        };
+        self.login_unless_newer(generation, observer).await
+    }
+
+    /// Whether the login answer named a tenant (`user.tenantUuid`), as an Automation 360
+    /// Control Room's does and an 11.x one's does not; `None` without a login (a token
+    /// given) or before one.
+    pub fn login_named_a_tenant(&self) -> Option<bool> {
+        self.seen().tenant
+    }
+
+    /// The Control Room's clock, from the `Date` header of its last answer, if one had one.
+    pub fn server_now(&self) -> Option<DateTime<Utc>> {
+        self.seen().date
     }
 
     /// The URL of `path` as messages show it (the base holds no credentials).
@@ -323,6 +374,11 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
+        let tenant = auth
+            .user
+            .as_ref()
+            .is_some_and(|u| u.tenant_uuid.as_ref().is_some_and(|t| !t.is_null()));
+        self.seen().tenant = Some(tenant);
         Ok(self.store_token(auth.token).await)
     }
 
@@ -541,6 +597,14 @@ impl Client {
             });
         }
         let status = response.status();
+        if let Some(date) = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        {
+            self.seen().date = Some(date.with_timezone(&Utc));
+        }
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
