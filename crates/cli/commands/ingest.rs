@@ -616,15 +616,22 @@ const RUN_DATA_DAYS: i64 = 60;
 /// Days of task logs a Control Room keeps.
 const TASK_LOG_DAYS: i64 = 90;
 
+/// Logs in to `client`'s Control Room unless a token is at hand, retries said on the
+/// terminal as every request's are.
+async fn login(g: &Globals, client: &Client) -> Result<()> {
+    let progress = Progress::new(g);
+    let result = client.ensure_login(&progress).await;
+    progress.finish();
+    Ok(result?)
+}
+
 /// The generation of `source`'s Control Room: the one the flags or file name, else (auto,
 /// the default) the one its login answer shows, said on the terminal.
 async fn generation_of(g: &Globals, source: &Resolved, client: &Client) -> Result<Generation> {
     if !matches!(source.room.generation, Some(GenerationArg::Auto) | None) {
         return Ok(source.generation());
     }
-    client
-        .ensure_login(&botlake_ingest::progress::Quiet)
-        .await?;
+    login(g, client).await?;
     let name = &source.name;
     Ok(match client.login_named_a_tenant() {
         Some(true) => {
@@ -662,9 +669,7 @@ async fn kept(
     what: &str,
 ) -> Result<Option<NaiveDate>> {
     let Some(from) = from else { return Ok(None) };
-    client
-        .ensure_login(&botlake_ingest::progress::Quiet)
-        .await?;
+    login(g, client).await?;
     let Some(today) = client.server_now().map(|t| t.date_naive()) else {
         return Ok(Some(from));
     };
@@ -772,6 +777,12 @@ pub async fn list_with(
             chrono::Duration::minutes(i64::from(m))
         }),
         page_length: room.page_length.map_or(defaults.page_length, u64::from),
+        // A first ingest of executions reaches as far back as one of run data, so that
+        // `runs` has executions wherever it has run data of the Control Room.
+        first: (list == List::Executions).then(|| {
+            let days = room.window_days.map_or(RUN_DATA_DAYS, i64::from);
+            chrono::Duration::days(days.min(RUN_DATA_DAYS))
+        }),
         concurrency: room.concurrency.map_or(defaults.concurrency, usize::from),
         commit_rows: room
             .commit_rows

@@ -100,6 +100,8 @@ pub struct AuditIngestConfig {
     pub window: chrono::Duration,
     /// How far before the cursor an incremental ingest starts again.
     pub overlap: chrono::Duration,
+    /// How far back a first ingest (no `from`, no cursor) starts; `window` if not given.
+    pub first: Option<chrono::Duration>,
     /// Records per request (`page.length`).
     pub page_length: u64,
     /// Requests in flight at once.
@@ -125,6 +127,7 @@ impl AuditIngestConfig {
             to: None,
             window: chrono::Duration::days(7),
             overlap: chrono::Duration::minutes(15),
+            first: None,
             page_length: 1000,
             concurrency: 4,
             commit_rows: 100_000,
@@ -274,7 +277,7 @@ pub async fn ingest(
         Some(f) => f,
         None => match stored_cursor(lake, list, &config.control_room).await? {
             Some(c) => c - config.overlap,
-            None => end - config.window,
+            None => end - config.first.unwrap_or(config.window),
         },
     };
     if from >= end {
