@@ -433,6 +433,46 @@ struct ListRequest {
     page: Option<PageRequest>,
 }
 
+impl ListRequest {
+    /// The request `body`, or the 400 it gets.
+    fn parse(body: &[u8]) -> Result<ListRequest, Box<Response>> {
+        serde_json::from_slice(body).map_err(|e| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid request body: {e}"),
+            ))
+        })
+    }
+
+    /// The page's offset and length, and whether the sort (by `time_field` only) is
+    /// descending (the default), or the 400 they get.
+    fn paging(&self, time_field: &str) -> Result<(usize, usize, bool), Box<Response>> {
+        let bad = |message: String| Box::new(error(StatusCode::BAD_REQUEST, message));
+        let page = self.page.as_ref();
+        let offset = loose_number(page.and_then(|p| p.offset.as_ref()), 0);
+        let length = loose_number(page.and_then(|p| p.length.as_ref()), 100);
+        let (offset, length) = match (offset, length) {
+            (Ok(o), Ok(l)) if l > 0 => (o as usize, l.min(10_000) as usize),
+            (Err(e), _) | (_, Err(e)) => return Err(bad(format!("page: {e}"))),
+            _ => return Err(bad("page.length must be at least 1".into())),
+        };
+        let descending = match self.sort.first() {
+            None => true,
+            Some(s) if s.field == time_field => !s
+                .direction
+                .as_deref()
+                .is_some_and(|d| d.eq_ignore_ascii_case("asc")),
+            Some(s) => {
+                return Err(bad(format!(
+                    "sorting by {:?} is not supported; sort by {time_field}",
+                    s.field
+                )));
+            }
+        };
+        Ok((offset, length, descending))
+    }
+}
+
 #[derive(Deserialize)]
 struct Filter {
     operator: String,
@@ -589,44 +629,13 @@ pub(crate) async fn audit_list(
     body: Bytes,
 ) -> Response {
     let fault = try_response!(shared.admit(&headers));
-    let request: ListRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("invalid request body: {e}"),
-            );
-        }
-    };
+    let request: ListRequest = try_response!(ListRequest::parse(&body));
     if let Some(f) = &request.filter
         && let Err(e) = f.validate()
     {
         return error(StatusCode::BAD_REQUEST, format!("invalid filter: {e}"));
     }
-    let page = request.page.as_ref();
-    let offset = loose_number(page.and_then(|p| p.offset.as_ref()), 0);
-    let length = loose_number(page.and_then(|p| p.length.as_ref()), 100);
-    let (offset, length) = match (offset, length) {
-        (Ok(o), Ok(l)) if l > 0 => (o as usize, l.min(10_000) as usize),
-        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, format!("page: {e}")),
-        _ => return error(StatusCode::BAD_REQUEST, "page.length must be at least 1"),
-    };
-    let descending = match request.sort.first() {
-        None => true,
-        Some(s) if s.field == "createdOn" => !s
-            .direction
-            .as_deref()
-            .is_some_and(|d| d.eq_ignore_ascii_case("asc")),
-        Some(s) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "sorting by {:?} is not supported; sort by createdOn",
-                    s.field
-                ),
-            );
-        }
-    };
+    let (offset, length, descending) = try_response!(request.paging("createdOn"));
     let data = &shared.dataset;
     let range = data.audit_range(i64::MIN, i64::MAX, shared.now.timestamp_millis());
     let total = range.len();
@@ -700,45 +709,14 @@ pub(crate) async fn activity_list(
     body: Bytes,
 ) -> Response {
     let fault = try_response!(shared.admit(&headers));
-    let request: ListRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("invalid request body: {e}"),
-            );
-        }
-    };
+    let request: ListRequest = try_response!(ListRequest::parse(&body));
     let mut filter = ExecutionFilter::default();
     if let Some(f) = &request.filter
         && let Err(e) = ExecutionFilter::of(f, &mut filter)
     {
         return error(StatusCode::BAD_REQUEST, format!("invalid filter: {e}"));
     }
-    let page = request.page.as_ref();
-    let offset = loose_number(page.and_then(|p| p.offset.as_ref()), 0);
-    let length = loose_number(page.and_then(|p| p.length.as_ref()), 100);
-    let (offset, length) = match (offset, length) {
-        (Ok(o), Ok(l)) if l > 0 => (o as usize, l.min(10_000) as usize),
-        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, format!("page: {e}")),
-        _ => return error(StatusCode::BAD_REQUEST, "page.length must be at least 1"),
-    };
-    let descending = match request.sort.first() {
-        None => true,
-        Some(s) if s.field == "startDateTime" => !s
-            .direction
-            .as_deref()
-            .is_some_and(|d| d.eq_ignore_ascii_case("asc")),
-        Some(s) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "sorting by {:?} is not supported; sort by startDateTime",
-                    s.field
-                ),
-            );
-        }
-    };
+    let (offset, length, descending) = try_response!(request.paging("startDateTime"));
     let now_ms = shared.now.timestamp_millis();
     let all = crate::executions::executions(&shared.dataset, i64::MIN / 2, i64::MAX / 2, now_ms);
     let total = all.len();
