@@ -340,11 +340,20 @@ impl Shared {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if announced.is_some_and(|n| n > limit as u64) {
-            return Err(self.too_large());
-        }
         let deadline = tokio::time::Instant::now() + self.config.body_timeout;
         let mut stream = body.into_data_stream();
+        if let Some(n) = announced.filter(|n| *n > limit as u64) {
+            // A sender writes its whole body before it reads the answer (none sends
+            // `Expect: 100-continue`): refused at once, it saw its connection closed under
+            // its write, a broken pipe, and never this answer. A body of up to four times
+            // the limit is read to its end within the body timeout and dropped, chunk by
+            // chunk, first; a larger one is refused at once.
+            if n <= 4 * limit as u64 {
+                while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, stream.next()).await {
+                }
+            }
+            return Err(self.too_large());
+        }
         let mut out = Vec::with_capacity(announced.map_or(0, |n| n as usize));
         loop {
             let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
