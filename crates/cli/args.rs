@@ -195,6 +195,12 @@ pub enum Command {
         after_help = "Examples:\n  BOTLAKE_HEC_TOKEN=... botlake --lake lake listen --hec 0.0.0.0:8088\n  BOTLAKE_HEC_TOKEN=... botlake --lake s3://bucket/lake listen --hec 127.0.0.1:8088 -v"
     )]
     Listen(ListenArgs),
+    /// Serve the lake to PostgreSQL clients (BI tools, notebooks, psql): every table and
+    /// view, read-only.
+    #[command(
+        after_help = "The password is read from BOTLAKE_PG_PASSWORD (or --password-env NAME).\n\nExamples:\n  BOTLAKE_PG_PASSWORD=secret botlake --lake lake serve --pg 127.0.0.1:5433\n  psql 'postgresql://botlake@127.0.0.1:5433/botlake' -c 'SELECT * FROM kpi_daily'\n  botlake --lake lake serve --pg 0.0.0.0:5433 --tls-cert server.crt --tls-key server.key"
+    )]
+    Serve(ServeArgs),
     /// Run a built-in or user view or named query.
     #[command(
         after_help = "Examples:\n  botlake --lake lake query kpi_daily\n  botlake --lake lake query failure_spikes -p min_failed=5 --fail-on-rows\n  botlake --lake lake query kpi_by_bot --from 2026-11-01 --to 2026-11-30 --tz Europe/Berlin -o kpi.xlsx"
@@ -587,6 +593,47 @@ pub struct ListenArgs {
     /// Print what was received every this many seconds, when anything was; 0: never.
     #[arg(long, default_value_t = 60)]
     pub status_secs: u64,
+}
+
+/// `botlake serve`.
+#[derive(Debug, ClapArgs)]
+pub struct ServeArgs {
+    /// Queries, days, memory, lake.
+    #[command(flatten)]
+    pub options: QueryOptions,
+    /// Address of the PostgreSQL wire protocol server. An address other hosts reach needs
+    /// --tls-cert and --tls-key (or --allow-plaintext).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5433")]
+    pub pg: std::net::SocketAddr,
+    /// The user clients log in as.
+    #[arg(long, default_value = "botlake")]
+    pub user: String,
+    /// The database clients connect to (the only one).
+    #[arg(long, default_value = "botlake")]
+    pub database: String,
+    /// Environment variable holding the password (checked with SCRAM-SHA-256).
+    #[arg(long, value_name = "NAME", default_value = "BOTLAKE_PG_PASSWORD")]
+    pub password_env: String,
+    /// PEM certificate chain for TLS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS (with --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve clients of other hosts without TLS: passwords stay safe (SCRAM), rows do not.
+    #[arg(long)]
+    pub allow_plaintext: bool,
+    /// Connections served at once (fewer if the open-file limit is lower); past them,
+    /// clients are told the server is full.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_connections: u64,
+    /// Seconds a statement may run, rows sent included; 0: no limit. Clients may ask for
+    /// less with SET statement_timeout.
+    #[arg(long, default_value_t = 300)]
+    pub statement_timeout_secs: u64,
+    /// Seconds a connection may stay idle before it is closed.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub idle_timeout_secs: u64,
 }
 
 /// `botlake query`.

@@ -16,6 +16,7 @@ mod commands;
 mod complete;
 mod config;
 mod output;
+mod pg;
 mod report;
 mod signals;
 mod table;

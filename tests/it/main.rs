@@ -8,6 +8,7 @@ mod generate;
 mod hostile;
 mod ingest;
 mod pages;
+mod pg;
 mod prism;
 mod readme;
 mod rollups;

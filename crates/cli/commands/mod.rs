@@ -8,6 +8,7 @@ mod ingest;
 mod listen;
 mod maintain;
 mod query;
+mod serve;
 mod sim;
 
 use std::process::ExitCode;
@@ -124,6 +125,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Views(a) => a.options.clone(),
         Command::Describe(a) => a.options.clone(),
         Command::Tables(a) => a.options.clone(),
+        Command::Serve(a) => a.options.clone(),
         Command::Ingest(a) => QueryOptions {
             no_rollups: a.no_rollups,
             ..QueryOptions::default()
@@ -173,6 +175,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             memory_limit: options.memory_limit,
             view_params,
             time_zone,
+            ..botlake_query::SessionOptions::default()
         },
     };
     match args.command {
@@ -183,6 +186,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             Ok(code)
         }
         Command::Listen(a) => listen::run(&globals, a).await,
+        Command::Serve(a) => serve::run(&globals, a).await,
         Command::Query(a) => query::run_query(&globals, a).await,
         Command::Sql(a) => query::run_sql(&globals, a).await,
         Command::Views(args) => catalog::views(&globals, args).await,

@@ -23,7 +23,7 @@ pub mod unordered;
 mod urls;
 pub mod window;
 
-pub use policy::Reopened;
+pub use policy::{Planned, Reopened};
 pub use urls::names_a_file;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,7 +38,7 @@ use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
@@ -180,6 +180,15 @@ pub enum Error {
         /// What the statement would do instead.
         why: &'static str,
     },
+    /// A statement that would read or write the machine's files by name, in a session that
+    /// may not ([`SessionOptions::files`]).
+    #[error(
+        "{what} is not allowed here: this server answers SQL over the lake and its views, never over the files of its machine"
+    )]
+    NamesFiles {
+        /// What the statement does.
+        what: String,
+    },
     /// A table, view or column that does not exist.
     #[error("{}", unknown_name(what, name, closest.as_deref(), error))]
     UnknownName {
@@ -214,6 +223,7 @@ impl Error {
             | Error::Syntax { .. }
             | Error::NotOneStatement { .. }
             | Error::ChangesTheLake { .. }
+            | Error::NamesFiles { .. }
             | Error::UnknownName { .. }
             | Error::NoSuchFile { .. }
             | Error::UnreadableFile { .. } => true,
@@ -281,6 +291,14 @@ pub struct SessionOptions {
     /// `Europe/Berlin`, or an offset); `None`: UTC. Checked by [`days::Zone::parse`]. The
     /// rollups hold UTC days: a session with another zone answers from raw rows.
     pub time_zone: Option<String>,
+    /// The runtime every session of a server shares, built by [`shared_runtime`]: its
+    /// memory pool bounds all their queries together. `None`: a runtime of the session's
+    /// own, bounded by `memory_limit`.
+    pub runtime: Option<Arc<RuntimeEnv>>,
+    /// Whether statements may read and write the machine's files by name: a file or URL as
+    /// a table, `CREATE EXTERNAL TABLE`, `COPY ... TO`. A server taking SQL from other
+    /// people's clients turns it off; the lake and its views are read all the same.
+    pub files: bool,
 }
 
 impl SessionOptions {
@@ -299,6 +317,8 @@ impl Default for SessionOptions {
             memory_limit: None,
             view_params: Vec::new(),
             time_zone: None,
+            runtime: None,
+            files: true,
         }
     }
 }
@@ -340,6 +360,8 @@ pub struct Session {
     opened: Option<(Vec<PathBuf>, SessionOptions)>,
     /// The views and settings its statements defined, in order, to make them again.
     definitions: std::sync::Mutex<Vec<String>>,
+    /// Whether its statements may name the machine's files ([`SessionOptions::files`]).
+    files: bool,
 }
 
 impl Session {
@@ -489,6 +511,7 @@ impl Session {
             tables.push((table.name.to_string(), Arc::new(NotOpened(table))));
         }
         let mut session = Session::with_queries(ctx, tables, queries).await?;
+        session.files = options.files;
         if options.rollups {
             session
                 .use_rollups(lake, &rollup::raw_files(&snapshots)?, options)
@@ -651,6 +674,7 @@ impl Session {
             broken,
             opened: None,
             definitions: Default::default(),
+            files: true,
         })
     }
 
@@ -881,8 +905,10 @@ pub fn new_context() -> SessionContext {
     context_with(&SessionOptions::default()).expect("the default runtime builds")
 }
 
-/// A session context with botlake's settings and `options`' memory limit.
-pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
+/// The runtime of `options`' sessions: object stores, spill files, and a memory pool of
+/// `options.memory_limit` (unbounded without one). Sessions given the same runtime
+/// ([`SessionOptions::runtime`]) share its limit.
+pub fn shared_runtime(options: &SessionOptions) -> Result<Arc<RuntimeEnv>> {
     let mut runtime =
         RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(BucketStores::default()));
     if let Some(limit) = options.memory_limit {
@@ -893,6 +919,15 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
             NonZeroUsize::new(5).expect("5 > 0"),
         )));
     }
+    Ok(runtime.build_arc()?)
+}
+
+/// A session context with botlake's settings and `options`' memory limit.
+pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
+    let runtime = match &options.runtime {
+        Some(shared) => Arc::clone(shared),
+        None => shared_runtime(options)?,
+    };
     // Two partitions per core: while one waits for a file, another decodes. Measured on the
     // compare bench's 1M-run lake (2 cores, each view's best of 5): 20 to 30 % faster than
     // one partition per core, no faster with three or four.
@@ -925,7 +960,7 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
     config.options_mut().execution.parquet.enable_page_index = false;
     let mut state = SessionStateBuilder::new()
         .with_config(config)
-        .with_runtime_env(runtime.build_arc()?)
+        .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(window::RangeWindowRule))
         .with_physical_optimizer_rule(Arc::new(unordered::ConstantOrderRule))
@@ -935,7 +970,12 @@ pub fn context_with(options: &SessionOptions) -> Result<SessionContext> {
         state.register_file_format(Arc::new(json::JsonFiles::new(ext)), true)?;
     }
     // Files and URLs name tables directly (`SELECT * FROM 'x.parquet'`), as in datafusion-cli.
-    let ctx = urls::with_url_tables(SessionContext::new_with_state(state));
+    let ctx = SessionContext::new_with_state(state);
+    let ctx = if options.files {
+        urls::with_url_tables(ctx)
+    } else {
+        ctx
+    };
     days::register(&ctx);
     Ok(ctx)
 }

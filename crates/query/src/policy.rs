@@ -11,7 +11,7 @@
 //!   opens the lake again when commits landed since, keeping the tables, views and settings
 //!   the session made.
 
-use datafusion::common::SchemaError;
+use datafusion::common::{ParamValues, SchemaError};
 use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement as PlanStatement};
@@ -22,6 +22,27 @@ use botlake_lake::{Lake, catalog};
 
 use crate::days::Zone;
 use crate::{Error, Result, Session, closest};
+
+/// A statement planned under the policy ([`Session::plan`]).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The statement, as SQL, to make again in a session opened anew.
+    text: String,
+    plan: LogicalPlan,
+}
+
+impl Planned {
+    /// Its plan: the types of its parameters, the columns of its rows.
+    pub fn logical_plan(&self) -> &LogicalPlan {
+        &self.plan
+    }
+
+    /// The statement with its parameters (`$1`, ...) given `values`.
+    pub fn bind(self, values: &ParamValues) -> Result<Planned> {
+        let plan = self.plan.replace_params_with_values(values)?;
+        Ok(Planned { plan, ..self })
+    }
+}
 
 /// A session opened again because the lake changed.
 pub struct Reopened {
@@ -47,6 +68,13 @@ impl Session {
     /// statement that defines something, such as `CREATE VIEW` or `SET`, has none and has
     /// taken effect).
     pub async fn run(&self, statement: Statement) -> Result<DataFrame> {
+        let planned = self.plan(statement).await?;
+        self.execute(planned).await
+    }
+
+    /// Plans `statement` under the policy, to [`Session::execute`] later, once or more
+    /// (a prepared statement: its `$1`, `$2` bound with [`Planned::bind`] each time).
+    pub async fn plan(&self, statement: Statement) -> Result<Planned> {
         let statement = set_time_zone(statement)?;
         let text = statement.to_string();
         let plan = self
@@ -56,6 +84,12 @@ impl Session {
             .await
             .map_err(|e| self.unknown_name(e))?;
         self.check(&plan)?;
+        Ok(Planned { text, plan })
+    }
+
+    /// Runs a statement [`Session::plan`] planned in this session.
+    pub async fn execute(&self, planned: Planned) -> Result<DataFrame> {
+        let Planned { text, plan } = planned;
         let mut local_days = false;
         if let LogicalPlan::Statement(PlanStatement::SetVariable(set)) = &plan
             && set.variable == "datafusion.execution.time_zone"
@@ -114,8 +148,20 @@ impl Session {
                 dml.table_name.table(),
                 "its rows come from the sources alone",
             ),
+            LogicalPlan::Copy(_) if !self.files => {
+                return Err(Error::NamesFiles {
+                    what: "COPY ... TO a file".into(),
+                });
+            }
             _ => return Ok(()),
         };
+        if let LogicalPlan::Ddl(DdlStatement::CreateExternalTable(_)) = plan
+            && !self.files
+        {
+            return Err(Error::NamesFiles {
+                what: "CREATE EXTERNAL TABLE".into(),
+            });
+        }
         if self.is_of_the_lake(name) {
             return Err(Error::ChangesTheLake {
                 name: name.to_string(),
@@ -333,6 +379,44 @@ mod tests {
         ] {
             session.run_sql(sql).await.unwrap().collect().await.unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn a_session_without_files_names_none_of_the_machines() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::parse(dir.path().to_str().unwrap()).unwrap();
+        lake.upsert(&AA_BOT_RUNS, vec![runs("2026-10-01", &[1])], None)
+            .await
+            .unwrap();
+        let file = dir.path().join("x.csv");
+        std::fs::write(&file, "a\n1\n").unwrap();
+        let file = file.to_str().unwrap();
+        let options = SessionOptions {
+            files: false,
+            ..SessionOptions::default()
+        };
+        let session = Session::open_with(&lake, &[], &options).await.unwrap();
+        for sql in [
+            format!("COPY (SELECT 1 AS x) TO '{file}.out.csv'"),
+            format!("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '{file}'"),
+        ] {
+            let e = session.run_sql(&sql).await.err();
+            assert!(matches!(e, Some(Error::NamesFiles { .. })), "{sql}: {e:?}");
+        }
+        let e = session
+            .run_sql(&format!("SELECT * FROM '{file}'"))
+            .await
+            .err();
+        assert!(
+            matches!(e, Some(Error::UnknownName { what: "table", .. })),
+            "{e:?}"
+        );
+        assert_eq!(rows(&session, "SELECT * FROM aa_bot_runs").await, 1);
+        // The same statements with files allowed, as the command line has them.
+        let session = Session::open_with(&lake, &[], &SessionOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(rows(&session, &format!("SELECT * FROM '{file}'")).await, 1);
     }
 
     #[tokio::test]
