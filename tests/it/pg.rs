@@ -194,6 +194,55 @@ async fn psql_lists_describes_and_queries_the_lake_as_botlake_does() {
     assert!(ours.len() > 20, "{ours:?}");
     assert_same_rows(&ours, &theirs, "kpi_daily through psql");
 
+    // A view's parameters as a table function's arguments; too many of them is an error.
+    let out = psql(
+        &url,
+        PASSWORD,
+        &[
+            "-A",
+            "-t",
+            "-c",
+            "SELECT count(*) FROM failure_spikes(1, 1, 1.5)",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out_cli = botlake_env(
+        &[
+            "--lake",
+            lake,
+            "query",
+            "failure_spikes",
+            "-p",
+            "min_finished=1",
+            "-p",
+            "min_failed=1",
+            "-p",
+            "factor=1.5",
+            "--format",
+            "csv",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        stdout(&out).trim().parse::<usize>().unwrap(),
+        stdout(&out_cli).lines().count() - 1
+    );
+    let out = psql(&url, PASSWORD, &["-c", "SELECT * FROM kpi_daily_x(1)"]).await;
+    assert!(stderr(&out).contains("ERROR:"), "{}", stderr(&out));
+    let out = psql(
+        &url,
+        PASSWORD,
+        &["-c", "SELECT * FROM failure_spikes(1, 2, 3, NULL, NULL, 6)"],
+    )
+    .await;
+    assert!(
+        stderr(&out).contains("failure_spikes() takes at most 5 arguments"),
+        "{}",
+        stderr(&out)
+    );
+
     // Bad input: a Postgres error with its SQLSTATE, never a dropped connection.
     for (sql, code) in [
         ("SELEC 1", "42601"),
@@ -324,6 +373,38 @@ async fn psycopg_sqlalchemy_and_pandas_get_the_rows_botlake_answers() {
         got["pandas_dtypes"],
         serde_json::json!(["str", "int64", "int64"])
     );
+
+    // A view's parameters bound in a prepared statement, as `botlake query -p` binds them.
+    let out = botlake_env(
+        &[
+            "--lake",
+            lake,
+            "query",
+            "failure_spikes",
+            "-p",
+            "min_finished=1",
+            "-p",
+            "min_failed=1",
+            "--format",
+            "csv",
+        ],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let spikes = csv_rows(&stdout(&out));
+    let at = |name: &str| spikes[0].iter().position(|c| c == name).unwrap();
+    let (day, bot, failed) = (at("day"), at("bot"), at("failed"));
+    let mut ours: Vec<Vec<String>> = spikes[1..]
+        .iter()
+        .map(|r| vec![r[day].clone(), r[bot].clone(), r[failed].clone()])
+        .collect();
+    ours.sort();
+    assert!(!ours.is_empty());
+    // A bot can spike in two Control Rooms on one day: both sides in one order.
+    let mut theirs = cells(&got["failure_spikes_1_1"]);
+    theirs.sort();
+    assert_same_rows(&ours, &theirs, "failure_spikes($1, $2)");
 
     // The schema browser's lists.
     assert_eq!(got["schemas"], serde_json::json!(["lake"]));
@@ -499,4 +580,67 @@ async fn a_connection_reads_what_an_ingest_committed_since_its_last_statement() 
     assert!(after > before, "{before} {after}");
     assert_eq!(counts, [before, after], "{}", stdout(&out));
     drop(child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_offered_and_required_where_other_hosts_can_connect() {
+    let lake = demo_lake();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let (child, url) = serve(lake, &["--tls-cert", cert, "--tls-key", key]).await;
+    for mode in ["require", "disable"] {
+        let out = psql(
+            &format!("{url}?sslmode={mode}"),
+            PASSWORD,
+            &["-A", "-t", "-c", "SELECT 1"],
+        )
+        .await;
+        assert_eq!(stdout(&out).trim(), "1", "sslmode={mode}: {}", stderr(&out));
+    }
+    drop(child);
+
+    // An address other hosts reach, without TLS: refused unless --allow-plaintext.
+    let out = botlake_env(
+        &["--lake", lake, "serve", "--pg", "0.0.0.0:0"],
+        &[("BOTLAKE_PG_PASSWORD", PASSWORD)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tls-cert"), "{}", stderr(&out));
+    // No password: refused, saying where it is read from.
+    let out = botlake_env(&["--lake", lake, "serve"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("BOTLAKE_PG_PASSWORD"),
+        "{}",
+        stderr(&out)
+    );
+    // A key that is not one.
+    let out = botlake_env(
+        &[
+            "--lake",
+            lake,
+            "serve",
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            cert,
+        ],
+        &[("BOTLAKE_PG_PASSWORD", PASSWORD)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tls-key"), "{}", stderr(&out));
 }

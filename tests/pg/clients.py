@@ -59,6 +59,12 @@ with connect(autocommit=True) as conn:
         ).fetchone()[0]
     out["uipath_runs"] = n
 
+    # A view's parameters, as a table function's arguments in a prepared statement.
+    rows = conn.execute(
+        "SELECT day, bot, failed FROM failure_spikes(%s, %s) ORDER BY day, bot", (1, 1)
+    ).fetchall()
+    out["failure_spikes_1_1"] = [[r[0].isoformat(), r[1], r[2]] for r in rows]
+
     # Bad input: each a clear error, and the connection still answers.
     out["syntax"] = error_of(lambda: conn.execute("SELEC 1"))
     out["unknown_table"] = error_of(lambda: conn.execute("SELECT * FROM kpi_dialy"))

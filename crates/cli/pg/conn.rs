@@ -275,6 +275,14 @@ impl Conn {
                 _ => session.plan(statement.clone()).await.map_err(pg_error)?,
             };
             let planned = match params {
+                // Parameters the plan does not hold, a view's table function's arguments
+                // (`failure_spikes($1, $2)`): their values go into the statement itself.
+                Some(portal)
+                    if portal.parameter_len() > parameter_types(planned.logical_plan())?.len() =>
+                {
+                    let statement = with_values(statement, portal)?;
+                    session.plan(statement).await.map_err(pg_error)?
+                }
                 Some(portal) => bind(planned, portal)?,
                 None => planned,
             };
@@ -963,6 +971,48 @@ fn bind(planned: Planned, portal: &Portal<Prepared>) -> PgWireResult<Planned> {
         named => named,
     };
     planned.bind(&values).map_err(pg_error)
+}
+
+/// `statement` with each `$n` replaced by the `n`th parameter of `portal` as a literal, of
+/// the type the client sent it as (text where it did not say).
+fn with_values(statement: &Statement, portal: &Portal<Prepared>) -> PgWireResult<Statement> {
+    use datafusion::sql::sqlparser::ast::{Value, visit_expressions_mut};
+    use datafusion::sql::unparser::Unparser;
+    let Statement::Statement(sql) = statement else {
+        return Ok(statement.clone());
+    };
+    let values = match arrow_pg::datatypes::df::deserialize_parameters_with_server_types(
+        portal,
+        &[],
+        &[],
+    )? {
+        ParamValues::List(values) => values,
+        ParamValues::Map(_) => Vec::new(),
+    };
+    let unparser = Unparser::default();
+    let literals = values
+        .into_iter()
+        .map(|v| {
+            unparser
+                .expr_to_sql(&datafusion::logical_expr::lit(v.value))
+                .map_err(|e| pg_error(Error::DataFusion(e)))
+        })
+        .collect::<PgWireResult<Vec<_>>>()?;
+    let mut sql = sql.as_ref().clone();
+    let _ = visit_expressions_mut(&mut sql, |expr| {
+        if let Expr::Value(value) = expr
+            && let Value::Placeholder(name) = &value.value
+            && let Some(literal) = name
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| literals.get(i))
+        {
+            *expr = literal.clone();
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Ok(Statement::Statement(Box::new(sql)))
 }
 
 /// How a statement started: done, or with rows to send.

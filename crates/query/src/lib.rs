@@ -14,6 +14,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod calls;
 pub mod days;
 pub mod defs;
 pub mod json;
@@ -1128,6 +1129,10 @@ async fn create_view(ctx: &SessionContext, def: &QueryDef) -> Result<(), DataFus
     let plan = if def.params.is_empty() {
         plan
     } else {
+        ctx.register_udtf(
+            def.name.as_str(),
+            Arc::new(calls::ViewCall::new(def.clone(), plan.clone())),
+        );
         let defaults: Vec<(String, ScalarValue)> = def
             .params
             .iter()
