@@ -79,6 +79,17 @@ async fn botlake_csv(lake: &str, sql: &str) -> Vec<Vec<String>> {
     csv_rows(&stdout(&out))
 }
 
+/// `botlake --lake LAKE query VIEW -p PARAM... --format csv`, as rows of cells.
+async fn query_csv(lake: &str, view: &str, params: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec!["--lake", lake, "query", view, "--format", "csv"];
+    for param in params {
+        args.extend(["-p", param]);
+    }
+    let out = botlake_env(&args, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    csv_rows(&stdout(&out))
+}
+
 fn csv_rows(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -207,27 +218,15 @@ async fn psql_lists_describes_and_queries_the_lake_as_botlake_does() {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let out_cli = botlake_env(
-        &[
-            "--lake",
-            lake,
-            "query",
-            "failure_spikes",
-            "-p",
-            "min_finished=1",
-            "-p",
-            "min_failed=1",
-            "-p",
-            "factor=1.5",
-            "--format",
-            "csv",
-        ],
-        &[],
+    let spikes = query_csv(
+        lake,
+        "failure_spikes",
+        &["min_finished=1", "min_failed=1", "factor=1.5"],
     )
     .await;
     assert_eq!(
         stdout(&out).trim().parse::<usize>().unwrap(),
-        stdout(&out_cli).lines().count() - 1
+        spikes.len() - 1
     );
     let out = psql(&url, PASSWORD, &["-c", "SELECT * FROM kpi_daily_x(1)"]).await;
     assert!(stderr(&out).contains("ERROR:"), "{}", stderr(&out));
@@ -375,24 +374,7 @@ async fn psycopg_sqlalchemy_and_pandas_get_the_rows_botlake_answers() {
     );
 
     // A view's parameters bound in a prepared statement, as `botlake query -p` binds them.
-    let out = botlake_env(
-        &[
-            "--lake",
-            lake,
-            "query",
-            "failure_spikes",
-            "-p",
-            "min_finished=1",
-            "-p",
-            "min_failed=1",
-            "--format",
-            "csv",
-        ],
-        &[],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let spikes = csv_rows(&stdout(&out));
+    let spikes = query_csv(lake, "failure_spikes", &["min_finished=1", "min_failed=1"]).await;
     let at = |name: &str| spikes[0].iter().position(|c| c == name).unwrap();
     let (day, bot, failed) = (at("day"), at("bot"), at("failed"));
     let mut ours: Vec<Vec<String>> = spikes[1..]

@@ -32,6 +32,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
+use botlake_ingest::serve::accept;
+
 use crate::UserError;
 
 /// What `botlake serve --pg` serves, and how.
@@ -165,21 +167,7 @@ impl Server {
         let served = Arc::new(Semaphore::new(self.max_connections));
         let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
         tokio::pin!(shutdown);
-        loop {
-            let accepted = tokio::select! {
-                () = &mut shutdown => break,
-                accepted = self.listener.accept() => accepted,
-            };
-            let stream = match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of descriptors, or a connection reset before it was taken: the
-                    // next accept may succeed, but not at once.
-                    tracing::warn!("accepting a connection failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
+        while let Some(stream) = accept(&self.listener, &mut shutdown).await {
             match Arc::clone(&served).try_acquire_owned() {
                 Ok(permit) => {
                     let handlers = Handlers::new(Arc::clone(&self.shared));

@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 /// How many connections, and how long their headers may take.
@@ -53,6 +53,28 @@ fn open_files_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// The next connection of `listener`, or `None` once `shutdown` has completed. An accept
+/// that fails (out of descriptors, or a connection reset before it was taken) is logged and
+/// tried again after a pause: the next may succeed, but not at once.
+pub async fn accept<F: Future<Output = ()>>(
+    listener: &TcpListener,
+    shutdown: &mut std::pin::Pin<&mut F>,
+) -> Option<TcpStream> {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.as_mut() => return None,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => return Some(stream),
+            Err(e) => {
+                tracing::warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then waits for the requests in
 /// flight. At most [`connection_budget`] of `limits.max_connections` connections are
 /// served at once; the next [`OVERFLOW_CONNECTIONS`] are served by `busy` (which should
@@ -75,21 +97,7 @@ pub async fn serve(
     let mut busy_http = http.clone();
     busy_http.keep_alive(false);
     tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of descriptors, or a connection reset before it was taken: the next
-                // accept may succeed, but not at once.
-                tracing::warn!("accepting a connection failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some(stream) = accept(&listener, &mut shutdown).await {
         let _ = stream.set_nodelay(true);
         let (permit, router, builder) = match Arc::clone(&served).try_acquire_owned() {
             Ok(permit) => (permit, &app, &http),
