@@ -5,6 +5,7 @@
 -- Made of runs_bot_day, so that it reads the rollup where there is one.
 -- param: from DATE NULL first day included (NULL: from the first)
 -- param: to DATE NULL last day included (NULL: to the last)
+-- param: source VARCHAR NULL only the runs of this source, a Control Room or tenant (NULL: all)
 SELECT
     day,
     vendor,
@@ -34,6 +35,7 @@ FROM (
         SUM(duration_ms_sum) / 3600000.0 AS runtime_hours
     FROM runs_bot_day
     WHERE (CAST($from AS DATE) IS NULL OR day >= $from) AND (CAST($to AS DATE) IS NULL OR day <= $to)
+        AND (CAST($source AS VARCHAR) IS NULL OR source = $source)
     GROUP BY day, vendor
 ) AS d
 ORDER BY day, vendor

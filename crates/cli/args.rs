@@ -201,6 +201,12 @@ pub enum Command {
         after_help = "The password is read from BOTLAKE_PG_PASSWORD (or --password-env NAME).\n\nExamples:\n  BOTLAKE_PG_PASSWORD=secret botlake --lake lake serve --pg 127.0.0.1:5433\n  psql 'postgresql://botlake@127.0.0.1:5433/botlake' -c 'SELECT * FROM kpi_daily'\n  botlake --lake lake serve --pg 0.0.0.0:5433 --tls-cert server.crt --tls-key server.key"
     )]
     Serve(ServeArgs),
+    /// Write an HTML report of the lake: charts and tables of the built-in views, one file
+    /// that opens with no network.
+    #[command(
+        after_help = "Examples:\n  botlake --lake lake report -o report.html\n  botlake --lake lake report -o s3://reports/rpa/2026-11.html --from 2026-11-01 --to 2026-11-30\n  botlake --lake lake report -o uipath.html --vendor uipath --control-room AcmeCorp"
+    )]
+    Report(ReportArgs),
     /// Run a built-in or user view or named query.
     #[command(
         after_help = "Examples:\n  botlake --lake lake query kpi_daily\n  botlake --lake lake query failure_spikes -p min_failed=5 --fail-on-rows\n  botlake --lake lake query kpi_by_bot --from 2026-11-01 --to 2026-11-30 --tz Europe/Berlin -o kpi.xlsx"
@@ -593,6 +599,58 @@ pub struct ListenArgs {
     /// Print what was received every this many seconds, when anything was; 0: never.
     #[arg(long, default_value_t = 60)]
     pub status_secs: u64,
+}
+
+/// `botlake report`.
+#[derive(Debug, ClapArgs)]
+pub struct ReportArgs {
+    /// The file (-o report.html, or s3://bucket/key.html; - for standard output), the days
+    /// (--from/--to: by default the 90 days ending on the last day with runs), queries,
+    /// memory, lake. --format and --max-rows do not apply: a report is HTML, every row.
+    #[command(flatten)]
+    pub options: QueryOptions,
+    /// Only this source: a Automation Anywhere Control Room or UiPath tenant, as the views'
+    /// `source` column names it.
+    #[arg(long, value_name = "NAME")]
+    pub control_room: Option<String>,
+    /// Only this vendor's data.
+    #[arg(long, value_enum)]
+    pub vendor: Option<Vendor>,
+    /// Bots in each top and bottom list, hosts and robots in each heat map (busiest first).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub top: u64,
+    /// The report's title.
+    #[arg(long, default_value = "RPA operations report")]
+    pub title: String,
+}
+
+/// A vendor, as the views' `vendor` column names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Vendor {
+    /// Automation Anywhere (Control Rooms v11 and Automation 360).
+    #[value(name = "automation_anywhere", alias = "aa")]
+    AutomationAnywhere,
+    /// UiPath (Orchestrator tenants).
+    #[value(name = "uipath")]
+    Uipath,
+}
+
+impl Vendor {
+    /// The `vendor` column's value.
+    pub fn column_value(self) -> &'static str {
+        match self {
+            Vendor::AutomationAnywhere => "automation_anywhere",
+            Vendor::Uipath => "uipath",
+        }
+    }
+
+    /// How a person names it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Vendor::AutomationAnywhere => "Automation Anywhere",
+            Vendor::Uipath => "UiPath",
+        }
+    }
 }
 
 /// `botlake serve`.

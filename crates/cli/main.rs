@@ -15,6 +15,7 @@ mod args;
 mod commands;
 mod complete;
 mod config;
+mod html;
 mod output;
 mod pg;
 mod report;

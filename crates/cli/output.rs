@@ -461,10 +461,25 @@ impl Output {
         Ok(Pending { writer, staged })
     }
 
+    /// Writes `bytes`, a whole document (an HTML report), to the destination: a file or
+    /// object is replaced only once all of it is written.
+    pub async fn write_document(&self, bytes: &[u8]) -> Result<()> {
+        let (mut sink, staged) = self.sink()?;
+        sink.write_all(bytes)
+            .and_then(|()| sink.finish())
+            .with_context(|| format!("cannot write {}", self.to))?;
+        self.put(staged).await
+    }
+
     /// Completes `pending`: the results written and flushed, then put in place.
     async fn finish(&self, pending: Pending, schema: &SchemaRef) -> Result<()> {
         pending.writer.finish(schema)?;
-        let Some(staged) = pending.staged else {
+        self.put(pending.staged).await
+    }
+
+    /// Puts the file the results were written to, if any, in place of the destination.
+    async fn put(&self, staged: Option<NamedTempFile>) -> Result<()> {
+        let Some(staged) = staged else {
             return Ok(());
         };
         match &self.to {

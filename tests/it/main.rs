@@ -11,6 +11,7 @@ mod pages;
 mod pg;
 mod prism;
 mod readme;
+mod report;
 mod rollups;
 mod s3;
 mod scan;

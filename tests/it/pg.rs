@@ -15,7 +15,7 @@ use crate::common::{botlake_env, end, lake_path, peer, stderr, stdout};
 const PASSWORD: &str = "pg-test-password";
 
 /// A demo lake of 2,000 runs, made once for the tests that only read it.
-fn demo_lake() -> &'static str {
+pub(crate) fn demo_lake() -> &'static str {
     static LAKE: OnceLock<String> = OnceLock::new();
     LAKE.get_or_init(|| {
         let dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/pg-demo-lake");

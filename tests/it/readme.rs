@@ -107,7 +107,12 @@ async fn the_readmes_tour_runs_as_printed() {
         stdout(&out),
         stderr(&out)
     );
-    // The tour's query wrote its Parquet file, and the ingest its lake.
+    // The tour's query wrote its Parquet file and its report, and the ingest its lake.
     assert!(dir.path().join("kpi.parquet").exists());
+    let report = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(
+        report.contains("<svg class=\"chart\""),
+        "the tour's report has charts"
+    );
     assert!(stdout(&out).contains("| Finance"), "{}", stdout(&out));
 }

@@ -8,6 +8,7 @@ mod ingest;
 mod listen;
 mod maintain;
 mod query;
+mod report;
 mod serve;
 mod sim;
 
@@ -48,6 +49,13 @@ impl Globals {
             )
             .into()),
         }
+    }
+
+    /// The lake as the user named it (a password in it left out), for a person to read.
+    fn lake_name(&self) -> Option<String> {
+        self.lake
+            .as_ref()
+            .map(|(name, _)| crate::args::without_userinfo(name))
     }
 
     async fn session(&self, lake: &Lake) -> Result<Session> {
@@ -118,14 +126,20 @@ impl Globals {
 /// Runs the command `args` names.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let (config, config_path) = crate::config::ConfigFile::load(args.config.as_deref())?;
+    // The file a report goes to (its -o, or one given before the command): not a result's.
+    let report_to = match &args.command {
+        Command::Report(a) => Some(a.options.output.clone().or(args.query.output.clone())),
+        _ => None,
+    };
     // The query options of the command, else as given before it.
-    let options = match &args.command {
+    let mut options = match &args.command {
         Command::Query(a) => a.options.clone(),
         Command::Sql(a) => a.options.clone(),
         Command::Views(a) => a.options.clone(),
         Command::Describe(a) => a.options.clone(),
         Command::Tables(a) => a.options.clone(),
         Command::Serve(a) => a.options.clone(),
+        Command::Report(a) => a.options.clone(),
         Command::Ingest(a) => QueryOptions {
             no_rollups: a.no_rollups,
             ..QueryOptions::default()
@@ -137,6 +151,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         _ => QueryOptions::default(),
     }
     .or(args.query);
+    if report_to.is_some() {
+        options.output = None;
+    }
     let lake = args.lake.or_else(|| config.lake.clone()).map(|location| {
         let lake = Lake::parse(&location)
             .map(|lake| lake.with_delta_scan(options.delta_scan))
@@ -187,6 +204,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Listen(a) => listen::run(&globals, a).await,
         Command::Serve(a) => serve::run(&globals, a).await,
+        Command::Report(a) => report::run(&globals, a, report_to.flatten()).await,
         Command::Query(a) => query::run_query(&globals, a).await,
         Command::Sql(a) => query::run_sql(&globals, a).await,
         Command::Views(args) => catalog::views(&globals, args).await,
