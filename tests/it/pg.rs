@@ -392,10 +392,26 @@ async fn psycopg_sqlalchemy_and_pandas_get_the_rows_botlake_answers() {
     assert_eq!(got["schemas"], serde_json::json!(["lake"]));
     assert_eq!(got["tables"], serde_json::json!(table_names()));
     assert_eq!(got["views"], serde_json::json!(view_names().await));
-    assert_eq!(
-        got["kpi_daily_columns"][0],
-        serde_json::json!(["day", "Date32"])
-    );
+    // Each column of kpi_daily, named and typed as `botlake describe` has it.
+    let described = botlake_env(
+        &["--lake", lake, "describe", "kpi_daily", "--format", "csv"],
+        &[],
+    )
+    .await;
+    assert!(described.status.success(), "{}", stderr(&described));
+    let expected: Vec<Value> = csv_rows(&stdout(&described))
+        .into_iter()
+        .skip(1)
+        .map(|r| {
+            let sql_type = match r[1].as_str() {
+                "VARCHAR" => "TEXT",
+                "DOUBLE" => "DOUBLE PRECISION",
+                other => other,
+            };
+            serde_json::json!([r[0], sql_type, r[2] == "YES"])
+        })
+        .collect();
+    assert_eq!(got["kpi_daily_columns"], Value::Array(expected));
 
     // Errors, each with its SQLSTATE; the connection answers after each.
     for (key, code) in [

@@ -108,18 +108,11 @@ inspector = sqlalchemy.inspect(engine)
 out["schemas"] = inspector.get_schema_names()
 out["tables"] = sorted(inspector.get_table_names(schema="lake"))
 out["views"] = sorted(inspector.get_view_names(schema="lake"))
-# FIXME: inspector.get_columns fails: its query holds correlated scalar subqueries without
-# aggregates, which DataFusion 55 does not plan. Columns come from information_schema.
-with engine.connect() as c:
-    columns = pandas.read_sql(
-        sqlalchemy.text(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = :name ORDER BY ordinal_position"
-        ),
-        c,
-        params={"name": "kpi_daily"},
-    )
-out["kpi_daily_columns"] = columns.values.tolist()
+# The columns of a view as Superset's dataset editor lists them.
+out["kpi_daily_columns"] = [
+    [c["name"], str(c["type"]), c["nullable"]]
+    for c in inspector.get_columns("kpi_daily", schema="lake")
+]
 with engine.connect() as c:
     frame = pandas.read_sql(
         sqlalchemy.text("SELECT bot, runs, failed FROM kpi_by_bot ORDER BY runs DESC, bot"), c

@@ -13,16 +13,15 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use botlake_query::{Error, Planned, Session};
+
+use super::compat::{with_backslash_escapes, with_first_rows_of_catalog_lookups, with_pg_catalog};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::{ColumnarValue, DdlStatement, LogicalPlan, Volatility, create_udf};
-use datafusion::scalar::ScalarValue;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{Expr, Set, Statement as Sql};
-use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
-use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 use datafusion_postgres::{arrow_pg, pgwire};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
@@ -217,6 +216,7 @@ impl Conn {
                 .into_iter()
                 .map(|mut s| {
                     with_backslash_escapes(&mut s);
+                    with_first_rows_of_catalog_lookups(&mut s);
                     Statement::Statement(Box::new(s))
                 })
                 .collect()),
@@ -443,86 +443,6 @@ impl Conn {
         }
         Ok(Response::Execution(Tag::new("SET")))
     }
-}
-
-/// `session`'s context with PostgreSQL's catalog (`pg_catalog`, and the functions BI
-/// tools call on it) beside `information_schema`.
-fn with_pg_catalog(session: &Session) -> PgWireResult<()> {
-    let ctx = session.context();
-    let catalog = ctx
-        .state()
-        .config()
-        .options()
-        .catalog
-        .default_catalog
-        .clone();
-    setup_pg_catalog(ctx, &catalog, EmptyContextProvider)
-        .map_err(|e| pg_error(Error::DataFusion(*e)))?;
-    // Clients read the server's version from `version()` (SQLAlchemy refuses to connect
-    // when it does not start as PostgreSQL's does); DataFusion's names DataFusion.
-    let version = format!(
-        "PostgreSQL 16.6 (botlake {}) on x86_64-pc-linux-gnu",
-        env!("CARGO_PKG_VERSION")
-    );
-    ctx.register_udf(create_udf(
-        "version",
-        Vec::new(),
-        DataType::Utf8,
-        Volatility::Stable,
-        Arc::new(move |_| {
-            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
-                version.clone(),
-            ))))
-        }),
-    ));
-    ctx.register_udf(create_udf(
-        "to_regtype",
-        vec![DataType::Utf8],
-        DataType::Int32,
-        Volatility::Stable,
-        Arc::new(to_regtype),
-    ));
-    Ok(())
-}
-
-/// `to_regtype(name)`: the oid of a built-in type of that name, else NULL (psycopg asks
-/// for `hstore` on connecting, to know whether the server has it).
-fn to_regtype(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
-    use datafusion::arrow::array::{Array, Int32Array, StringArray};
-    let oid = |name: &str| {
-        let name = name.trim().trim_start_matches("pg_catalog.");
-        [
-            Type::BOOL,
-            Type::BYTEA,
-            Type::INT2,
-            Type::INT4,
-            Type::INT8,
-            Type::FLOAT4,
-            Type::FLOAT8,
-            Type::NUMERIC,
-            Type::TEXT,
-            Type::VARCHAR,
-            Type::DATE,
-            Type::TIMESTAMP,
-            Type::TIMESTAMPTZ,
-            Type::INTERVAL,
-            Type::JSON,
-            Type::JSONB,
-            Type::UUID,
-        ]
-        .into_iter()
-        .find(|t| t.name() == name)
-        .and_then(|t| i32::try_from(t.oid()).ok())
-    };
-    let arrays = ColumnarValue::values_to_arrays(args)?;
-    let names = arrays[0]
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| DataFusionError::Plan("to_regtype takes a type name".into()))?;
-    let oids: Int32Array = (0..names.len())
-        .map(|i| (!names.is_null(i)).then(|| oid(names.value(i))).flatten())
-        .collect();
-    Ok(ColumnarValue::Array(Arc::new(oids)))
 }
 
 #[async_trait]
@@ -803,43 +723,6 @@ impl Kind {
             _ => Kind::Query,
         }
     }
-}
-
-/// `statement` with each `LIKE ... ESCAPE 'c'` of another character than the backslash
-/// (SQLAlchemy lists schemas with `NOT LIKE 'pg/_%' ESCAPE '/'`) as the same pattern escaped
-/// with backslashes, the one escape DataFusion takes. (An escaped escape character, `//`,
-/// is read as a literal backslash; SQLAlchemy escapes only `_` and `%`.)
-fn with_backslash_escapes(statement: &mut Sql) {
-    use datafusion::sql::sqlparser::ast::{Value, visit_expressions_mut};
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    let _ = visit_expressions_mut(statement, |expr| {
-        if let Expr::Like {
-            pattern,
-            escape_char,
-            ..
-        }
-        | Expr::ILike {
-            pattern,
-            escape_char,
-            ..
-        } = expr
-            && let Some(escape) = escape_char
-            && let Value::SingleQuotedString(c) = &escape.value
-            && c != "\\"
-        {
-            let quoted = c.replace('\'', "''");
-            let rewritten = format!("replace(replace({pattern}, '\\', '\\\\'), '{quoted}', '\\')");
-            if let Ok(parsed) = Parser::new(&PostgreSqlDialect {})
-                .try_with_sql(&rewritten)
-                .and_then(|mut p| p.parse_expr())
-            {
-                **pattern = parsed;
-                escape.value = Value::SingleQuotedString("\\".into());
-            }
-        }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
 }
 
 /// Whether `statement` may define something in its session (anything but a query): it
@@ -1203,21 +1086,6 @@ mod tests {
         assert_eq!(parse_timeout("soon"), None);
         assert_eq!(parse_timeout("5 days"), None);
         assert_eq!(parse_timeout("99999999999999999999h"), None);
-    }
-
-    #[test]
-    fn a_like_with_another_escape_is_the_same_pattern_with_backslashes() {
-        let dialect = datafusion::sql::sqlparser::dialect::PostgreSqlDialect {};
-        let mut parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(
-            &dialect,
-            "SELECT nspname NOT LIKE 'pg/_' || '%' ESCAPE '/' FROM n",
-        )
-        .unwrap();
-        with_backslash_escapes(&mut parsed[0]);
-        assert_eq!(
-            parsed[0].to_string(),
-            r"SELECT nspname NOT LIKE replace(replace('pg/_' || '%', '\', '\\'), '/', '\') ESCAPE '\' FROM n"
-        );
     }
 
     #[test]

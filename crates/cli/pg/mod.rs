@@ -10,6 +10,7 @@
 //! policy, and never sees a new commit (see `crates/README.md`).
 
 mod auth;
+mod compat;
 mod conn;
 
 use std::future::Future;
