@@ -200,6 +200,41 @@ async fn ingest_and_query_through_s3() {
     )
     .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A report of the lake on S3, into an object: the whole page, its numbers the views'.
+    let out = botlake_env(
+        &[
+            "report",
+            "-o",
+            "s3://botlake-reports/daily/report.html",
+            "--from",
+            "2026-09-01",
+        ],
+        &env,
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = object_store::ObjectStoreExt::get(
+        &bucket,
+        &object_store::path::Path::from("daily/report.html"),
+    )
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    let page = String::from_utf8_lossy(&page);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
+    // The runs per day add up to the lake's.
+    let daily = page
+        .split("<tbody")
+        .find(|t| t.contains("data-view=\"kpi_daily\""))
+        .expect("the page has kpi_daily's rows");
+    let runs: u64 = daily
+        .split("data-col=\"runs\" data-value=\"")
+        .skip(1)
+        .map(|cell| cell[..cell.find('"').unwrap()].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(runs, truth.runs);
     server.stop().await.unwrap();
 
     // The prompt over S3 sees what is committed while it is open, and only that.

@@ -87,14 +87,14 @@ struct Holds {
 }
 
 /// A view's rows as the report uses them, with where they came from.
-struct Result_ {
+struct ViewRows {
     view: &'static str,
     params: Vec<(String, String)>,
     filters: Vec<(String, String)>,
     rows: Rows,
 }
 
-impl Result_ {
+impl ViewRows {
     fn origin(&self) -> Origin<'_> {
         Origin {
             view: self.view,
@@ -187,7 +187,7 @@ impl Report<'_> {
         params: Vec<(String, String)>,
         vendor: Option<&str>,
         source: Option<&str>,
-    ) -> Result<Result_> {
+    ) -> Result<ViewRows> {
         let df = self.session.query(view, &params).await?;
         let mut rows = Rows::from_batches(&df.collect().await?)?;
         let mut filters = Vec::new();
@@ -199,7 +199,7 @@ impl Report<'_> {
             rows = rows.filter(column, Some(s));
             filters.push((column.to_string(), s.clone()));
         }
-        Ok(Result_ {
+        Ok(ViewRows {
             view,
             params,
             filters,
@@ -258,11 +258,16 @@ impl Report<'_> {
         let run_days: Vec<NaiveDate> = (0..all_days.rows.len())
             .filter_map(|r| all_days.rows.day(r, "day"))
             .collect();
-        let to = args
-            .options
-            .to
-            .or(run_days.iter().max().copied())
-            .unwrap_or_else(|| Utc::now().date_naive());
+        let to = match args.options.to {
+            Some(to) => to,
+            // Never before --from.
+            None => run_days
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or_else(|| Utc::now().date_naive())
+                .max(args.options.from.unwrap_or(NaiveDate::MIN)),
+        };
         // The 90 days up to `to`, or fewer if the runs start later.
         let from = args.options.from.unwrap_or_else(|| {
             let first = run_days.iter().min().copied().unwrap_or(to).min(to);
@@ -373,7 +378,7 @@ impl Report<'_> {
                 },
                 Series {
                     name: format!("30 days before ({before_from} to {before_to})"),
-                    colour: 4,
+                    colour: 7,
                     values: sources
                         .iter()
                         .map(|k| find(&before.rows, k).and_then(|r| before.rows.num(r, column)))
@@ -383,7 +388,7 @@ impl Report<'_> {
         };
         let legend = vec![
             (format!("Last 30 days ({last_from} to {to})"), 0),
-            (format!("30 days before ({before_from} to {before_to})"), 4),
+            (format!("30 days before ({before_from} to {before_to})"), 7),
         ];
         page.raw("<div class=\"grid2\">");
         for (column, title, axis, num) in [
@@ -846,7 +851,7 @@ impl Report<'_> {
     fn heatmap(
         &self,
         page: &mut Page,
-        result: &Result_,
+        result: &ViewRows,
         all: &[NaiveDate],
         keys: &[&str],
         value: &str,
@@ -1170,7 +1175,7 @@ impl Report<'_> {
 
     /// Rows and rejects per table and source, when rows last came, and stale sources
     /// (`ingest_health`).
-    fn ingest(&self, page: &mut Page, health: &Result_, holds: &Holds) {
+    fn ingest(&self, page: &mut Page, health: &ViewRows, holds: &Holds) {
         page.section(
             "ingest",
             "Ingest health",

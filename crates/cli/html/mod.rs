@@ -366,11 +366,11 @@ figure{margin:8px 0 4px}figcaption{font-size:13px;margin-top:2px}
 svg.chart{width:100%;height:auto;display:block}
 svg text{fill:var(--fg);font-size:12px}svg .tick{fill:var(--muted);font-size:11px}svg .label{font-size:12px}svg .value{font-size:11px;fill:var(--muted)}
 svg .grid{stroke:var(--grid);stroke-width:1}svg .axis{stroke:var(--axis);stroke-width:1}
-.c0{fill:var(--c0)}.c1{fill:var(--c1)}.c2{fill:var(--c2)}.c3{fill:var(--c3)}.c4{fill:var(--c4)}.c5{fill:var(--c5)}.c6{fill:var(--c6)}
+.c7{fill:var(--axis)}.c0{fill:var(--c0)}.c1{fill:var(--c1)}.c2{fill:var(--c2)}.c3{fill:var(--c3)}.c4{fill:var(--c4)}.c5{fill:var(--c5)}.c6{fill:var(--c6)}
 .line{fill:none;stroke-width:2}.s0{stroke:var(--c0)}.s1{stroke:var(--c1)}.s2{stroke:var(--c2)}.s3{stroke:var(--c3)}.s4{stroke:var(--c4)}.s5{stroke:var(--c5)}.s6{stroke:var(--c6)}
 .h0{fill:var(--h0)}.h1{fill:var(--h1)}.h2{fill:var(--h2)}.h3{fill:var(--h3)}.h4{fill:var(--h4)}.h5{fill:var(--h5)}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:13px;margin:2px 0 6px}.legend i{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;border-radius:2px}
-.legend i.c0{background:var(--c0)}.legend i.c1{background:var(--c1)}.legend i.c2{background:var(--c2)}.legend i.c3{background:var(--c3)}.legend i.c4{background:var(--c4)}.legend i.c5{background:var(--c5)}.legend i.c6{background:var(--c6)}
+.legend i.c7{background:var(--axis)}.legend i.c0{background:var(--c0)}.legend i.c1{background:var(--c1)}.legend i.c2{background:var(--c2)}.legend i.c3{background:var(--c3)}.legend i.c4{background:var(--c4)}.legend i.c5{background:var(--c5)}.legend i.c6{background:var(--c6)}
 .legend i.h0{background:var(--h0)}.legend i.h1{background:var(--h1)}.legend i.h2{background:var(--h2)}.legend i.h3{background:var(--h3)}.legend i.h4{background:var(--h4)}.legend i.h5{background:var(--h5)}
 table{border-collapse:collapse;width:100%;font-size:13px;margin:4px 0 12px;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;border-bottom:1px solid var(--grid);text-align:left;vertical-align:top}th{font-weight:600}
@@ -455,7 +455,7 @@ impl Page {
     /// A table of the rows `picked` of `rows`, the `columns` shown, with `extra` cells
     /// after them (headings, then a row's cells, already markup; not the view's values);
     /// `complete` if every row of the result is shown. Folded under a summary line when
-    /// long.
+    /// longer than 20 rows.
     pub fn table(
         &mut self,
         origin: &Origin<'_>,
@@ -480,7 +480,7 @@ impl Page {
         extra: &[&str],
         extra_cells: impl Fn(usize) -> Vec<String>,
     ) {
-        let folded = picked.len() > 12;
+        let folded = picked.len() > 20;
         if folded {
             let _ = write!(
                 self.html,

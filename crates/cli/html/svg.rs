@@ -1,6 +1,7 @@
 //! Charts as inline SVG: bars and lines over days, horizontal bars, a heat map. Colours are
-//! CSS classes (`c0`…`c6`, the Okabe–Ito palette, in the page's style), so that a theme or
-//! a printer changes them in one place; text takes the page's foreground colour.
+//! CSS classes (`c0`…`c6`, the Okabe–Ito palette, `c7` a neutral grey, in the page's style),
+//! so that a theme or a printer changes them in one place; text takes the page's foreground
+//! colour.
 
 use std::fmt::Write;
 
