@@ -151,7 +151,17 @@ pub fn command() -> clap::Command {
     for id in options.get_arguments().map(|a| a.get_id().clone()) {
         command = command.mut_arg(id, |a| a.hide(true));
     }
-    command
+    // A report is one HTML file: -o names it, and the result formats are not its.
+    command.mut_subcommand("report", |report| {
+        report
+            .mut_arg("format", |a| a.hide(true))
+            .mut_arg("max_rows", |a| a.hide(true))
+            .mut_arg("output", |a| {
+                a.help("The report's file: a path, s3://bucket/key.html, or - for standard output; replaced only once complete")
+                    .long_help(None::<&str>)
+                    .help_heading("Output")
+            })
+    })
 }
 
 /// The arguments of this process, or an exit with clap's message.
@@ -606,11 +616,11 @@ pub struct ListenArgs {
 pub struct ReportArgs {
     /// The file (-o report.html, or s3://bucket/key.html; - for standard output), the days
     /// (--from/--to: by default the 90 days ending on the last day with runs), queries,
-    /// memory, lake. --format and --max-rows do not apply: a report is HTML, every row.
+    /// memory, lake. --format and --max-rows do not apply (hidden in its help: [`command`]).
     #[command(flatten)]
     pub options: QueryOptions,
-    /// Only this source: a Automation Anywhere Control Room or UiPath tenant, as the views'
-    /// `source` column names it.
+    /// Only this source: an Automation Anywhere Control Room or a UiPath tenant, as the
+    /// views' `source` column names it.
     #[arg(long, value_name = "NAME")]
     pub control_room: Option<String>,
     /// Only this vendor's data.

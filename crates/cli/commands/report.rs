@@ -54,6 +54,7 @@ pub async fn run(g: &Globals, args: ReportArgs, to: Option<String>) -> Result<Ex
         vendor: args.vendor,
         source: args.control_room.clone(),
         top: args.top as usize,
+        verbose: g.verbosity >= 1,
     };
     let name = g.lake_name().unwrap_or_default();
     let html = report
@@ -77,6 +78,8 @@ struct Report<'a> {
     source: Option<String>,
     /// Rows of each top list and heat map.
     top: usize,
+    /// Say each view's rows and time (-v).
+    verbose: bool,
 }
 
 /// What the lake holds, from `ingest_health`: which vendors' data, and audit events.
@@ -188,23 +191,44 @@ impl Report<'_> {
         vendor: Option<&str>,
         source: Option<&str>,
     ) -> Result<ViewRows> {
+        let started = std::time::Instant::now();
         let df = self.session.query(view, &params).await?;
-        let mut rows = Rows::from_batches(&df.collect().await?)?;
-        let mut filters = Vec::new();
-        if let (Some(column), Some(v)) = (vendor, self.vendor) {
-            rows = rows.filter(column, Some(v.column_value()));
-            filters.push((column.to_string(), v.column_value().to_string()));
+        let rows = Rows::from_batches(&df.collect().await?)?;
+        if self.verbose {
+            say!(
+                "{view}: {} rows in {:.2} s",
+                rows.len(),
+                started.elapsed().as_secs_f64()
+            );
         }
-        if let (Some(column), Some(s)) = (source, &self.source) {
-            rows = rows.filter(column, Some(s));
-            filters.push((column.to_string(), s.clone()));
-        }
-        Ok(ViewRows {
+        let all = ViewRows {
             view,
             params,
-            filters,
+            filters: Vec::new(),
             rows,
-        })
+        };
+        Ok(self.filtered(all, vendor, source))
+    }
+
+    /// `result`'s rows of the vendor and source the report keeps to: `vendor` and
+    /// `source` are the columns that say them (`None`: there is none).
+    fn filtered(
+        &self,
+        mut result: ViewRows,
+        vendor: Option<&str>,
+        source: Option<&str>,
+    ) -> ViewRows {
+        if let (Some(column), Some(v)) = (vendor, self.vendor) {
+            result.rows = result.rows.filter(column, Some(v.column_value()));
+            result
+                .filters
+                .push((column.to_string(), v.column_value().to_string()));
+        }
+        if let (Some(column), Some(s)) = (source, &self.source) {
+            result.rows = result.rows.filter(column, Some(s));
+            result.filters.push((column.to_string(), s.clone()));
+        }
+        result
     }
 
     /// Why a section of `vendor`'s data shows nothing, if the filters or the lake say so
@@ -230,9 +254,6 @@ impl Report<'_> {
 
     /// The whole page.
     async fn write(&self, args: &ReportArgs, lake: &str, tz: Option<&str>) -> Result<String> {
-        let health = self
-            .view("ingest_health", Vec::new(), Some("vendor"), Some("source"))
-            .await?;
         let everything = self.view("ingest_health", Vec::new(), None, None).await?;
         // Tables of a vendor with rows (not only rejected records).
         let stored = |column: &str, value: &str| {
@@ -246,6 +267,7 @@ impl Report<'_> {
             uipath: stored("vendor", "uipath"),
             audit: stored("table_name", "aa_audit_events"),
         };
+        let health = self.filtered(everything, Some("vendor"), Some("source"));
         // The last day: --to, else the last day with runs, else today.
         let source_param: Vec<(String, String)> = self
             .source
@@ -349,10 +371,11 @@ impl Report<'_> {
             )
             .await?;
         if last.rows.is_empty() && before.rows.is_empty() {
-            page.empty(&match self.no_runs(holds) {
-                Some(why) => why,
-                None => format!("No runs from {before_from} to {to}."),
-            });
+            page.empty(
+                &self
+                    .no_runs(holds)
+                    .unwrap_or_else(|| format!("No runs from {before_from} to {to}.")),
+            );
             return Ok(());
         }
         let key = |rows: &Rows, r: usize| (rows.text(r, "vendor"), rows.text(r, "source"));
@@ -484,10 +507,11 @@ impl Report<'_> {
         params.extend(source_param.iter().cloned());
         let daily = self.view("kpi_daily", params, Some("vendor"), None).await?;
         if daily.rows.is_empty() {
-            page.empty(&match self.no_runs(holds) {
-                Some(why) => why,
-                None => format!("No runs from {from} to {to}."),
-            });
+            page.empty(
+                &self
+                    .no_runs(holds)
+                    .unwrap_or_else(|| format!("No runs from {from} to {to}.")),
+            );
             return Ok(());
         }
         let all = every_day(from, to);
@@ -584,10 +608,11 @@ impl Report<'_> {
             )
             .await?;
         if spikes.rows.is_empty() {
-            page.empty(&match self.no_runs(holds) {
-                Some(why) => why,
-                None => format!("No failure spikes from {from} to {to}."),
-            });
+            page.empty(
+                &self
+                    .no_runs(holds)
+                    .unwrap_or_else(|| format!("No failure spikes from {from} to {to}.")),
+            );
             return Ok(());
         }
         let shown: Vec<usize> = (0..spikes.rows.len()).take(self.top).collect();
@@ -686,10 +711,11 @@ impl Report<'_> {
             )
             .await?;
         if ranking.rows.is_empty() {
-            page.empty(&match self.no_runs(holds) {
-                Some(why) => why,
-                None => format!("No runs from {from} to {to}."),
-            });
+            page.empty(
+                &self
+                    .no_runs(holds)
+                    .unwrap_or_else(|| format!("No runs from {from} to {to}.")),
+            );
             return Ok(());
         }
         let rows = &ranking.rows;
@@ -791,10 +817,11 @@ impl Report<'_> {
             .await?;
         page.heading("Hosts (Bot Runner devices and UiPath machines)");
         if hosts.rows.is_empty() {
-            page.empty(&match self.no_runs(holds) {
-                Some(why) => why,
-                None => format!("No runs from {from} to {to}."),
-            });
+            page.empty(
+                &self
+                    .no_runs(holds)
+                    .unwrap_or_else(|| format!("No runs from {from} to {to}.")),
+            );
         } else {
             self.heatmap(
                 page,
@@ -1038,19 +1065,7 @@ impl Report<'_> {
                     "BusinessException" => 1,
                     _ => 5 + i % 2,
                 },
-                values: all
-                    .iter()
-                    .map(|d| {
-                        let sum: f64 = (0..exceptions.rows.len())
-                            .filter(|&r| {
-                                exceptions.rows.day(r, "day") == Some(*d)
-                                    && exceptions.rows.text(r, "exception_type") == *t
-                            })
-                            .filter_map(|r| exceptions.rows.num(r, "exceptions"))
-                            .sum();
-                        (sum > 0.0).then_some(sum)
-                    })
-                    .collect(),
+                values: sum_per_day(&exceptions.rows, &all, ("exception_type", t), "exceptions"),
             })
             .collect();
         let legend: Vec<(String, usize)> =
@@ -1120,19 +1135,7 @@ impl Report<'_> {
             .map(|(i, room)| Series {
                 name: room.clone(),
                 colour: i % 6,
-                values: all
-                    .iter()
-                    .map(|d| {
-                        let sum: f64 = (0..logins.rows.len())
-                            .filter(|&r| {
-                                logins.rows.day(r, "day") == Some(*d)
-                                    && logins.rows.text(r, "control_room") == *room
-                            })
-                            .filter_map(|r| logins.rows.num(r, "failed_logins"))
-                            .sum();
-                        (sum > 0.0).then_some(sum)
-                    })
-                    .collect(),
+                values: sum_per_day(&logins.rows, &all, ("control_room", room), "failed_logins"),
             })
             .collect();
         let legend: Vec<(String, usize)> =
@@ -1250,6 +1253,27 @@ impl Report<'_> {
     }
 }
 
+/// For each of `days`, `value` added up over the rows of the day whose column `key.0` is
+/// `key.1`; `None` for a day without such rows (or a sum of 0: no bar to draw).
+fn sum_per_day(
+    rows: &Rows,
+    days: &[NaiveDate],
+    key: (&str, &str),
+    value: &str,
+) -> Vec<Option<f64>> {
+    let mut sums: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    for r in 0..rows.len() {
+        if rows.text(r, key.0) == key.1
+            && let Some(day) = rows.day(r, "day")
+        {
+            *sums.entry(day).or_default() += rows.num(r, value).unwrap_or(0.0);
+        }
+    }
+    days.iter()
+        .map(|d| sums.get(d).copied().filter(|s| *s > 0.0))
+        .collect()
+}
+
 /// The rows of `rows` grouped by the columns `keys`: those columns, `count` (rows in the
 /// group) and, if `sum` names a column, `sum(COLUMN)`, ordered by the keys.
 fn count_by(rows: &Rows, keys: &[&str], sum: Option<&str>) -> Rows {
@@ -1279,4 +1303,50 @@ fn count_by(rows: &Rows, keys: &[&str], sum: Option<&str>) -> Rows {
         })
         .collect();
     Rows::new(columns, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Rows {
+        let row = |day: &str, room: &str, n: i64| {
+            vec![
+                Value::Text(day.into()),
+                Value::Text(room.into()),
+                Value::Int(n),
+            ]
+        };
+        Rows::new(
+            vec!["day".into(), "control_room".into(), "failed_logins".into()],
+            vec![
+                row("2026-11-01", "a", 2),
+                row("2026-11-01", "a", 3),
+                row("2026-11-01", "b", 7),
+                row("2026-11-03", "a", 1),
+            ],
+        )
+    }
+
+    #[test]
+    fn sums_per_day_keep_to_their_key_and_leave_days_without_rows_empty() {
+        let days = every_day(
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+        );
+        assert_eq!(
+            sum_per_day(&rows(), &days, ("control_room", "a"), "failed_logins"),
+            [Some(5.0), None, Some(1.0)]
+        );
+    }
+
+    #[test]
+    fn groups_count_their_rows_and_add_up_a_column() {
+        let grouped = count_by(&rows(), &["control_room"], Some("failed_logins"));
+        assert_eq!(grouped.len(), 2);
+        assert_eq!(grouped.text(0, "control_room"), "a");
+        assert_eq!(grouped.num(0, "count"), Some(3.0));
+        assert_eq!(grouped.num(0, "sum(failed_logins)"), Some(6.0));
+        assert_eq!(grouped.num(1, "sum(failed_logins)"), Some(7.0));
+    }
 }
