@@ -767,10 +767,25 @@ impl Report<'_> {
                     colour: if rank == "failure_rank" { 3 } else { 0 },
                     values: picked.iter().map(|&r| rows.num(r, value)).collect(),
                 }];
+                // Ties share a rank: say when more share the list's first than it shows.
+                let first = picked.first().and_then(|&r| rows.num(r, rank));
+                let tied = ranked
+                    .iter()
+                    .filter(|&&r| rows.num(r, rank) == first)
+                    .count();
+                let caption = if tied > picked.len() {
+                    format!(
+                        "{title}: {tied} bots share rank {}, {} of them shown.",
+                        crate::html::grouped(first.unwrap_or_default(), 0),
+                        picked.len()
+                    )
+                } else {
+                    title.clone()
+                };
                 page.raw("<div>");
                 page.chart(
                     &svg::hbars(&title, &labels, &series, axis, num, Width::Half),
-                    &title,
+                    &caption,
                     &[],
                 );
                 page.table(
