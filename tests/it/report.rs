@@ -447,4 +447,26 @@ async fn a_lake_without_runs_or_without_a_vendor_says_so_in_each_section() {
         assert!(body.contains("class=\"empty\""), "{id}: {body}");
     }
     assert!(section(&html, "queues").contains("--vendor leaves it out"));
+    // A source the lake does not hold is a mistake to fix, and says which there are.
+    let typo = dir.path().join("typo.html");
+    let out = botlake_env(
+        &[
+            "--lake",
+            &lake_path(&dir.path().join("uipath")),
+            "report",
+            "-o",
+            typo.to_str().unwrap(),
+            "--control-room",
+            "AcmeCrop",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!typo.exists());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it holds AcmeCorp"),
+        "{}",
+        stderr(&out)
+    );
 }

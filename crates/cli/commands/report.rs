@@ -267,6 +267,24 @@ impl Report<'_> {
             uipath: stored("vendor", "uipath"),
             audit: stored("table_name", "aa_audit_events"),
         };
+        // A source no table holds rows of is a mistake (a misspelt name), not an empty report.
+        if let Some(source) = &self.source {
+            let known: BTreeSet<String> = (0..everything.rows.len())
+                .filter(|&r| everything.rows.num(r, "rows").is_some_and(|n| n > 0.0))
+                .map(|r| everything.rows.text(r, "source"))
+                .collect();
+            if !known.contains(source) {
+                return Err(UserError(format!(
+                    "--control-room {source:?}: the lake holds no rows of it (it holds {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.into_iter().collect::<Vec<_>>().join(", ")
+                    }
+                ))
+                .into());
+            }
+        }
         let health = self.filtered(everything, Some("vendor"), Some("source"));
         // The last day: --to, else the last day with runs, else today.
         let source_param: Vec<(String, String)> = self
