@@ -452,10 +452,9 @@ impl Page {
         self.html.push_str("</div>");
     }
 
-    /// A table of the rows `picked` of `rows`, the `columns` shown, with `extra` cells
-    /// after them (headings, then a row's cells, already markup; not the view's values);
-    /// `complete` if every row of the result is shown. Folded under a summary line when
-    /// longer than 20 rows.
+    /// A table of the rows `picked` of `rows`, the `columns` shown, under `origin`'s
+    /// attributes; `complete` if every row of the result is shown. Folded under a summary
+    /// line when longer than 20 rows.
     pub fn table(
         &mut self,
         origin: &Origin<'_>,
