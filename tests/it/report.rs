@@ -231,7 +231,7 @@ async fn the_demo_lakes_report_opens_offline_and_its_numbers_are_the_views() {
     for outside in ["<script", "src=", "href=\"http", "@import", "url("] {
         assert!(!html.contains(outside), "the page holds {outside}");
     }
-    for section in [
+    for id in [
         "fleet",
         "daily",
         "spikes",
@@ -241,13 +241,10 @@ async fn the_demo_lakes_report_opens_offline_and_its_numbers_are_the_views() {
         "logins",
         "ingest",
     ] {
-        let start = html
-            .find(&format!("<section id=\"{section}\""))
-            .expect(section);
-        let body = &html[start..start + html[start..].find("</section>").unwrap()];
+        let body = section(&html, id);
         assert!(
             body.contains("<svg class=\"chart\"") && body.contains("<table>"),
-            "the demo lake's {section} has a chart and a table"
+            "the demo lake's {id} has a chart and a table"
         );
     }
 
@@ -339,6 +336,29 @@ async fn the_demo_lakes_report_opens_offline_and_its_numbers_are_the_views() {
     );
 }
 
+/// The section `id` of the page.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("<section id=\"{id}\"")).expect(id);
+    &html[start..start + html[start..].find("</section>").unwrap()]
+}
+
+/// Each section of runs, hosts, queues and logins draws no axes and says why.
+fn each_says_why_it_draws_nothing(html: &str) {
+    for id in [
+        "fleet",
+        "daily",
+        "spikes",
+        "bots",
+        "utilisation",
+        "queues",
+        "logins",
+    ] {
+        let body = section(html, id);
+        assert!(!body.contains("<svg"), "{id} draws nothing: {body}");
+        assert!(body.contains("class=\"empty\""), "{id} says why: {body}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lake_without_runs_or_without_a_vendor_says_so_in_each_section() {
     let dir = tempfile::tempdir().unwrap();
@@ -358,10 +378,6 @@ async fn a_lake_without_runs_or_without_a_vendor_says_so_in_each_section() {
             std::fs::read_to_string(&page).unwrap()
         }
     };
-    let section = |html: &str, id: &str| -> String {
-        let start = html.find(&format!("<section id=\"{id}\"")).expect(id);
-        html[start..start + html[start..].find("</section>").unwrap()].to_string()
-    };
 
     // A lake that holds no row: its one ingest's line was rejected.
     let empty = lake_path(&dir.path().join("empty"));
@@ -374,19 +390,7 @@ async fn a_lake_without_runs_or_without_a_vendor_says_so_in_each_section() {
     .await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let html = report(empty.clone(), &[]).await;
-    for id in [
-        "fleet",
-        "daily",
-        "spikes",
-        "bots",
-        "utilisation",
-        "queues",
-        "logins",
-    ] {
-        let body = section(&html, id);
-        assert!(!body.contains("<svg"), "{id} draws nothing: {body}");
-        assert!(body.contains("class=\"empty\""), "{id} says why: {body}");
-    }
+    each_says_why_it_draws_nothing(&html);
     assert!(section(&html, "fleet").contains("The lake holds no runs yet"));
     assert!(section(&html, "queues").contains("The lake holds no UiPath data"));
     assert!(section(&html, "logins").contains("The lake holds no Automation Anywhere data"));
@@ -433,19 +437,7 @@ async fn a_lake_without_runs_or_without_a_vendor_says_so_in_each_section() {
     assert!(!section(&html, "logins").contains("<svg"));
     // Asked for the other vendor only, each section says so rather than drawing nothing.
     let html = report(uipath, &["--vendor", "automation_anywhere"]).await;
-    for id in [
-        "fleet",
-        "daily",
-        "spikes",
-        "bots",
-        "utilisation",
-        "queues",
-        "logins",
-    ] {
-        let body = section(&html, id);
-        assert!(!body.contains("<svg"), "{id}: {body}");
-        assert!(body.contains("class=\"empty\""), "{id}: {body}");
-    }
+    each_says_why_it_draws_nothing(&html);
     assert!(section(&html, "queues").contains("--vendor leaves it out"));
     // A source the lake does not hold is a mistake to fix, and says which there are.
     let typo = dir.path().join("typo.html");
